@@ -1,0 +1,201 @@
+// Command confab-server is the Confab signaling and media server.
+//
+//	confab-server serve   --addr 127.0.0.1:7880 --data DIR [--open]
+//	confab-server token   --data DIR --room R --identity I [--name N] [--ttl 1h]
+//	confab-server version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/confab/confab/internal/version"
+	"github.com/confab/confab/signaling/server"
+	"github.com/confab/confab/signaling/sfu"
+	"github.com/confab/confab/signaling/token"
+	"github.com/confab/confab/signaling/wire"
+)
+
+const usage = `usage: confab-server <command> [flags]
+
+commands:
+  serve     run the server
+  token     print a join token signed with the server's secret
+  version   print the version
+
+Run "confab-server <command> -h" for a command's flags. Every serve flag
+can also be set in the environment as CONFAB_<FLAG> (e.g. CONFAB_ADDR).
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(os.Args[2:])
+	case "token":
+		err = printToken(os.Args[2:], os.Stdout)
+	case "version", "--version", "-version":
+		fmt.Println("confab-server", version.String())
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "confab-server: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "confab-server:", err)
+		os.Exit(1)
+	}
+}
+
+// env returns CONFAB_<NAME> or def.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv("CONFAB_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	b, err := strconv.ParseBool(env(name, strconv.FormatBool(def)))
+	if err != nil {
+		return def
+	}
+	return b
+}
+
+func envInt(name string, def int) int {
+	n, err := strconv.Atoi(env(name, strconv.Itoa(def)))
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func defaultDataDir() string {
+	if d, err := os.UserConfigDir(); err == nil {
+		return d + "/confab-server"
+	}
+	return "confab-data"
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", env("addr", "127.0.0.1:7880"), "HTTP address for /ws, /api/token, /healthz, /metrics")
+	data := fs.String("data", env("data", defaultDataDir()), "data directory (secret, chat and events)")
+	open := fs.Bool("open", envBool("open", false), "hand out tokens to anyone at /api/token")
+	udpPort := fs.Int("udp-port", envInt("udp_port", 7881), "the one UDP port for all media")
+	announce := fs.String("announce", env("announce", ""), "comma-separated IPs to announce as media addresses (1:1 NAT)")
+	ifaces := fs.String("interfaces", env("interfaces", ""), "comma-separated network interfaces to offer media on (default: all)")
+	maxPart := fs.Int("max-participants", envInt("max_participants", 16), "participants per room")
+	origins := fs.String("allow-origin", env("allow_origin", ""), "comma-separated extra browser origins allowed to connect")
+	logLevel := fs.String("log-level", env("log_level", "info"), "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+
+	host, _, err := net.SplitHostPort(*addr)
+	if err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
+	loopback := false
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() || host == "localhost" {
+		loopback = true
+	}
+	dd, err := server.OpenDataDir(*data)
+	if err != nil {
+		return err
+	}
+	defer dd.Close()
+	netCfg := sfu.NetConfig{UDPPort: *udpPort, LoopbackOnly: loopback, Interfaces: splitList(*ifaces), AnnounceIPs: splitList(*announce)}
+	srv, err := server.New(server.Config{
+		Store: dd.Store, Secret: dd.Secret, Open: *open, MaxParticipants: *maxPart,
+		AllowedOrigins: splitList(*origins), Net: netCfg, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Info("confab-server listening", "version", version.String(), "addr", ln.Addr().String(),
+		"media", srv.MediaAddr().String(), "open", *open, "data", *data, "loopback_only", loopback)
+	err = srv.Serve(ctx, ln)
+	log.Info("confab-server stopped")
+	return err
+}
+
+func printToken(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	data := fs.String("data", env("data", defaultDataDir()), "data directory holding the secret")
+	room := fs.String("room", "", "room the token admits to (required)")
+	identity := fs.String("identity", "", "unique identity of the participant (required)")
+	name := fs.String("name", "", "display name (default: the identity)")
+	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid")
+	noPublish := fs.Bool("no-publish", false, "receive only: no camera, mic or screen")
+	admin := fs.Bool("admin", false, "grant admin rights")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *name == "" {
+		*name = *identity
+	}
+	for what, v := range map[string]string{"room": *room, "identity": *identity, "name": *name} {
+		if err := wire.ValidateName(what, v); err != nil {
+			return fmt.Errorf("--%s: %w", what, err)
+		}
+	}
+	if *ttl <= 0 {
+		return fmt.Errorf("--ttl must be positive")
+	}
+	secret, err := token.LoadOrCreateSecret(*data, os.Getenv)
+	if err != nil {
+		return err
+	}
+	g := token.DefaultGrants()
+	g.Publish = !*noPublish
+	g.Admin = *admin
+	tok, err := token.Issue(secret, token.Claims{Identity: *identity, Name: *name, Room: *room, Grants: g}, *ttl, time.Now())
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(out, tok)
+	return err
+}

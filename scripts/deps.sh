@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# deps.sh installs the Debian packages Confab needs to build, run and test.
+# It is idempotent and says nothing when everything is already present.
+set -euo pipefail
+
+pkgs=(
+  build-essential pkg-config git ca-certificates
+  libvpx-dev libopus-dev libopusfile-dev libasound2-dev
+  libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev
+  xvfb xauth imagemagick
+)
+# Extra groups: "test" adds what only the tests need.
+for extra in "$@"; do
+  case "$extra" in
+    test) pkgs+=(dpkg-dev) ;;
+  esac
+done
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
+  echo "deps: Go 1.26 or newer is needed (https://go.dev/dl); it is not on PATH" >&2
+  exit 1
+fi

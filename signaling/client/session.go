@@ -1,0 +1,432 @@
+// Package client is the Confab client session: one websocket to the
+// server and one PeerConnection to its SFU, publishing the local
+// microphone, camera and screen and receiving everyone else's. Join
+// returns a Session whose events arrive, in order, on one channel.
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/confab/confab/signaling/sfu"
+	"github.com/confab/confab/signaling/wire"
+)
+
+// Sentinel errors.
+var (
+	ErrClosed      = errors.New("client: session has ended")
+	ErrUnreachable = errors.New("client: server unreachable")
+	ErrNoMedia     = errors.New("client: no local media configured")
+	ErrChatTimeout = errors.New("client: the server did not confirm the message")
+	ErrProtocol    = errors.New("client: protocol error")
+)
+
+// Config says where and how to join.
+type Config struct {
+	// Server is the server's base URL: http://host:port (or ws://, https://, wss://).
+	Server string
+	// Token admits to the room. Empty asks the server's /api/token for one
+	// (servers in open mode hand them out).
+	Token string
+	// Room and Name are the room to join and, without a Token, the display name.
+	Room, Name string
+	// Mic and Camera are the sources to start with.
+	Mic, Camera bool
+	// Media opens local devices; nil joins receive-only.
+	Media LocalMedia
+	// Decoders decodes remote media; nil receives without decoding.
+	Decoders Decoders
+	// Audio plays decoded remote audio; nil discards it.
+	Audio AudioSink
+	// LoopbackOnly keeps media on 127.0.0.1 (tests, the embedded server).
+	LoopbackOnly bool
+	// ReconnectFor is how long a lost session keeps trying to rejoin
+	// (default 30s; negative: never).
+	ReconnectFor time.Duration
+	// ChatTimeout is how long a sent message waits for the server (default 10s).
+	ChatTimeout time.Duration
+	// Logger receives the session's logs (default: discard).
+	Logger *slog.Logger
+	// HTTPClient fetches tokens (default: a client with a 10s timeout).
+	HTTPClient *http.Client
+}
+
+// RemoteStats counts what was received from one remote participant.
+type RemoteStats struct {
+	ID           string
+	Name         string
+	Frames       uint64
+	AudioPackets uint64
+	AudioSamples uint64
+	// FirstFrame is when the first video frame from them was decoded.
+	FirstFrame time.Time
+}
+
+type remoteCounters struct {
+	frames, audioPackets, audioSamples atomic.Uint64
+	firstFrame                         atomic.Int64
+}
+
+// Session is a joined room. Its methods are safe for concurrent use.
+type Session struct {
+	cfg    Config
+	log    *slog.Logger
+	api    *webrtc.API
+	token  string
+	wsURL  string
+	events *eventQueue
+	stop   chan struct{}
+	ended  chan struct{}
+	leave  sync.Once
+
+	mu       sync.Mutex
+	state    State
+	self     Participant
+	room     string
+	names    map[string]string
+	lastSeq  int64
+	pending  map[string]*pendingChat
+	local    map[string]LocalTrack
+	enabled  map[string]bool
+	conn     *conn
+	stats    map[string]*remoteCounters
+	leaving  bool
+	finished bool
+	started  time.Time
+}
+
+// Join connects to the server, enters the room and starts media. It
+// returns when the server has admitted the session (or refused it: the
+// error then wraps a *wire.Error whose Code says why) and leaves media to
+// connect in the background.
+func Join(ctx context.Context, cfg Config) (*Session, error) {
+	if cfg.ReconnectFor == 0 {
+		cfg.ReconnectFor = 30 * time.Second
+	}
+	if cfg.ChatTimeout == 0 {
+		cfg.ChatTimeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if err := wire.ValidateName("room", cfg.Room); err != nil {
+		return nil, err
+	}
+	base, wsURL, err := serverURLs(cfg.Server)
+	if err != nil {
+		return nil, err
+	}
+	api, err := newAPI(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{
+		cfg: cfg, log: cfg.Logger, api: api, token: cfg.Token, wsURL: wsURL,
+		events: newEventQueue(), stop: make(chan struct{}), ended: make(chan struct{}),
+		names: map[string]string{}, pending: map[string]*pendingChat{}, local: map[string]LocalTrack{},
+		enabled: map[string]bool{wire.SourceMicrophone: cfg.Mic, wire.SourceCamera: cfg.Camera},
+		stats:   map[string]*remoteCounters{}, started: time.Now(),
+	}
+	if s.token == "" {
+		if err := wire.ValidateName("name", cfg.Name); err != nil {
+			return nil, err
+		}
+		if s.token, err = fetchToken(ctx, cfg.HTTPClient, base, cfg.Room, cfg.Name); err != nil {
+			s.events.close()
+			return nil, err
+		}
+	}
+	s.events.push(StateChanged{State: StateConnecting})
+	c, joined, err := s.connect(ctx)
+	if err != nil {
+		s.closeLocal()
+		s.events.close()
+		return nil, err
+	}
+	s.welcome(c, joined, false)
+	go s.supervise(c)
+	return s, nil
+}
+
+func newAPI(cfg Config) (*webrtc.API, error) {
+	se := webrtc.SettingEngine{LoggerFactory: sfu.NewLoggerFactory(cfg.Logger)}
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	sfu.ConfigureCandidates(&se, cfg.LoopbackOnly, nil)
+	me, ir, err := sfu.NewMediaEngine()
+	if err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir)), nil
+}
+
+// serverURLs derives the HTTP base and the websocket URL from a server URL.
+func serverURLs(server string) (base, ws string, err error) {
+	if !strings.Contains(server, "://") {
+		server = "http://" + server
+	}
+	u, err := url.Parse(server)
+	if err != nil || u.Host == "" {
+		return "", "", fmt.Errorf("%w: bad server address %q", ErrUnreachable, server)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.Path = strings.TrimSuffix(u.Path, "/ws")
+	u.RawQuery, u.Fragment = "", ""
+	switch u.Scheme {
+	case "http", "ws":
+		u.Scheme = "http"
+	case "https", "wss":
+		u.Scheme = "https"
+	default:
+		return "", "", fmt.Errorf("%w: unsupported scheme %q", ErrUnreachable, u.Scheme)
+	}
+	base = u.String()
+	w := *u
+	w.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
+	w.Path += "/ws"
+	return base, w.String(), nil
+}
+
+// TokenResponse is what a server's /api/token answers.
+type TokenResponse struct {
+	Token    string `json:"token"`
+	Identity string `json:"identity"`
+}
+
+func fetchToken(ctx context.Context, hc *http.Client, base, room, name string) (string, error) {
+	q := url.Values{"room": {room}, "name": {name}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/token?"+q.Encode(), nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var we wire.Error
+		if json.Unmarshal(body, &we) == nil && we.Code != "" {
+			return "", fmt.Errorf("token: %w", &we)
+		}
+		return "", fmt.Errorf("%w: token request: %s", ErrUnreachable, resp.Status)
+	}
+	var tr TokenResponse
+	if err := json.Unmarshal(body, &tr); err != nil || tr.Token == "" {
+		return "", fmt.Errorf("%w: token response unreadable", ErrProtocol)
+	}
+	return tr.Token, nil
+}
+
+// Events delivers the session's events in order. The channel is closed
+// after the final StateChanged{State: StateLeft}.
+func (s *Session) Events() <-chan Event { return s.events.out }
+
+// Self returns the local participant as the server last described it.
+func (s *Session) Self() Participant {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.self
+}
+
+// Room returns the room's name.
+func (s *Session) Room() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.room
+}
+
+// State returns where the session is.
+func (s *Session) State() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+// Started is when Join was called.
+func (s *Session) Started() time.Time { return s.started }
+
+// Stats returns per-participant reception counts.
+func (s *Session) Stats() []RemoteStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]RemoteStats, 0, len(s.stats))
+	for id, c := range s.stats {
+		rs := RemoteStats{ID: id, Name: s.names[id], Frames: c.frames.Load(), AudioPackets: c.audioPackets.Load(), AudioSamples: c.audioSamples.Load()}
+		if ns := c.firstFrame.Load(); ns != 0 {
+			rs.FirstFrame = time.Unix(0, ns)
+		}
+		out = append(out, rs)
+	}
+	return out
+}
+
+func (s *Session) counters(id string) *remoteCounters {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.stats[id]
+	if c == nil {
+		c = &remoteCounters{}
+		s.stats[id] = c
+	}
+	return c
+}
+
+func (s *Session) setState(st State, err error) {
+	s.mu.Lock()
+	s.state = st
+	s.mu.Unlock()
+	s.events.push(StateChanged{State: st, Err: err})
+}
+
+// welcome applies a joined message and announces it.
+func (s *Session) welcome(c *conn, j wire.Joined, rejoined bool) {
+	s.mu.Lock()
+	s.self, s.room, s.conn = j.You, j.Room, c
+	s.names[j.You.ID] = j.You.Name
+	for _, p := range j.Participants {
+		s.names[p.ID] = p.Name
+	}
+	for _, m := range j.Chat {
+		s.lastSeq = max(s.lastSeq, m.Seq)
+	}
+	s.mu.Unlock()
+	s.events.push(Welcome{Room: j.Room, You: j.You, Participants: j.Participants, Chat: j.Chat, ChatMore: j.ChatMore, Rejoined: rejoined})
+	s.setState(StateConnected, nil)
+	s.announceLocalVideo()
+	s.resendPending(c)
+}
+
+// Leave ends the session: it tells the server, closes the PeerConnection
+// and the socket, releases the camera, microphone and screen, and waits
+// for every goroutine it started. It is safe to call more than once.
+func (s *Session) Leave() error {
+	s.leave.Do(func() {
+		s.mu.Lock()
+		s.leaving = true
+		c := s.conn
+		s.mu.Unlock()
+		if c != nil {
+			c.sendMsg(wire.TypeLeave, struct{}{})
+		}
+		close(s.stop)
+	})
+	<-s.ended
+	<-s.events.done
+	return nil
+}
+
+// Done is closed when the session has ended and released everything.
+func (s *Session) Done() <-chan struct{} { return s.ended }
+
+// supervise watches the connection; when it drops, it rejoins with the
+// same token and fetches the chat messages missed, for up to ReconnectFor.
+func (s *Session) supervise(c *conn) {
+	var endErr error
+	defer func() { s.finish(endErr) }()
+	for {
+		select {
+		case <-c.done:
+		case <-s.stop:
+			c.shutdown()
+			return
+		}
+		c.shutdown()
+		cause := c.cause()
+		if s.isLeaving() {
+			return
+		}
+		if fatal(cause) || s.cfg.ReconnectFor < 0 {
+			endErr = cause
+			return
+		}
+		s.log.Info("connection lost; reconnecting", "err", cause)
+		s.closeLocal()
+		s.setState(StateReconnecting, cause)
+		next, err := s.reconnect(cause)
+		if next == nil {
+			endErr = err
+			return
+		}
+		c = next
+	}
+}
+
+func (s *Session) reconnect(cause error) (*conn, error) {
+	deadline := time.Now().Add(s.cfg.ReconnectFor)
+	wait := 250 * time.Millisecond
+	err := cause
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.stop:
+			return nil, nil
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 3*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c, joined, cerr := s.connect(ctx)
+		cancel()
+		if cerr == nil {
+			s.welcome(c, joined, true)
+			return c, nil
+		}
+		err = cerr
+		if fatal(cerr) {
+			return nil, cerr
+		}
+		s.log.Debug("rejoin failed", "err", cerr)
+	}
+	return nil, err
+}
+
+// fatal reports errors that a retry cannot fix.
+func fatal(err error) bool {
+	var we *wire.Error
+	if !errors.As(err, &we) {
+		return false
+	}
+	switch we.Code {
+	case wire.CodeRateLimited, wire.CodeInternal, "":
+		return false
+	}
+	return true
+}
+
+func (s *Session) isLeaving() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.leaving
+}
+
+// finish releases local media and ends the event stream, once.
+func (s *Session) finish(err error) {
+	s.mu.Lock()
+	if s.finished {
+		s.mu.Unlock()
+		return
+	}
+	s.finished = true
+	s.mu.Unlock()
+	s.closeLocal()
+	s.setState(StateLeft, err)
+	s.events.close()
+	close(s.ended)
+}

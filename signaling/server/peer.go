@@ -1,0 +1,433 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
+
+	"github.com/confab/confab/signaling/sfu"
+	"github.com/confab/confab/signaling/token"
+	"github.com/confab/confab/signaling/wire"
+)
+
+const (
+	sendQueue    = 256              // messages queued to one client before it is dropped as too slow
+	writeWait    = 10 * time.Second // longest write of one message
+	pongWait     = 45 * time.Second // a client silent this long is gone
+	pingPeriod   = 15 * time.Second
+	joinWait     = 10 * time.Second // the join must arrive this soon
+	maxViolation = 100              // rate-limit violations before the connection is closed
+)
+
+// peer is one websocket connection and, once joined, one participant.
+//
+// Goroutines: readPump alone reads the socket and handles messages, in
+// order; writePump alone writes it, from the send queue. Fields set during
+// join are written by readPump before the peer is added to a room and are
+// read-only after. State fields are guarded by room.mu; the PeerConnection's
+// transceivers and negotiation by negMu. Lock order: Server.mu, room.mu,
+// peer.negMu.
+type peer struct {
+	s      *Server
+	conn   *websocket.Conn
+	log    *slog.Logger
+	send   chan []byte
+	done   chan struct{}
+	lim    *rate.Limiter
+	chat   *rate.Limiter
+	viol   int
+	closer sync.Once
+
+	closeCode int
+	closeText string
+
+	// Set at join.
+	room     *room
+	id, name string
+	grants   token.Grants
+	joinedAt time.Time
+	pc       *webrtc.PeerConnection
+
+	// Guarded by room.mu.
+	mic, camera, screen bool
+	published           map[string]*sfu.Track // by source
+	left                bool
+
+	// Guarded by negMu.
+	negMu     sync.Mutex
+	ready     bool // joined was sent: offers may follow
+	awaiting  bool // an offer is out, its answer not yet in
+	pending   bool // another offer is needed after the answer
+	publishTr map[string]*webrtc.RTPTransceiver
+	subs      map[string]*subscription // by track id
+	fresh     []*sfu.Track             // subscribed since the last answer
+}
+
+// subscription is one forwarded track sent to this peer.
+type subscription struct {
+	track  *sfu.Track
+	sender *webrtc.RTPSender
+}
+
+func newPeer(s *Server, conn *websocket.Conn, remote string) *peer {
+	return &peer{
+		s: s, conn: conn, log: s.log.With("remote", remote),
+		send:      make(chan []byte, sendQueue),
+		done:      make(chan struct{}),
+		lim:       rate.NewLimiter(rate.Limit(s.cfg.MessageRate), s.cfg.MessageBurst),
+		chat:      rate.NewLimiter(5, 20),
+		published: make(map[string]*sfu.Track),
+		publishTr: make(map[string]*webrtc.RTPTransceiver),
+		subs:      make(map[string]*subscription),
+	}
+}
+
+// sendMsg queues a message. A client whose queue is full is too slow to
+// keep up and is disconnected rather than waited for.
+func (p *peer) sendMsg(t string, payload any) {
+	b, err := wire.Encode(t, payload)
+	if err != nil {
+		p.log.Error("encode", "type", t, "err", err)
+		return
+	}
+	p.sendRaw(b)
+}
+
+func (p *peer) sendRaw(b []byte) {
+	select {
+	case <-p.done:
+	case p.send <- b:
+	default:
+		p.log.Warn("client too slow, dropping it", "id", p.id)
+		p.close(websocket.ClosePolicyViolation, "too slow")
+	}
+}
+
+func (p *peer) sendError(code, msg, ref string) {
+	p.sendMsg(wire.TypeError, wire.Error{Code: code, Message: msg, Ref: ref})
+}
+
+// fail sends a fatal error and closes the connection after it.
+func (p *peer) fail(code, msg string) {
+	p.sendMsg(wire.TypeError, wire.Error{Code: code, Message: msg, Fatal: true})
+	closeCode := websocket.ClosePolicyViolation
+	if code == wire.CodeInternal {
+		closeCode = websocket.CloseInternalServerErr
+	}
+	p.close(closeCode, code)
+}
+
+// close ends the connection once: the write pump flushes what is queued,
+// sends a close frame and closes the socket, which ends the read pump.
+func (p *peer) close(code int, text string) {
+	p.closer.Do(func() {
+		p.closeCode, p.closeText = code, text
+		close(p.done)
+	})
+}
+
+func (p *peer) writePump() {
+	defer p.s.wg.Done()
+	ping := time.NewTicker(pingPeriod)
+	defer ping.Stop()
+	defer p.conn.Close()
+	for {
+		select {
+		case b := <-p.send:
+			if err := p.write(b); err != nil {
+				p.close(websocket.CloseGoingAway, "write failed")
+				return
+			}
+		case <-ping.C:
+			if err := p.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				p.close(websocket.CloseGoingAway, "ping failed")
+				return
+			}
+		case <-p.done:
+			for {
+				select {
+				case b := <-p.send:
+					if p.write(b) != nil {
+						return
+					}
+					continue
+				default:
+				}
+				break
+			}
+			_ = p.conn.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(p.closeCode, p.closeText), time.Now().Add(time.Second))
+			return
+		}
+	}
+}
+
+func (p *peer) write(b []byte) error {
+	_ = p.conn.SetWriteDeadline(time.Now().Add(writeWait))
+	return p.conn.WriteMessage(websocket.TextMessage, b)
+}
+
+func (p *peer) readPump() {
+	defer p.s.wg.Done()
+	defer p.cleanup()
+	p.conn.SetReadLimit(wire.MaxMessageBytes)
+	_ = p.conn.SetReadDeadline(time.Now().Add(joinWait))
+	p.conn.SetPongHandler(func(string) error {
+		return p.conn.SetReadDeadline(time.Now().Add(pongWait))
+	})
+	for {
+		_, b, err := p.conn.ReadMessage()
+		if err != nil {
+			switch {
+			case errors.Is(err, websocket.ErrReadLimit):
+				// gorilla has already sent close 1009 (message too big).
+				p.close(websocket.CloseMessageTooBig, wire.CodeTooLarge)
+			case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway):
+				p.close(websocket.CloseNormalClosure, "")
+			default:
+				p.close(websocket.CloseGoingAway, "read failed")
+			}
+			return
+		}
+		p.s.metrics.wsMessages.Add(1)
+		if !p.lim.Allow() {
+			p.viol++
+			if p.viol > maxViolation {
+				p.fail(wire.CodeRateLimited, "too many messages; disconnected")
+				return
+			}
+			p.sendError(wire.CodeRateLimited, "too many messages; slow down", "")
+			continue
+		}
+		env, err := wire.DecodeEnvelope(b)
+		if err != nil {
+			code := wire.CodeBadMessage
+			if errors.Is(err, wire.ErrVersion) {
+				code = wire.CodeUnsupportedProtocol
+			}
+			if p.room == nil {
+				p.fail(code, err.Error())
+				return
+			}
+			p.sendError(code, err.Error(), "")
+			continue
+		}
+		if p.room == nil {
+			if env.Type != wire.TypeJoin {
+				p.fail(wire.CodeNotJoined, "the first message must be join")
+				return
+			}
+			if !p.handleJoin(env) {
+				return
+			}
+			_ = p.conn.SetReadDeadline(time.Now().Add(pongWait))
+			continue
+		}
+		if !p.handle(env) {
+			return
+		}
+	}
+}
+
+// handle dispatches one message of a joined peer; false ends the connection.
+func (p *peer) handle(env wire.Envelope) bool {
+	switch env.Type {
+	case wire.TypeAnswer:
+		var a wire.Answer
+		if err := wire.DecodeData(env, &a); err != nil {
+			p.sendError(wire.CodeBadMessage, err.Error(), "")
+			return true
+		}
+		p.handleAnswer(a)
+	case wire.TypeSetSource:
+		var ss wire.SetSource
+		if err := wire.DecodeData(env, &ss); err != nil {
+			p.sendError(wire.CodeBadMessage, err.Error(), "")
+			return true
+		}
+		p.handleSetSource(ss)
+	case wire.TypeChat:
+		var c wire.ChatSend
+		if err := wire.DecodeData(env, &c); err != nil {
+			code := wire.CodeBadMessage
+			if errors.Is(err, wire.ErrTooLong) {
+				code = wire.CodeTooLarge
+			}
+			p.sendError(code, err.Error(), c.ID)
+			return true
+		}
+		p.handleChat(c)
+	case wire.TypeHistory:
+		var h wire.HistoryRequest
+		if err := wire.DecodeData(env, &h); err != nil {
+			p.sendError(wire.CodeBadMessage, err.Error(), h.Req)
+			return true
+		}
+		p.handleHistory(h)
+	case wire.TypeRenegotiate:
+		p.negotiate()
+	case wire.TypeLeave:
+		p.close(websocket.CloseNormalClosure, "left")
+		return false
+	case wire.TypeJoin:
+		p.sendError(wire.CodeBadMessage, "already joined", "")
+	default:
+		p.sendError(wire.CodeBadMessage, "a client does not send "+env.Type, "")
+	}
+	return true
+}
+
+// joinRefusal maps a token verification error to its wire code.
+func joinRefusal(err error) (code, msg string) {
+	switch {
+	case errors.Is(err, token.ErrExpired):
+		return wire.CodeTokenExpired, "the token has expired"
+	case errors.Is(err, token.ErrNotYetValid):
+		return wire.CodeTokenNotYetValid, "the token is not valid yet"
+	default:
+		return wire.CodeTokenInvalid, "the token is not valid"
+	}
+}
+
+func (p *peer) refuse(code, msg string) bool {
+	p.s.metrics.refused(code)
+	p.log.Info("join refused", "code", code, "why", msg)
+	p.fail(code, msg)
+	return false
+}
+
+// handleJoin authenticates and places the peer in its room; false means
+// the join was refused and the connection is closing.
+func (p *peer) handleJoin(env wire.Envelope) bool {
+	var j wire.Join
+	if err := wire.DecodeData(env, &j); err != nil {
+		return p.refuse(wire.CodeBadMessage, err.Error())
+	}
+	claims, err := token.Verify(p.s.cfg.Secret, j.Token, p.s.cfg.Now())
+	if err != nil {
+		code, msg := joinRefusal(err)
+		return p.refuse(code, msg)
+	}
+	if claims.Room != j.Room {
+		return p.refuse(wire.CodeRoomMismatch, "the token is for another room")
+	}
+	if wire.ValidateName("identity", claims.Identity) != nil || wire.ValidateName("name", claims.Name) != nil {
+		return p.refuse(wire.CodeTokenInvalid, "the token's identity or name is not valid")
+	}
+	if (j.Mic || j.Camera) && !claims.Grants.Publish {
+		return p.refuse(wire.CodePermissionDenied, "the token does not allow publishing")
+	}
+	pc, err := p.s.engine.NewPeerConnection()
+	if err != nil {
+		p.log.Error("peer connection", "err", err)
+		return p.refuse(wire.CodeInternal, "the media connection could not be set up")
+	}
+	p.pc, p.id, p.name, p.grants, p.joinedAt = pc, claims.Identity, claims.Name, claims.Grants, p.s.cfg.Now()
+	p.log = p.log.With("id", p.id, "room", claims.Room)
+	p.mic, p.camera = j.Mic, j.Camera
+	if p.grants.Publish {
+		for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+			tr, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+			if err != nil {
+				return p.refuse(wire.CodeInternal, "the media connection could not be set up")
+			}
+			src := wire.SourceMicrophone
+			if kind == webrtc.RTPCodecTypeVideo {
+				src = wire.SourceCamera
+			}
+			p.publishTr[src] = tr
+		}
+	}
+	p.watchPeerConnection()
+
+	r, code, msg := p.s.enter(claims.Room, p, j.AfterSeq)
+	if r == nil {
+		pc.Close()
+		p.pc = nil
+		return p.refuse(code, msg)
+	}
+	p.s.metrics.joins.Add(1)
+	p.log.Info("joined")
+	p.negMu.Lock()
+	p.ready = true
+	p.negMu.Unlock()
+	p.negotiate()
+	return true
+}
+
+// watchPeerConnection hooks the PeerConnection's callbacks: published
+// tracks arriving, and keyframe requests once media flows.
+func (p *peer) watchPeerConnection() {
+	p.pc.OnTrack(func(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+		source := ""
+		p.negMu.Lock()
+		for src, tr := range p.publishTr {
+			if tr.Receiver() == receiver {
+				source = src
+			}
+		}
+		p.negMu.Unlock()
+		if source == "" {
+			p.log.Warn("track on an m-line the server did not offer for publishing")
+			return
+		}
+		t, err := sfu.NewTrack(p.pc, remote, receiver, wire.TrackID(p.id, source), p.id, source, &p.s.metrics.sfu)
+		if err != nil {
+			p.log.Error("track", "err", err)
+			return
+		}
+		p.room.publish(p, t)
+		var onLevel func(uint8, bool)
+		if t.Kind == webrtc.RTPCodecTypeAudio {
+			det, id := p.room.speakers, p.id
+			onLevel = func(level uint8, _ bool) { det.Observe(id, level, time.Now()) }
+		}
+		if err := t.Forward(onLevel); err != nil {
+			p.log.Debug("forwarding ended", "track", t.ID, "err", err)
+		}
+		p.room.unpublish(p, t)
+	})
+	p.pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		switch st {
+		case webrtc.PeerConnectionStateConnected:
+			p.requestKeyframes(nil)
+		case webrtc.PeerConnectionStateFailed:
+			p.log.Warn("media connection failed")
+			p.fail(wire.CodeInternal, "the media connection failed")
+		}
+	})
+}
+
+// requestKeyframes asks the publishers of tracks (all subscribed tracks if
+// nil) for a keyframe, so this peer's decoders start at once.
+func (p *peer) requestKeyframes(tracks []*sfu.Track) {
+	if tracks == nil {
+		p.negMu.Lock()
+		for _, sub := range p.subs {
+			tracks = append(tracks, sub.track)
+		}
+		p.negMu.Unlock()
+	}
+	for _, t := range tracks {
+		t.RequestKeyframe()
+	}
+}
+
+func (p *peer) cleanup() {
+	if p.room != nil {
+		reason := p.closeText
+		if reason == "" {
+			reason = "left"
+		}
+		p.room.remove(p, reason)
+	}
+	if p.pc != nil {
+		_ = p.pc.Close()
+	}
+	p.s.forget(p)
+}

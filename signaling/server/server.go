@@ -1,0 +1,302 @@
+// Package server is Confab's signaling server: it authenticates websocket
+// clients with tokens, keeps the room registry, drives one SFU
+// PeerConnection per participant, relays state changes and stores chat and
+// meeting events. Layering points down: server -> sfu, store, token, wire.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/confab/confab/signaling/sfu"
+	"github.com/confab/confab/signaling/store"
+	"github.com/confab/confab/signaling/token"
+	"github.com/confab/confab/signaling/wire"
+)
+
+// ErrConfig reports an invalid server configuration.
+var ErrConfig = errors.New("server: bad config")
+
+// Config configures a Server. Zero values take the defaults noted.
+type Config struct {
+	// Store keeps chat and events. Required.
+	Store store.Store
+	// Secret signs and verifies tokens. Required, at least 16 bytes.
+	Secret []byte
+	// Open serves /api/token: anyone gets a token for a room and a name.
+	Open bool
+	// MaxParticipants caps a room (default 16).
+	MaxParticipants int
+	// AllowedOrigins lists browser origins allowed besides the server's own
+	// (e.g. "https://app.example.com"). Native clients send no Origin.
+	AllowedOrigins []string
+	// Net places the media port and chooses ICE candidates.
+	Net sfu.NetConfig
+	// MessageRate and MessageBurst bound each connection's messages per
+	// second (default 30 and 60).
+	MessageRate  float64
+	MessageBurst int
+	// TokenTTL is the life of tokens from /api/token (default 12h).
+	TokenTTL time.Duration
+	// Logger receives the server's logs (default: discard).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now); tests move it.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() error {
+	if c.Store == nil {
+		return fmt.Errorf("%w: no store", ErrConfig)
+	}
+	if len(c.Secret) < 16 {
+		return fmt.Errorf("%w: secret shorter than 16 bytes", ErrConfig)
+	}
+	if c.MaxParticipants == 0 {
+		c.MaxParticipants = 16
+	}
+	if c.MaxParticipants < 1 || c.MaxParticipants > 64 {
+		return fmt.Errorf("%w: max participants %d not in 1..64", ErrConfig, c.MaxParticipants)
+	}
+	if c.MessageRate == 0 {
+		c.MessageRate = 30
+	}
+	if c.MessageBurst == 0 {
+		c.MessageBurst = 60
+	}
+	if c.TokenTTL == 0 {
+		c.TokenTTL = 12 * time.Hour
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	for _, o := range c.AllowedOrigins {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
+			return fmt.Errorf("%w: allowed origin %q is not scheme://host", ErrConfig, o)
+		}
+	}
+	return nil
+}
+
+// Server is a running Confab server. Its methods are safe for concurrent use.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	engine   *sfu.Engine
+	upgrader websocket.Upgrader
+	metrics  *metrics
+	tokenLim *rate.Limiter
+
+	mu     sync.Mutex
+	rooms  map[string]*room
+	conns  map[*peer]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// New starts the media engine and returns a server ready to serve HTTP.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if cfg.Net.Logger == nil {
+		cfg.Net.Logger = cfg.Logger
+	}
+	engine, err := sfu.NewEngine(cfg.Net)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, log: cfg.Logger, engine: engine,
+		metrics:  newMetrics(),
+		tokenLim: rate.NewLimiter(20, 40),
+		rooms:    make(map[string]*room),
+		conns:    make(map[*peer]struct{}),
+	}
+	s.upgrader = websocket.Upgrader{
+		ReadBufferSize: 4096, WriteBufferSize: 4096,
+		HandshakeTimeout: 10 * time.Second,
+		CheckOrigin:      s.checkOrigin,
+	}
+	return s, nil
+}
+
+// MediaAddr is the address of the media UDP port.
+func (s *Server) MediaAddr() net.Addr { return s.engine.MediaAddr() }
+
+// Stats exposes the SFU's forwarding counters.
+func (s *Server) Stats() *sfu.Stats { return &s.metrics.sfu }
+
+// Handler returns the HTTP routes: /ws, /api/token (open mode), /healthz
+// and /metrics.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ws", s.serveWS)
+	mux.HandleFunc("/api/token", s.serveToken)
+	mux.HandleFunc("GET /healthz", s.serveHealth)
+	mux.HandleFunc("GET /metrics", s.serveMetrics)
+	return mux
+}
+
+// Close disconnects every client and releases the media port. It waits for
+// the connections' goroutines to end.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	conns := make([]*peer, 0, len(s.conns))
+	for p := range s.conns {
+		conns = append(conns, p)
+	}
+	s.mu.Unlock()
+	for _, p := range conns {
+		p.close(websocket.CloseGoingAway, "server shutting down")
+	}
+	s.wg.Wait()
+	return s.engine.Close()
+}
+
+// checkOrigin lets native clients (no Origin header) and browsers from the
+// server's own origin or an allowed one connect; others get 403.
+func (s *Server) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, o := range s.cfg.AllowedOrigins {
+		if strings.EqualFold(strings.TrimRight(o, "/"), origin) {
+			return true
+		}
+	}
+	s.log.Warn("websocket origin refused", "origin", origin)
+	return false
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	conn, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered (403 for a foreign origin)
+	}
+	p := newPeer(s, conn, r.RemoteAddr)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		conn.Close()
+		return
+	}
+	s.conns[p] = struct{}{}
+	s.wg.Add(2)
+	s.mu.Unlock()
+	go p.writePump()
+	go p.readPump()
+}
+
+func (s *Server) forget(p *peer) {
+	s.mu.Lock()
+	delete(s.conns, p)
+	s.mu.Unlock()
+}
+
+// TokenResponse is the JSON body /api/token answers with.
+type TokenResponse struct {
+	Token    string `json:"token"`
+	Identity string `json:"identity"`
+	Room     string `json:"room"`
+	Name     string `json:"name"`
+}
+
+// serveToken hands out tokens in open mode: ?room=R&name=N (GET or POST
+// form). The identity is made up here, so a caller cannot pose as another.
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	if !s.cfg.Open {
+		writeJSONError(w, http.StatusNotFound, wire.CodePermissionDenied, "this server does not hand out tokens; ask its admin for one")
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		writeJSONError(w, http.StatusMethodNotAllowed, wire.CodeBadMessage, "use GET or POST")
+		return
+	}
+	if !s.tokenLim.Allow() {
+		writeJSONError(w, http.StatusTooManyRequests, wire.CodeRateLimited, "too many token requests; try again shortly")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	if err := r.ParseForm(); err != nil {
+		writeJSONError(w, http.StatusBadRequest, wire.CodeBadMessage, "bad form")
+		return
+	}
+	room, name := strings.TrimSpace(r.Form.Get("room")), strings.TrimSpace(r.Form.Get("name"))
+	if err := wire.ValidateName("room", room); err != nil {
+		writeJSONError(w, http.StatusBadRequest, wire.CodeBadMessage, err.Error())
+		return
+	}
+	if err := wire.ValidateName("name", name); err != nil {
+		writeJSONError(w, http.StatusBadRequest, wire.CodeBadMessage, err.Error())
+		return
+	}
+	identity := "u-" + randomHex(8)
+	tok, err := token.Issue(s.cfg.Secret, token.Claims{Identity: identity, Name: name, Room: room, Grants: token.DefaultGrants()},
+		s.cfg.TokenTTL, s.cfg.Now())
+	if err != nil {
+		writeJSONError(w, http.StatusInternalServerError, wire.CodeInternal, "could not issue a token")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(TokenResponse{Token: tok, Identity: identity, Room: room, Name: name})
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	rooms, conns := len(s.rooms), len(s.conns)
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "rooms": rooms, "connections": conns})
+}
+
+func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(wire.Error{Code: code, Message: msg})
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// ctx returns a short-lived context for store calls.
+func (s *Server) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 5*time.Second)
+}

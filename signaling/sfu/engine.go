@@ -1,0 +1,158 @@
+// Package sfu forwards media between WebRTC peers: it builds pion
+// PeerConnections that share one UDP port, fans each published track out to
+// its subscribers, relays keyframe requests to publishers, and turns the
+// RFC 6464 audio level of published audio into active-speaker reports. It
+// knows nothing of rooms or signaling: signaling/server drives it.
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// ErrConfig reports an unusable network configuration.
+var ErrConfig = errors.New("sfu: bad network config")
+
+// NetConfig says where media flows.
+type NetConfig struct {
+	// ListenIP is the address the media UDP port binds to ("" = all).
+	ListenIP string
+	// UDPPort is the one UDP port all media uses (0 = any free port).
+	UDPPort int
+	// LoopbackOnly gathers candidates on the loopback interface alone, with
+	// mDNS off and no STUN: for tests, benchmarks and the app's embedded
+	// server when it is not opened to the network.
+	LoopbackOnly bool
+	// Interfaces, when set, limits candidates to these interface names.
+	Interfaces []string
+	// AnnounceIPs, when set, are announced as host candidates instead of
+	// the local addresses (a server behind 1:1 NAT).
+	AnnounceIPs []string
+	// Logger receives pion's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Engine creates PeerConnections that share one UDP socket.
+type Engine struct {
+	api  *webrtc.API
+	conn net.PacketConn
+	mux  ice.UDPMux
+}
+
+// NewEngine binds the media UDP port and prepares the pion API: VP8 and
+// Opus with NACK, PLI and FIR feedback, the audio-level header extension,
+// and pion's default interceptors (NACK responder and generator, RTCP
+// reports, TWCC).
+func NewEngine(cfg NetConfig) (*Engine, error) {
+	listenIP := cfg.ListenIP
+	if cfg.LoopbackOnly && listenIP == "" {
+		listenIP = "127.0.0.1"
+	}
+	conn, err := net.ListenPacket("udp4", net.JoinHostPort(listenIP, strconv.Itoa(cfg.UDPPort)))
+	if err != nil {
+		return nil, fmt.Errorf("%w: media port: %w", ErrConfig, err)
+	}
+	e := &Engine{conn: conn}
+	logf := NewLoggerFactory(cfg.Logger)
+	e.mux = webrtc.NewICEUDPMux(logf.NewLogger("ice-mux"), conn)
+
+	se := webrtc.SettingEngine{LoggerFactory: logf}
+	se.SetICEUDPMux(e.mux)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	ConfigureCandidates(&se, cfg.LoopbackOnly, cfg.Interfaces)
+	if len(cfg.AnnounceIPs) > 0 {
+		for _, ip := range cfg.AnnounceIPs {
+			if net.ParseIP(ip) == nil {
+				conn.Close()
+				return nil, fmt.Errorf("%w: announce address %q is not an IP", ErrConfig, ip)
+			}
+		}
+		se.SetNAT1To1IPs(cfg.AnnounceIPs, webrtc.ICECandidateTypeHost)
+	}
+
+	me, ir, err := NewMediaEngine()
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	e.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
+	return e, nil
+}
+
+// ConfigureCandidates sets which ICE candidates a SettingEngine gathers.
+// With loopbackOnly, only 127.0.0.1 on interface "lo" is used, mDNS is off
+// and no STUN is asked: no traffic leaves the machine.
+func ConfigureCandidates(se *webrtc.SettingEngine, loopbackOnly bool, interfaces []string) {
+	if loopbackOnly {
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+		return
+	}
+	if len(interfaces) > 0 {
+		allowed := make(map[string]bool, len(interfaces))
+		for _, n := range interfaces {
+			allowed[n] = true
+		}
+		se.SetInterfaceFilter(func(name string) bool { return allowed[name] })
+	}
+}
+
+// NewMediaEngine returns the codecs, feedback and header extensions the
+// server negotiates, with pion's default interceptors registered.
+func NewMediaEngine() (*webrtc.MediaEngine, *interceptor.Registry, error) {
+	me := &webrtc.MediaEngine{}
+	videoFB := []webrtc.RTCPFeedback{
+		{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"},
+		{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "transport-cc"},
+	}
+	codecs := []struct {
+		p webrtc.RTPCodecParameters
+		t webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
+			RTCPFeedback: []webrtc.RTCPFeedback{{Type: "transport-cc"}}}, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFB}, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
+	}
+	for _, c := range codecs {
+		if err := me.RegisterCodec(c.p, c.t); err != nil {
+			return nil, nil, fmt.Errorf("sfu: register %s: %w", c.p.MimeType, err)
+		}
+	}
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, nil, fmt.Errorf("sfu: register audio level: %w", err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+		return nil, nil, fmt.Errorf("sfu: interceptors: %w", err)
+	}
+	return me, ir, nil
+}
+
+// NewPeerConnection returns a PeerConnection on the shared media port.
+func (e *Engine) NewPeerConnection() (*webrtc.PeerConnection, error) {
+	return e.api.NewPeerConnection(webrtc.Configuration{})
+}
+
+// MediaAddr is the local address of the media UDP port.
+func (e *Engine) MediaAddr() net.Addr { return e.conn.LocalAddr() }
+
+// Close releases the media port. PeerConnections should be closed first.
+func (e *Engine) Close() error {
+	err := e.mux.Close()
+	if cerr := e.conn.Close(); err == nil && cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+		err = cerr
+	}
+	return err
+}

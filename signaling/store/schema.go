@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// migrations returns the schema changes in order: applying element i moves
+// the database from user_version i to i+1. Append to it; never edit an entry
+// that has shipped.
+func migrations() [][]string {
+	return [][]string{
+		// 1: chat and event log. Times are unix milliseconds.
+		{
+			`CREATE TABLE chat (
+				room   TEXT    NOT NULL,
+				seq    INTEGER NOT NULL,
+				msg_id TEXT    NOT NULL,
+				sender TEXT    NOT NULL,
+				name   TEXT    NOT NULL,
+				body   TEXT    NOT NULL,
+				at_ms  INTEGER NOT NULL,
+				PRIMARY KEY (room, seq)
+			) WITHOUT ROWID`,
+			`CREATE UNIQUE INDEX chat_sender_msg ON chat (room, sender, msg_id)`,
+			`CREATE TABLE events (
+				id       INTEGER PRIMARY KEY,
+				room     TEXT    NOT NULL,
+				identity TEXT    NOT NULL,
+				kind     TEXT    NOT NULL,
+				at_ms    INTEGER NOT NULL,
+				detail   TEXT    NOT NULL
+			)`,
+			`CREATE INDEX events_room_time ON events (room, at_ms, id)`,
+		},
+	}
+}
+
+// migrate brings the schema up to the newest version in one transaction.
+func (s *SQLite) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer tx.Rollback()
+
+	var version int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	steps := migrations()
+	if version > len(steps) {
+		return fmt.Errorf("store: migrate: schema version %d, know up to %d: %w", version, len(steps), ErrSchemaTooNew)
+	}
+	if version == len(steps) {
+		return nil
+	}
+	for v := version; v < len(steps); v++ {
+		for _, stmt := range steps[v] {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("store: migrate to version %d: %w", v+1, err)
+			}
+		}
+	}
+	// PRAGMA takes no bound parameters; len(steps) is a trusted integer.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(steps))); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	s.log.Info("store: schema migrated", "from", version, "to", len(steps))
+	return nil
+}

@@ -1,0 +1,312 @@
+// Package wire defines Confab's signaling protocol: the JSON messages that a
+// client and the server exchange over one websocket, their limits, and the
+// stable error codes. It depends only on the standard library so that any
+// client, and the fuzzer, can use it. signaling/PROTOCOL.md is its prose twin.
+package wire
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// ProtocolVersion is the version of this protocol. A client sends it in every
+// envelope; the server refuses other versions with CodeUnsupportedProtocol.
+const ProtocolVersion = 1
+
+// Limits every peer enforces on what it reads.
+const (
+	// MaxMessageBytes is the largest websocket message either side reads.
+	// A larger one closes the connection with status 1009 (message too big).
+	MaxMessageBytes = 128 << 10
+	// MaxChatBytes is the largest chat text, in bytes of UTF-8.
+	MaxChatBytes = 4096
+	// MaxNameRunes bounds display names, identities and room names.
+	MaxNameRunes = 64
+	// MaxMessageIDBytes bounds client-chosen chat message ids.
+	MaxMessageIDBytes = 64
+	// MaxSDPBytes bounds a session description.
+	MaxSDPBytes = 120 << 10
+	// MaxTokenBytes bounds a join token.
+	MaxTokenBytes = 4096
+	// HistoryPage is the number of chat messages sent on join and the
+	// largest page a history request returns.
+	HistoryPage = 50
+)
+
+// Message types. The direction is given in brackets.
+const (
+	TypeJoin               = "join"                // client -> server
+	TypeAnswer             = "answer"              // client -> server
+	TypeSetSource          = "set_source"          // client -> server
+	TypeChat               = "chat"                // both directions
+	TypeHistory            = "history"             // both directions
+	TypeLeave              = "leave"               // client -> server
+	TypeRenegotiate        = "renegotiate"         // client -> server
+	TypeJoined             = "joined"              // server -> client
+	TypeOffer              = "offer"               // server -> client
+	TypeParticipantJoined  = "participant_joined"  // server -> client
+	TypeParticipantLeft    = "participant_left"    // server -> client
+	TypeParticipantUpdated = "participant_updated" // server -> client
+	TypeSpeakers           = "speakers"            // server -> client
+	TypeError              = "error"               // server -> client
+)
+
+// Sources of media a participant publishes.
+const (
+	SourceMicrophone = "microphone"
+	SourceCamera     = "camera"
+	SourceScreen     = "screen"
+)
+
+// ValidSource reports whether s names a media source.
+func ValidSource(s string) bool {
+	return s == SourceMicrophone || s == SourceCamera || s == SourceScreen
+}
+
+// Envelope is the frame of every message: a version, a type and the
+// type's payload.
+type Envelope struct {
+	V    int             `json:"v"`
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// Join asks to enter the room named in the token. It must be the first
+// message on a connection.
+type Join struct {
+	Token string `json:"token"`
+	// Room must equal the token's room; it guards against using a token
+	// for another room by mistake.
+	Room string `json:"room"`
+	// Mic and Camera are the states the participant starts in.
+	Mic    bool `json:"mic"`
+	Camera bool `json:"camera"`
+	// AfterSeq, when > 0, asks for the chat messages after this sequence
+	// number instead of the newest page (used when rejoining).
+	AfterSeq int64 `json:"after_seq,omitempty"`
+}
+
+// Joined answers a successful Join with the state of the room.
+type Joined struct {
+	Room         string        `json:"room"`
+	You          Participant   `json:"you"`
+	Participants []Participant `json:"participants"`
+	Chat         []ChatMessage `json:"chat"`
+	// ChatMore is true when older messages exist before Chat[0].
+	ChatMore   bool  `json:"chat_more"`
+	ServerTime int64 `json:"server_time"`
+}
+
+// Participant is the public state of one person in a room.
+type Participant struct {
+	ID       string  `json:"id"`
+	Name     string  `json:"name"`
+	Mic      bool    `json:"mic"`
+	Camera   bool    `json:"camera"`
+	Screen   bool    `json:"screen"`
+	JoinedAt int64   `json:"joined_at"`
+	Tracks   []Track `json:"tracks"`
+}
+
+// Track describes one forwarded media track. Its ID is the track id in
+// the SDP's msid and its stream id is the participant's ID.
+type Track struct {
+	ID     string `json:"id"`
+	Source string `json:"source"`
+	Kind   string `json:"kind"`
+}
+
+// TrackID returns the id the server gives the track of participant from source.
+func TrackID(participant, source string) string { return source + ":" + participant }
+
+// Offer carries an SDP offer from the server. The server is always the
+// offerer; the client answers every offer.
+type Offer struct {
+	SDP string `json:"sdp"`
+	// Publish maps the mid of each m-line the server wants the client to
+	// send on to the source to send there.
+	Publish map[string]string `json:"publish"`
+	// Tracks maps the mid of each m-line the server sends on to the track.
+	Tracks map[string]TrackRef `json:"tracks"`
+}
+
+// TrackRef names a forwarded track in an Offer.
+type TrackRef struct {
+	Participant string `json:"participant"`
+	Source      string `json:"source"`
+}
+
+// Answer carries the client's SDP answer to the latest Offer.
+type Answer struct {
+	SDP string `json:"sdp"`
+}
+
+// SetSource turns one of the client's sources on or off.
+type SetSource struct {
+	Source  string `json:"source"`
+	Enabled bool   `json:"enabled"`
+}
+
+// ChatSend is a chat message from a client.
+type ChatSend struct {
+	// ID is chosen by the client and unique among its messages: a resend
+	// with the same ID is stored once.
+	ID   string `json:"id"`
+	Text string `json:"text"`
+}
+
+// ChatMessage is a stored chat message as the server sends it.
+type ChatMessage struct {
+	Seq  int64  `json:"seq"`
+	ID   string `json:"id"`
+	From string `json:"from"`
+	Name string `json:"name"`
+	Text string `json:"text"`
+	At   int64  `json:"at"`
+}
+
+// ChatEvent carries one chat message from the server.
+type ChatEvent struct {
+	Message ChatMessage `json:"message"`
+}
+
+// HistoryRequest asks for older chat messages.
+type HistoryRequest struct {
+	Req    string `json:"req,omitempty"`
+	Before int64  `json:"before"`
+	Limit  int    `json:"limit,omitempty"`
+}
+
+// History answers a HistoryRequest, oldest message first.
+type History struct {
+	Req      string        `json:"req,omitempty"`
+	Messages []ChatMessage `json:"messages"`
+	More     bool          `json:"more"`
+}
+
+// ParticipantEvent carries a participant that joined or changed.
+type ParticipantEvent struct {
+	Participant Participant `json:"participant"`
+}
+
+// ParticipantLeft tells that a participant left and why.
+type ParticipantLeft struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+// Speakers lists who is speaking now, loudest first.
+type Speakers struct {
+	Speakers []Speaker `json:"speakers"`
+}
+
+// Speaker is one active speaker and its level from 0 (silent) to 1 (loud).
+type Speaker struct {
+	ID    string  `json:"id"`
+	Level float64 `json:"level"`
+}
+
+// Error reports a failure. Fatal errors are followed by the server closing
+// the connection.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Ref names what failed: a chat message id or a request id.
+	Ref   string `json:"ref,omitempty"`
+	Fatal bool   `json:"fatal,omitempty"`
+}
+
+// Error returns the code and message.
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Stable error codes.
+const (
+	CodeTokenInvalid        = "token_invalid"
+	CodeTokenExpired        = "token_expired"
+	CodeTokenNotYetValid    = "token_not_yet_valid"
+	CodeRoomMismatch        = "room_mismatch"
+	CodePermissionDenied    = "permission_denied"
+	CodeRoomFull            = "room_full"
+	CodeRateLimited         = "rate_limited"
+	CodeBadMessage          = "bad_message"
+	CodeTooLarge            = "too_large"
+	CodeDuplicateIdentity   = "duplicate_identity"
+	CodeUnsupportedProtocol = "unsupported_protocol"
+	CodeNotJoined           = "not_joined"
+	CodeInternal            = "internal"
+)
+
+// Sentinel errors of Decode.
+var (
+	ErrTooLarge    = errors.New("message too large")
+	ErrBadMessage  = errors.New("bad message")
+	ErrVersion     = errors.New("unsupported protocol version")
+	ErrUnknownType = errors.New("unknown message type")
+)
+
+// Encode frames payload as a message of type t.
+func Encode(t string, payload any) ([]byte, error) {
+	var raw json.RawMessage
+	if payload != nil {
+		b, err := json.Marshal(payload)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", t, err)
+		}
+		raw = b
+	}
+	return json.Marshal(Envelope{V: ProtocolVersion, Type: t, Data: raw})
+}
+
+// DecodeEnvelope parses the frame of a message and checks its size,
+// version and type. The payload is left raw for DecodeData.
+func DecodeEnvelope(b []byte) (Envelope, error) {
+	var env Envelope
+	if len(b) > MaxMessageBytes {
+		return env, ErrTooLarge
+	}
+	if err := json.Unmarshal(b, &env); err != nil {
+		return env, fmt.Errorf("%w: %v", ErrBadMessage, err)
+	}
+	if env.V != ProtocolVersion {
+		return env, fmt.Errorf("%w: %d", ErrVersion, env.V)
+	}
+	if !knownType(env.Type) {
+		return env, fmt.Errorf("%w: %q", ErrUnknownType, truncate(env.Type, 32))
+	}
+	return env, nil
+}
+
+// DecodeData parses the payload of env into v, which must be a pointer to
+// the type's struct, and validates it where the type has a Validate method.
+func DecodeData(env Envelope, v any) error {
+	if len(env.Data) == 0 {
+		return fmt.Errorf("%w: %s has no data", ErrBadMessage, env.Type)
+	}
+	if err := json.Unmarshal(env.Data, v); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrBadMessage, env.Type, err)
+	}
+	if val, ok := v.(interface{ Validate() error }); ok {
+		if err := val.Validate(); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrBadMessage, env.Type, err)
+		}
+	}
+	return nil
+}
+
+func knownType(t string) bool {
+	switch t {
+	case TypeJoin, TypeAnswer, TypeSetSource, TypeChat, TypeHistory, TypeLeave, TypeRenegotiate,
+		TypeJoined, TypeOffer, TypeParticipantJoined, TypeParticipantLeft,
+		TypeParticipantUpdated, TypeSpeakers, TypeError:
+		return true
+	}
+	return false
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
