@@ -317,7 +317,9 @@ func (s *Session) welcome(c *conn, j wire.Joined, rejoined bool) {
 
 // Leave ends the session: it tells the server, closes the PeerConnection
 // and the socket, releases the camera, microphone and screen, and waits
-// for every goroutine it started. It is safe to call more than once.
+// for every goroutine it started but the event queue's, which ends once
+// the events are read (or after a few seconds unread). It is safe to call
+// more than once.
 func (s *Session) Leave() error {
 	s.leave.Do(func() {
 		s.mu.Lock()
@@ -330,7 +332,6 @@ func (s *Session) Leave() error {
 		close(s.stop)
 	})
 	<-s.ended
-	<-s.events.done
 	return nil
 }
 

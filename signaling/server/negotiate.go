@@ -104,16 +104,18 @@ func (p *peer) handleAnswer(a wire.Answer) {
 		p.sendError(wire.CodeBadMessage, "no offer is waiting for an answer", "")
 		return
 	}
-	err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: a.SDP})
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: a.SDP}); err != nil {
+		// The offer stays open: a client that sent a broken answer may
+		// still send a good one.
+		p.negMu.Unlock()
+		p.log.Warn("answer refused", "err", err)
+		p.sendError(wire.CodeBadMessage, "the answer was not accepted: "+err.Error(), "")
+		return
+	}
 	p.awaiting = false
 	fresh, pending := p.fresh, p.pending
 	p.fresh, p.pending = nil, false
 	p.negMu.Unlock()
-	if err != nil {
-		p.log.Warn("answer refused", "err", err)
-		p.fail(wire.CodeBadMessage, "the answer was not accepted: "+err.Error())
-		return
-	}
 	if p.pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
 		p.requestKeyframes(fresh)
 	}

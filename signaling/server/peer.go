@@ -80,7 +80,7 @@ func newPeer(s *Server, conn *websocket.Conn, remote string) *peer {
 		send:      make(chan []byte, sendQueue),
 		done:      make(chan struct{}),
 		lim:       rate.NewLimiter(rate.Limit(s.cfg.MessageRate), s.cfg.MessageBurst),
-		chat:      rate.NewLimiter(5, 20),
+		chat:      rate.NewLimiter(10, 30),
 		published: make(map[string]*sfu.Track),
 		publishTr: make(map[string]*webrtc.RTPTransceiver),
 		subs:      make(map[string]*subscription),
