@@ -19,7 +19,6 @@ const (
 	clientReadLimit = 1 << 20 // offers for a full room can be large
 	writeWait       = 10 * time.Second
 	gatherWait      = 5 * time.Second
-	pliGap          = 300 * time.Millisecond
 )
 
 // conn is one connection attempt: a websocket and a PeerConnection. A
@@ -352,7 +351,10 @@ func (c *conn) receiveVideo(remote *webrtc.TrackRemote, pid, source string, coun
 		drain(remote)
 		return
 	}
-	dec, err := s.cfg.Decoders.NewVideoDecoder()
+	ssrc := uint32(remote.SSRC())
+	dec, err := s.cfg.Decoders.NewVideoDecoder(func() {
+		_ = c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+	})
 	if err != nil {
 		s.events.push(ErrorEvent{Err: fmt.Errorf("video decoder: %w", err)})
 		drain(remote)
@@ -361,21 +363,19 @@ func (c *conn) receiveVideo(remote *webrtc.TrackRemote, pid, source string, coun
 	defer dec.Close()
 	s.events.push(VideoAdded{ParticipantID: pid, Source: source, Video: dec.Source()})
 	defer s.events.push(VideoRemoved{ParticipantID: pid, Source: source})
-	var lastPLI time.Time
+	var seen uint64
 	for {
 		pkt, _, err := remote.ReadRTP()
 		if err != nil {
 			return
 		}
-		n, needKey, err := dec.Push(pkt)
-		if n > 0 {
-			if counters.frames.Add(uint64(n)) == uint64(n) {
-				counters.firstFrame.Store(time.Now().UnixNano())
+		_ = dec.Push(pkt) // a bad packet is dropped; the decoder asks for a keyframe
+		if n := dec.FramesDecoded(); n != seen {
+			if seen == 0 {
+				counters.firstFrame.CompareAndSwap(0, time.Now().UnixNano())
 			}
-		}
-		if (needKey || err != nil) && time.Since(lastPLI) > pliGap {
-			lastPLI = time.Now()
-			_ = c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(remote.SSRC())}})
+			counters.frames.Add(n - seen)
+			seen = n
 		}
 	}
 }
@@ -389,11 +389,13 @@ func (c *conn) receiveAudio(remote *webrtc.TrackRemote, pid string, counters *re
 			s.events.push(ErrorEvent{Err: fmt.Errorf("audio decoder: %w", err)})
 		} else {
 			dec = d
+			counters.audio.Store(&d)
 			defer d.Close()
+			if s.cfg.Audio != nil {
+				s.cfg.Audio.Add(pid, d)
+				defer s.cfg.Audio.Remove(pid)
+			}
 		}
-	}
-	if s.cfg.Audio != nil {
-		defer s.cfg.Audio.Remove(pid)
 	}
 	for {
 		pkt, _, err := remote.ReadRTP()
@@ -401,16 +403,8 @@ func (c *conn) receiveAudio(remote *webrtc.TrackRemote, pid string, counters *re
 			return
 		}
 		counters.audioPackets.Add(1)
-		if dec == nil {
-			continue
-		}
-		pcm, err := dec.Push(pkt)
-		if err != nil || len(pcm) == 0 {
-			continue
-		}
-		counters.audioSamples.Add(uint64(len(pcm)))
-		if s.cfg.Audio != nil {
-			s.cfg.Audio.Write(pid, pcm)
+		if dec != nil {
+			dec.Push(pkt)
 		}
 	}
 }

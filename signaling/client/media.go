@@ -28,28 +28,32 @@ type Previewer interface {
 
 // Decoders makes the decoders for remote tracks.
 type Decoders interface {
-	NewVideoDecoder() (VideoDecoder, error)
+	NewVideoDecoder(requestKeyframe func()) (VideoDecoder, error)
 	NewAudioDecoder() (AudioDecoder, error)
 }
 
 // VideoDecoder turns the RTP packets of one remote video track into frames
-// in its Source. Push reports needKeyframe when decoding cannot go on until
-// the next keyframe; the session then asks the sender for one.
+// in its Source. It calls the requestKeyframe function it was made with
+// when it cannot go on until the next keyframe. Push is called from one
+// goroutine; the rest from any.
 type VideoDecoder interface {
-	Push(pkt *rtp.Packet) (frames int, needKeyframe bool, err error)
+	Push(pkt *rtp.Packet) error
+	FramesDecoded() uint64
 	Source() VideoSource
 	Close() error
 }
 
-// AudioDecoder turns the RTP packets of one remote audio track into PCM.
+// AudioDecoder buffers and decodes the RTP packets of one remote audio
+// track; the AudioSink pulls PCM from it at the speaker's pace.
 type AudioDecoder interface {
-	Push(pkt *rtp.Packet) (pcm []int16, err error)
+	Push(pkt *rtp.Packet)
+	Decoded() uint64
 	Close() error
 }
 
-// AudioSink plays decoded remote audio. Write is called from one goroutine
-// per remote participant; Remove when that participant's audio ends.
+// AudioSink plays decoded remote audio: Add starts pulling from a
+// participant's decoder, Remove stops.
 type AudioSink interface {
-	Write(participant string, pcm []int16)
+	Add(participant string, dec AudioDecoder)
 	Remove(participant string)
 }

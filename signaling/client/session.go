@@ -69,14 +69,16 @@ type RemoteStats struct {
 	Name         string
 	Frames       uint64
 	AudioPackets uint64
-	AudioSamples uint64
+	// AudioDecoded counts audio packets decoded (pulled by the AudioSink).
+	AudioDecoded uint64
 	// FirstFrame is when the first video frame from them was decoded.
 	FirstFrame time.Time
 }
 
 type remoteCounters struct {
-	frames, audioPackets, audioSamples atomic.Uint64
-	firstFrame                         atomic.Int64
+	frames, audioPackets atomic.Uint64
+	firstFrame           atomic.Int64
+	audio                atomic.Pointer[AudioDecoder]
 }
 
 // Session is a joined room. Its methods are safe for concurrent use.
@@ -270,7 +272,10 @@ func (s *Session) Stats() []RemoteStats {
 	defer s.mu.Unlock()
 	out := make([]RemoteStats, 0, len(s.stats))
 	for id, c := range s.stats {
-		rs := RemoteStats{ID: id, Name: s.names[id], Frames: c.frames.Load(), AudioPackets: c.audioPackets.Load(), AudioSamples: c.audioSamples.Load()}
+		rs := RemoteStats{ID: id, Name: s.names[id], Frames: c.frames.Load(), AudioPackets: c.audioPackets.Load()}
+		if d := c.audio.Load(); d != nil {
+			rs.AudioDecoded = (*d).Decoded()
+		}
 		if ns := c.firstFrame.Load(); ns != 0 {
 			rs.FirstFrame = time.Unix(0, ns)
 		}

@@ -1,0 +1,291 @@
+// Command confab-bot is a headless Confab participant with a synthetic
+// camera (test pattern) and microphone (tone), for tests, demos and load.
+// It joins through the same client session and media pipeline as the app,
+// and prints as its last line one JSON object describing what it received.
+//
+//	confab-bot --server ws://127.0.0.1:7880 --room R --name N [--token T] [--duration 10s] [--chat N]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	_ "github.com/pion/mediadevices/pkg/driver/audiotest"
+	_ "github.com/pion/mediadevices/pkg/driver/videotest"
+
+	"github.com/confab/confab/internal/version"
+	"github.com/confab/confab/media/capture"
+	"github.com/confab/confab/signaling/client"
+	"github.com/confab/confab/signaling/client/clientmedia"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Report is the JSON line the bot prints last.
+type Report struct {
+	Identity     string                  `json:"identity"`
+	JoinMS       int64                   `json:"join_ms"`
+	FirstFrameMS int64                   `json:"first_frame_ms"`
+	Remote       map[string]RemoteReport `json:"remote"`
+	ChatReceived int                     `json:"chat_received"`
+	ChatSent     int                     `json:"chat_sent"`
+	Error        string                  `json:"error,omitempty"`
+}
+
+// RemoteReport is what the bot received from one other participant.
+type RemoteReport struct {
+	Frames       uint64 `json:"frames"`
+	AudioPackets uint64 `json:"audio_packets"`
+	AudioDecoded uint64 `json:"audio_decoded"`
+	FirstFrameMS int64  `json:"first_frame_ms"`
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("confab-bot", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	server := fs.String("server", "ws://127.0.0.1:7880", "server URL")
+	room := fs.String("room", "lobby", "room to join")
+	name := fs.String("name", "Bot", "display name")
+	tok := fs.String("token", "", "join token (default: ask the server's /api/token)")
+	duration := fs.Duration("duration", 10*time.Second, "how long to stay")
+	chat := fs.Int("chat", 0, "chat messages to send, spread over the stay")
+	width := fs.Int("width", 640, "video width")
+	height := fs.Int("height", 480, "video height")
+	fps := fs.Float64("fps", 30, "video frame rate")
+	noVideo := fs.Bool("no-video", false, "publish no camera")
+	loopback := fs.Bool("loopback", true, "keep media on 127.0.0.1")
+	verbose := fs.Bool("v", false, "log to stderr")
+	showVersion := fs.Bool("version", false, "print the version")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "confab-bot", version.String())
+		return 0
+	}
+	log := slog.New(slog.DiscardHandler)
+	if *verbose {
+		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	report := Report{Remote: map[string]RemoteReport{}}
+	fail := func(err error) int {
+		report.Error = err.Error()
+		printReport(stdout, report)
+		return 1
+	}
+
+	m, err := clientmedia.New(clientmedia.Options{Fake: true, NoSpeaker: true, Logger: log,
+		Capture: []capture.Option{capture.WithVideoSize(*width, *height), capture.WithFrameRate(float32(*fps))}})
+	if err != nil {
+		return fail(err)
+	}
+	defer m.Close()
+
+	joinCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	start := time.Now()
+	s, err := client.Join(joinCtx, client.Config{
+		Server: *server, Token: *tok, Room: *room, Name: *name, Mic: true, Camera: !*noVideo,
+		Media: m, Decoders: m, Audio: m, LoopbackOnly: *loopback, Logger: log,
+	})
+	cancel()
+	if err != nil {
+		return fail(fmt.Errorf("join: %w", err))
+	}
+	report.JoinMS = time.Since(start).Milliseconds()
+	report.Identity = s.Self().ID
+
+	w := newWatcher(s)
+	go w.run()
+	sendChat(ctx, s, *chat, *duration)
+	select {
+	case <-ctx.Done():
+	case <-time.After(*duration):
+	case <-s.Done():
+	}
+	_ = s.Leave()
+	<-w.done
+
+	var firstFrame time.Time
+	for _, st := range s.Stats() {
+		if st.ID == report.Identity {
+			continue
+		}
+		rr := RemoteReport{Frames: st.Frames, AudioPackets: st.AudioPackets, AudioDecoded: st.AudioDecoded}
+		if !st.FirstFrame.IsZero() {
+			rr.FirstFrameMS = st.FirstFrame.Sub(start).Milliseconds()
+			if firstFrame.IsZero() || st.FirstFrame.Before(firstFrame) {
+				firstFrame = st.FirstFrame
+			}
+		}
+		report.Remote[w.name(st.ID)] = rr
+	}
+	if !firstFrame.IsZero() {
+		report.FirstFrameMS = firstFrame.Sub(start).Milliseconds()
+	}
+	report.ChatReceived, report.ChatSent = w.chatCounts()
+
+	// Decoding nothing from someone who published is a failure.
+	var problems []string
+	for id, p := range w.publishers() {
+		rr := report.Remote[w.name(id)]
+		if p.video && rr.Frames == 0 {
+			problems = append(problems, fmt.Sprintf("no video decoded from %s", w.name(id)))
+		}
+		if p.audio && rr.AudioDecoded == 0 {
+			problems = append(problems, fmt.Sprintf("no audio decoded from %s", w.name(id)))
+		}
+	}
+	if err := w.endErr(); err != nil {
+		problems = append(problems, "session ended: "+err.Error())
+	}
+	sort.Strings(problems)
+	if len(problems) > 0 {
+		report.Error = fmt.Sprint(problems)
+		printReport(stdout, report)
+		return 1
+	}
+	printReport(stdout, report)
+	return 0
+}
+
+func printReport(w io.Writer, r Report) {
+	b, _ := json.Marshal(r)
+	fmt.Fprintln(w, string(b))
+}
+
+// sendChat spreads n messages over the first half of the stay.
+func sendChat(ctx context.Context, s *client.Session, n int, stay time.Duration) {
+	if n <= 0 {
+		return
+	}
+	gap := stay / 2 / time.Duration(n)
+	go func() {
+		for i := 1; i <= n; i++ {
+			if _, err := s.SendChat(fmt.Sprintf("hello %d of %d from %s", i, n, s.Self().Name)); err != nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.Done():
+				return
+			case <-time.After(gap):
+			}
+		}
+	}()
+}
+
+type published struct{ audio, video bool }
+
+// watcher follows the session's events for the report.
+type watcher struct {
+	s    *client.Session
+	done chan struct{}
+
+	mu       sync.Mutex
+	names    map[string]string
+	pubs     map[string]published
+	received int
+	sent     int
+	err      error
+}
+
+func newWatcher(s *client.Session) *watcher {
+	return &watcher{s: s, done: make(chan struct{}), names: map[string]string{}, pubs: map[string]published{}}
+}
+
+func (w *watcher) note(p client.Participant) {
+	w.names[p.ID] = p.Name
+	if p.ID == w.s.Self().ID {
+		return
+	}
+	pub := w.pubs[p.ID]
+	for _, t := range p.Tracks {
+		switch t.Kind {
+		case "audio":
+			pub.audio = true
+		case "video":
+			pub.video = true
+		}
+	}
+	w.pubs[p.ID] = pub
+}
+
+func (w *watcher) run() {
+	defer close(w.done)
+	for ev := range w.s.Events() {
+		w.mu.Lock()
+		switch e := ev.(type) {
+		case client.Welcome:
+			w.note(e.You)
+			for _, p := range e.Participants {
+				w.note(p)
+			}
+		case client.ParticipantJoined:
+			w.note(e.Participant)
+		case client.ParticipantUpdated:
+			w.note(e.Participant)
+		case client.ChatReceived:
+			if e.Own {
+				w.sent++
+			} else {
+				w.received++
+			}
+		case client.StateChanged:
+			if e.State == client.StateLeft && e.Err != nil {
+				w.err = e.Err
+			}
+		}
+		w.mu.Unlock()
+	}
+}
+
+func (w *watcher) name(id string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if n := w.names[id]; n != "" {
+		return n
+	}
+	return id
+}
+
+func (w *watcher) publishers() map[string]published {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]published, len(w.pubs))
+	for k, v := range w.pubs {
+		out[k] = v
+	}
+	return out
+}
+
+func (w *watcher) chatCounts() (int, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.received, w.sent
+}
+
+func (w *watcher) endErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}

@@ -1,0 +1,171 @@
+// Package clientmedia connects a client session to the local media
+// pipeline: it opens devices through media/capture, decodes remote tracks
+// with media/decode and plays them through media/playout. It implements
+// client.LocalMedia, client.Decoders and client.AudioSink.
+//
+// The mains register the mediadevices drivers (camera, microphone, screen,
+// or the videotest and audiotest drivers); this package imports none.
+package clientmedia
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/confab/confab/media"
+	"github.com/confab/confab/media/capture"
+	"github.com/confab/confab/media/decode"
+	"github.com/confab/confab/media/playout"
+	"github.com/confab/confab/signaling/client"
+)
+
+// ErrNoTestDevice means test devices were asked for and none is registered.
+var ErrNoTestDevice = errors.New("clientmedia: no test device registered")
+
+// Options chooses devices and settings.
+type Options struct {
+	// CameraID, MicID and SpeakerID choose devices ("" = default).
+	CameraID, MicID, SpeakerID string
+	// Fake uses the test pattern camera and test tone microphone (the
+	// videotest and audiotest drivers must be registered).
+	Fake bool
+	// NoSpeaker plays into a silent real-time sink instead of a device.
+	NoSpeaker bool
+	// Capture options (size, frame rate, bit rates).
+	Capture []capture.Option
+	Logger  *slog.Logger
+}
+
+// Media is the local side of a call. Its methods are safe for concurrent use.
+type Media struct {
+	opts   Options
+	cap    *capture.Capture
+	player *playout.Player
+
+	mu        sync.Mutex
+	cameraID  string
+	micID     string
+	speakerOn bool
+}
+
+// New prepares capture and opens the speaker (or its silent stand-in).
+func New(opts Options) (*Media, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	capOpts := append([]capture.Option{capture.WithLogger(opts.Logger)}, opts.Capture...)
+	c, err := capture.New(capOpts...)
+	if err != nil {
+		return nil, err
+	}
+	m := &Media{opts: opts, cap: c, cameraID: opts.CameraID, micID: opts.MicID}
+	if opts.Fake {
+		if m.cameraID, err = m.testDevice(capture.KindCamera, "videotest"); err != nil {
+			return nil, err
+		}
+		if m.micID, err = m.testDevice(capture.KindMicrophone, "audiotest"); err != nil {
+			return nil, err
+		}
+	}
+	popts := []playout.Option{playout.WithLogger(opts.Logger)}
+	if opts.NoSpeaker {
+		popts = append(popts, playout.WithoutSpeaker())
+	} else if opts.SpeakerID != "" {
+		popts = append(popts, playout.WithDevice(opts.SpeakerID))
+	}
+	if m.player, err = playout.New(popts...); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// testDevice finds the test driver of kind (labels "VideoTest", "AudioTest").
+func (m *Media) testDevice(kind capture.Kind, label string) (string, error) {
+	for _, d := range m.cap.Devices() {
+		if d.Kind == kind && strings.EqualFold(d.Label, label) {
+			return d.ID, nil
+		}
+	}
+	return "", fmt.Errorf("%w: %s", ErrNoTestDevice, label)
+}
+
+// Capture returns the capture settings and device list.
+func (m *Media) Capture() *capture.Capture { return m.cap }
+
+// Speaker reports whether sound goes to a real output device.
+func (m *Media) Speaker() bool { return m.player.Speaker() }
+
+// Close stops the speaker.
+func (m *Media) Close() error { return m.player.Close() }
+
+// OpenMicrophone opens the chosen microphone.
+func (m *Media) OpenMicrophone() (client.LocalTrack, error) {
+	return m.cap.OpenMicrophone(m.micID)
+}
+
+// OpenCamera opens the chosen camera.
+func (m *Media) OpenCamera() (client.LocalTrack, error) {
+	t, err := m.cap.OpenCamera(m.cameraID)
+	if err != nil {
+		return nil, err
+	}
+	return videoTrack{t}, nil
+}
+
+// OpenScreen opens the default screen.
+func (m *Media) OpenScreen() (client.LocalTrack, error) {
+	t, err := m.cap.OpenScreen("")
+	if err != nil {
+		return nil, err
+	}
+	return videoTrack{t}, nil
+}
+
+// videoTrack shows a capture track's preview as the session's local video.
+type videoTrack struct{ *capture.VideoTrack }
+
+func (v videoTrack) Preview() client.VideoSource { return v.VideoTrack.Preview() }
+
+// NewVideoDecoder decodes one remote video into a fresh frame slot.
+func (m *Media) NewVideoDecoder(requestKeyframe func()) (client.VideoDecoder, error) {
+	slot := media.NewFrameSlot()
+	d, err := decode.NewVideoDecoder(slot, decode.WithKeyFrameRequest(requestKeyframe, 300*time.Millisecond),
+		decode.WithVideoLogger(m.opts.Logger))
+	if err != nil {
+		return nil, err
+	}
+	return videoDecoder{d, slot}, nil
+}
+
+type videoDecoder struct {
+	*decode.VideoDecoder
+	slot *media.FrameSlot
+}
+
+func (v videoDecoder) Source() client.VideoSource { return v.slot }
+
+// NewAudioDecoder makes a jitter buffer and Opus decoder for one remote track.
+func (m *Media) NewAudioDecoder() (client.AudioDecoder, error) {
+	d, err := decode.NewAudioDecoder(decode.WithAudioLogger(m.opts.Logger))
+	if err != nil {
+		return nil, err
+	}
+	return audioDecoder{d}, nil
+}
+
+type audioDecoder struct{ *decode.AudioDecoder }
+
+func (a audioDecoder) Decoded() uint64 { return a.Stats().Decoded }
+
+// Add starts playing a participant's audio.
+func (m *Media) Add(participant string, dec client.AudioDecoder) {
+	if a, ok := dec.(audioDecoder); ok {
+		m.player.Mixer.Add(participant, a.AudioDecoder)
+	}
+}
+
+// Remove stops playing a participant's audio.
+func (m *Media) Remove(participant string) { m.player.Mixer.Remove(participant) }
