@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"syscall"
@@ -72,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	loopback := fs.Bool("loopback", true, "keep media on 127.0.0.1")
 	verbose := fs.Bool("v", false, "log to stderr")
 	showVersion := fs.Bool("version", false, "print the version")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -81,6 +83,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *showVersion {
 		fmt.Fprintln(stdout, "confab-bot", version.String())
 		return 0
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "confab-bot:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "confab-bot:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
 	}
 	log := slog.New(slog.DiscardHandler)
 	if *verbose {
@@ -239,6 +254,11 @@ func (w *watcher) run() {
 			w.note(e.You)
 			for _, p := range e.Participants {
 				w.note(p)
+			}
+			for _, m := range e.Chat {
+				if m.From != e.You.ID {
+					w.received++ // replayed: sent before we arrived
+				}
 			}
 		case client.ParticipantJoined:
 			w.note(e.Participant)

@@ -369,6 +369,7 @@ func (c *conn) receiveVideo(remote *webrtc.TrackRemote, pid, source string, coun
 		if err != nil {
 			return
 		}
+		counters.videoPackets.Add(1)
 		_ = dec.Push(pkt) // a bad packet is dropped; the decoder asks for a keyframe
 		if n := dec.FramesDecoded(); n != seen {
 			if seen == 0 {

@@ -68,6 +68,7 @@ type RemoteStats struct {
 	ID           string
 	Name         string
 	Frames       uint64
+	VideoPackets uint64
 	AudioPackets uint64
 	// AudioDecoded counts audio packets decoded (pulled by the AudioSink).
 	AudioDecoded uint64
@@ -76,7 +77,7 @@ type RemoteStats struct {
 }
 
 type remoteCounters struct {
-	frames, audioPackets atomic.Uint64
+	frames, videoPackets, audioPackets atomic.Uint64
 	firstFrame           atomic.Int64
 	audio                atomic.Pointer[AudioDecoder]
 }
@@ -272,7 +273,7 @@ func (s *Session) Stats() []RemoteStats {
 	defer s.mu.Unlock()
 	out := make([]RemoteStats, 0, len(s.stats))
 	for id, c := range s.stats {
-		rs := RemoteStats{ID: id, Name: s.names[id], Frames: c.frames.Load(), AudioPackets: c.audioPackets.Load()}
+		rs := RemoteStats{ID: id, Name: s.names[id], Frames: c.frames.Load(), VideoPackets: c.videoPackets.Load(), AudioPackets: c.audioPackets.Load()}
 		if d := c.audio.Load(); d != nil {
 			rs.AudioDecoded = (*d).Decoded()
 		}

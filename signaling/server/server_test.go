@@ -45,7 +45,7 @@ func TestTokenRefusals(t *testing.T) {
 	baseClaims := func() jwt.MapClaims {
 		return jwt.MapClaims{"sub": "alice", "name": "Alice", "room": "standup", "iss": token.Issuer,
 			"grants": map[string]bool{"publish": true, "subscribe": true, "chat": true},
-			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+			"iat":    now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix()}
 	}
 	noExp := baseClaims()
 	delete(noExp, "exp")

@@ -10,6 +10,7 @@ package clientmedia
 import (
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"strings"
 	"sync"
@@ -127,7 +128,20 @@ func (m *Media) OpenScreen() (client.LocalTrack, error) {
 // videoTrack shows a capture track's preview as the session's local video.
 type videoTrack struct{ *capture.VideoTrack }
 
-func (v videoTrack) Preview() client.VideoSource { return v.VideoTrack.Preview() }
+// Preview returns a source that starts converting preview frames only when
+// someone first looks at it: a headless participant pays nothing for it.
+func (v videoTrack) Preview() client.VideoSource { return &lazyPreview{track: v.VideoTrack} }
+
+type lazyPreview struct {
+	track *capture.VideoTrack
+	once  sync.Once
+	slot  *media.FrameSlot
+}
+
+func (p *lazyPreview) Latest() (*image.RGBA, uint64) {
+	p.once.Do(func() { p.slot = p.track.Preview() })
+	return p.slot.Latest()
+}
 
 // NewVideoDecoder decodes one remote video into a fresh frame slot.
 func (m *Media) NewVideoDecoder(requestKeyframe func()) (client.VideoDecoder, error) {

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/confab/confab/signaling/server/servertest"
+)
+
+// botBinary is a bot built without the race detector: each participant is
+// its own process, as with real bots (a process can open the test camera
+// once), and an instrumented build would be too slow to measure media.
+var botBinary string
+
+func TestMain(m *testing.M) {
+	botBinary = os.Getenv("CONFAB_BOT_BIN")
+	if botBinary == "" {
+		dir, err := os.MkdirTemp("", "confab-bot-test")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		botBinary = dir + "/confab-bot"
+		build := exec.Command("go", "build", "-o", botBinary, ".")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building the bot:", err)
+			os.Exit(1)
+		}
+		code := m.Run()
+		os.RemoveAll(dir)
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+// bot runs one bot process and returns its report.
+type botRun struct {
+	name   string
+	cmd    *exec.Cmd
+	out    bytes.Buffer
+	report Report
+	err    error
+}
+
+func startBot(t *testing.T, srv *servertest.Server, room, name string, args ...string) *botRun {
+	t.Helper()
+	b := &botRun{name: name}
+	b.cmd = exec.Command(botBinary, append([]string{"--server", srv.URL, "--room", room, "--name", name}, args...)...)
+	b.cmd.Stdout = &b.out
+	b.cmd.Stderr = os.Stderr
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.cmd.Process.Kill() })
+	return b
+}
+
+// wait waits for the bot to exit and parses the JSON of its last line.
+func (b *botRun) wait(t *testing.T) {
+	t.Helper()
+	b.err = b.cmd.Wait()
+	var last string
+	sc := bufio.NewScanner(&b.out)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			last = l
+		}
+	}
+	if err := json.Unmarshal([]byte(last), &b.report); err != nil {
+		t.Fatalf("%s: last line %q is not a report: %v (exit %v)", b.name, last, err, b.err)
+	}
+}
+
+// Smaller and slower than the app's 640x480@30: four VP8 encoders at full
+// size need more than this machine's two cores (see make bench).
+var testVideo = []string{"--width", "320", "--height", "240", "--fps", "15"}
+
+func TestThreeBotsAndALateJoiner(t *testing.T) {
+	srv := servertest.Start(t)
+	names := []string{"Bot A", "Bot B", "Bot C"}
+	bots := make([]*botRun, len(names))
+	for i, n := range names {
+		bots[i] = startBot(t, srv, "bots", n, append([]string{"--duration", "8s", "--chat", "2"}, testVideo...)...)
+	}
+	// The late joiner arrives once the three are publishing.
+	time.Sleep(4 * time.Second)
+	late := startBot(t, srv, "bots", "Late", append([]string{"--duration", "3s", "--no-video"}, testVideo...)...)
+
+	var wg sync.WaitGroup
+	for _, b := range append(bots, late) {
+		wg.Add(1)
+		go func() { defer wg.Done(); b.wait(t) }()
+	}
+	wg.Wait()
+
+	for i, b := range bots {
+		if b.err != nil {
+			t.Errorf("%s exited with %v: %s", b.name, b.err, b.report.Error)
+		}
+		for j, other := range names {
+			if i == j {
+				continue
+			}
+			r, ok := b.report.Remote[other]
+			if !ok {
+				t.Errorf("%s received nothing from %s: %+v", b.name, other, b.report)
+				continue
+			}
+			// Within 5 s: every bot started at the same time, and 30 frames
+			// at 15 fps take 2 s once the first has arrived.
+			if r.Frames < 30 || r.AudioDecoded == 0 || r.FirstFrameMS > 3000 {
+				t.Errorf("%s from %s: %d frames, %d audio packets decoded, first frame at %d ms",
+					b.name, other, r.Frames, r.AudioDecoded, r.FirstFrameMS)
+			}
+		}
+		if b.report.ChatReceived < 4 {
+			t.Errorf("%s received %d chat messages; want the others' 4", b.name, b.report.ChatReceived)
+		}
+		t.Logf("%s: join %d ms, first frame %d ms, remote %+v", b.name, b.report.JoinMS, b.report.FirstFrameMS, b.report.Remote)
+	}
+	if late.err != nil {
+		t.Errorf("late joiner exited with %v: %s", late.err, late.report.Error)
+	}
+	for _, other := range names {
+		r := late.report.Remote[other]
+		if r.Frames == 0 || r.FirstFrameMS > 1000 {
+			t.Errorf("late joiner from %s: %d frames, first at %d ms after starting to join; want <= 1000 ms", other, r.Frames, r.FirstFrameMS)
+		}
+	}
+	t.Logf("late joiner: join %d ms, remote %+v", late.report.JoinMS, late.report.Remote)
+}
+
+func TestBotFailsWithoutServer(t *testing.T) {
+	var out bytes.Buffer
+	code := run(context.Background(), []string{"--server", "http://127.0.0.1:1", "--duration", "1s"}, &out, &bytes.Buffer{})
+	if code == 0 {
+		t.Fatal("bot succeeded without a server")
+	}
+	var r Report
+	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &r); err != nil || !strings.Contains(r.Error, "unreachable") {
+		t.Fatalf("report %q (%v); want an unreachable error", out.String(), err)
+	}
+	fmt.Fprint(os.Stderr, "")
+}

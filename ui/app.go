@@ -1,0 +1,155 @@
+// Package ui is Confab's desktop interface, built with Fyne: the entry
+// screen where a person picks a name, a room and devices, and the call
+// screen with video tiles, controls and chat.
+//
+// Only the UI goroutine touches widgets. Background goroutines (joining,
+// reading a call's events, the video ticker) hand their results over with
+// fyne.Do.
+package ui
+
+import (
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+
+	"github.com/confab/confab/assets"
+)
+
+// Options configure the app window.
+type Options struct {
+	// Name, Room and Server prefill the entry screen; empty fields fall back
+	// to what was used last time ("lobby" for the room).
+	Name, Room, Server string
+	// AutoJoin joins at once when the name and room are valid.
+	AutoJoin bool
+	// Title is the window title, "Confab" when empty.
+	Title string
+}
+
+// videoTick is how often the call screen looks for new video frames.
+const videoTick = time.Second / 30
+
+// leaveWait bounds how long closing the window waits for the call to end.
+const leaveWait = 3 * time.Second
+
+// App is the Confab window and the screen on show in it.
+type App struct {
+	fyneApp fyne.App
+	win     fyne.Window
+	backend Backend
+	opts    Options
+
+	tips  *tooltipLayer
+	root  *fyne.Container
+	entry *EntryScreen
+	call  *CallScreen
+
+	// do hands work to the UI goroutine: fyne.Do, or a queue in tests.
+	do func(func())
+	// tick is the video refresh interval; 0 turns the tickers off (tests).
+	tick    time.Duration
+	focused bool
+	closing bool
+}
+
+// New builds the window on a, drawing on b, and shows the entry screen.
+// Call ShowAndRun (or show the window and run the app) afterwards.
+func New(a fyne.App, b Backend, opts Options) *App {
+	return newApp(a, b, opts, fyne.Do, videoTick)
+}
+
+// newApp is New with the dispatcher and the tick interval chosen.
+func newApp(a fyne.App, b Backend, opts Options, do func(func()), tick time.Duration) *App {
+	app := &App{fyneApp: a, backend: b, opts: opts, do: do, tick: tick, focused: true}
+	if app.opts.Title == "" {
+		app.opts.Title = "Confab"
+	}
+	a.Settings().SetTheme(confabTheme{})
+	icon := fyne.NewStaticResource("icon.png", assets.IconPNG)
+	if a.Icon() == nil {
+		a.SetIcon(icon)
+	}
+	app.win = a.NewWindow(app.opts.Title)
+	app.win.SetIcon(icon)
+	app.win.Resize(fyne.NewSize(1180, 760))
+	app.win.SetPadded(false)
+	app.tips = newTooltipLayer()
+	if tick <= 0 {
+		app.tips.delay = 0
+	}
+	app.root = container.NewStack()
+	app.win.SetContent(container.NewStack(app.root, app.tips.root))
+	app.win.SetCloseIntercept(app.closeWindow)
+	a.Lifecycle().SetOnEnteredForeground(func() { app.focused = true })
+	a.Lifecycle().SetOnExitedForeground(func() { app.focused = false })
+
+	app.entry = newEntryScreen(app)
+	app.showEntry("")
+	if opts.AutoJoin {
+		app.entry.join()
+	}
+	return app
+}
+
+// Window returns the app's window.
+func (a *App) Window() fyne.Window { return a.win }
+
+// ShowAndRun shows the window and runs the app until it quits.
+func (a *App) ShowAndRun() { a.win.ShowAndRun() }
+
+// Entry returns the entry screen. It exists for the app's whole life.
+func (a *App) Entry() *EntryScreen { return a.entry }
+
+// Call returns the call screen, or nil when not in a call.
+func (a *App) Call() *CallScreen { return a.call }
+
+// setScreen puts obj in the window.
+func (a *App) setScreen(obj fyne.CanvasObject) {
+	a.tips.hide()
+	a.root.Objects = []fyne.CanvasObject{obj}
+	a.root.Refresh()
+}
+
+// showEntry switches to the entry screen, showing errMsg if not empty.
+func (a *App) showEntry(errMsg string) {
+	if a.closing {
+		return
+	}
+	a.setScreen(a.entry.content)
+	a.entry.shown(errMsg)
+}
+
+// showCall switches to the call screen for a call just joined.
+func (a *App) showCall(call Call, req JoinRequest) {
+	a.entry.hidden()
+	cs := newCallScreen(a, call, req)
+	a.call = cs
+	a.setScreen(cs.content)
+	cs.start(a.tick)
+}
+
+// closeWindow leaves the call, if any, before the window closes.
+func (a *App) closeWindow() {
+	if a.closing {
+		return
+	}
+	a.closing = true
+	a.entry.hidden()
+	a.entry.cancelJoin()
+	cs := a.call
+	if cs == nil {
+		a.win.Close()
+		return
+	}
+	cs.detach()
+	a.win.Hide()
+	go func() {
+		_ = cs.call.Leave()
+		select {
+		case <-cs.done:
+		case <-time.After(leaveWait):
+		}
+		a.do(a.win.Close)
+	}()
+}

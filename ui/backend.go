@@ -1,0 +1,70 @@
+package ui
+
+import (
+	"context"
+
+	"github.com/confab/confab/signaling/client"
+)
+
+// JoinRequest is what the entry screen collects before joining a room.
+type JoinRequest struct {
+	Name, Room, Server         string
+	CameraID, MicID, SpeakerID string
+	UseTestPattern             bool
+}
+
+// Device is one camera, microphone or speaker the user can pick.
+type Device struct {
+	ID, Label string
+}
+
+// Devices lists the media devices found on this machine.
+type Devices struct {
+	Cameras, Microphones, Speakers []Device
+}
+
+// Backend is what the UI needs from the rest of the app: joining rooms and
+// looking at local devices. The UI calls Join, Preview and MicLevel from
+// background goroutines, Devices and ServerHint from the UI goroutine.
+type Backend interface {
+	// Join enters a room. Errors may wrap *wire.Error or network errors;
+	// the UI turns them into plain words.
+	Join(ctx context.Context, req JoinRequest) (Call, error)
+	// Devices lists cameras, microphones and speakers.
+	Devices() Devices
+	// Preview opens a camera (or the test pattern) for the entry screen's
+	// live preview; the returned func stops it.
+	Preview(cameraID string, testPattern bool) (client.VideoSource, func(), error)
+	// MicLevel opens a microphone and returns a level source from 0 to 1
+	// and a func that stops it.
+	MicLevel(micID string) (func() float64, func(), error)
+	// ServerHint says which server is used when none is given, such as
+	// "Hosting on 127.0.0.1:7880".
+	ServerHint() string
+}
+
+// Call is one joined room. SendChat, RetryChat and LoadOlderChat are
+// called on the UI goroutine and must not block; the other methods are
+// called from background goroutines.
+type Call interface {
+	// Events delivers the session's events in order. It is closed after
+	// the final StateChanged{State: client.StateLeft}.
+	Events() <-chan client.Event
+	// SendChat sends text and returns its id at once. The acknowledgement
+	// arrives as client.ChatReceived{Own: true} with Message.ID == id, a
+	// failure as client.ChatFailed{ID: id}.
+	SendChat(text string) (id string, err error)
+	// RetryChat sends a failed message again.
+	RetryChat(id string) error
+	// LoadOlderChat asks for the messages before beforeSeq; the answer
+	// arrives as client.HistoryLoaded.
+	LoadOlderChat(beforeSeq int64) error
+	// SetMicMuted mutes or unmutes the microphone.
+	SetMicMuted(muted bool) error
+	// SetCameraOn turns the camera on or off.
+	SetCameraOn(on bool) error
+	// SetScreenShare starts or stops sharing the screen.
+	SetScreenShare(on bool) error
+	// Leave ends the call. It is idempotent.
+	Leave() error
+}

@@ -1,0 +1,375 @@
+package ui
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/confab/confab/signaling/client"
+)
+
+// noticeTime is how long a notice about a failed action stays up.
+const noticeTime = 6 * time.Second
+
+// CallScreen is the screen of a joined call: the tiles, the controls bar
+// and the chat panel. One goroutine reads the call's events and hands each
+// to the UI goroutine, where the screen's methods run.
+type CallScreen struct {
+	app  *App
+	call Call
+	req  JoinRequest
+
+	model    *callModel
+	chat     *ChatPanel
+	controls *Controls
+
+	stage      *fyne.Container
+	stageLay   *stageLayout
+	stageWrap  *fyne.Container
+	tiles      map[string]*Tile
+	order      []*Tile
+	connecting *fyne.Container
+	connText   *widget.Label
+	banner     *fyne.Container
+	bannerText *widget.Label
+	notice     *fyne.Container
+	noticeText *widget.Label
+	noticeGen  int
+	body       *fyne.Container
+	split      *container.Split
+	content    fyne.CanvasObject
+
+	chatOpen    bool
+	unread      int
+	detached    bool
+	done        chan struct{} // closed once the events channel is closed
+	ops         chan func()   // mic, camera and share changes, run in order off the UI goroutine
+	stopTick    chan struct{}
+	tickPending atomic.Bool
+	// ticks counts the video checks run and handled the events applied;
+	// tests read them.
+	ticks   int
+	handled int
+}
+
+// newCallScreen builds the screen for call; start begins reading events.
+func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
+	cs := &CallScreen{app: a, call: call, req: req, model: newCallModel(), tiles: map[string]*Tile{},
+		done: make(chan struct{}), ops: make(chan func(), 64)}
+	cs.model.room = req.Room
+	// Until the server says otherwise, show what the user asked for.
+	cs.model.self = client.Participant{Name: req.Name, Mic: req.MicID != "", Camera: req.CameraID != "" || req.UseTestPattern}
+
+	cs.chat = newChatPanel()
+	cs.chat.send = call.SendChat
+	cs.chat.retry = call.RetryChat
+	cs.chat.loadOlder = call.LoadOlderChat
+	cs.chat.onClose = func() { cs.setChatOpen(false) }
+	cs.chat.Entry.onShortcut = cs.handleShortcut
+
+	cs.controls = newControls(a.tips, cs.toggleMic, cs.toggleCamera, cs.toggleShare,
+		func() { cs.setChatOpen(!cs.chatOpen) }, cs.showPeople, cs.Leave)
+
+	cs.stageLay = &stageLayout{gap: 10}
+	cs.stage = container.New(cs.stageLay)
+
+	cs.connText = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	spinner := widget.NewActivity()
+	spinner.Start()
+	cs.connecting = container.NewCenter(container.NewVBox(spinner, cs.connText))
+
+	cs.bannerText = widget.NewLabel("")
+	cs.bannerText.Wrapping = fyne.TextWrapWord
+	cs.bannerText.Alignment = fyne.TextAlignCenter
+	bannerBg := canvas.NewRectangle(colorBanner)
+	cs.banner = container.NewVBox(container.NewStack(bannerBg, cs.bannerText))
+	cs.banner.Hide()
+
+	cs.noticeText = widget.NewLabel("")
+	noticeBg := canvas.NewRectangle(colorTooltip)
+	noticeBg.CornerRadius = 8
+	cs.notice = container.NewVBox(layout.NewSpacer(),
+		container.NewCenter(container.NewStack(noticeBg, container.NewPadded(cs.noticeText))))
+	cs.notice.Hide()
+
+	cs.stageWrap = container.NewStack(canvas.NewRectangle(colorStage), cs.stage, cs.connecting,
+		container.NewBorder(cs.banner, nil, nil, nil), container.New(layout.NewCustomPaddedLayout(0, 16, 0, 0), cs.notice))
+	cs.split = container.NewHSplit(cs.stageWrap, cs.chat.content)
+	cs.split.Offset = 0.72
+	cs.body = container.NewStack(cs.stageWrap)
+	cs.content = container.NewBorder(nil, cs.controls.bar, nil, nil, cs.body)
+	cs.sync()
+	return cs
+}
+
+// start reads the call's events and, with a non-zero interval, starts the
+// video ticker.
+func (cs *CallScreen) start(tick time.Duration) {
+	events := cs.call.Events()
+	do := cs.app.do
+	go func() {
+		for ev := range events {
+			do(func() { cs.handle(ev) })
+		}
+		close(cs.done)
+	}()
+	go func() {
+		for op := range cs.ops {
+			op()
+		}
+	}()
+	for _, s := range cs.shortcuts() {
+		sc := s.sc
+		act := s.act
+		cs.app.win.Canvas().AddShortcut(sc.fyne(), func(fyne.Shortcut) { act() })
+	}
+	if tick <= 0 {
+		return
+	}
+	cs.stopTick = make(chan struct{})
+	stop := cs.stopTick
+	go func() {
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				// Skip a tick rather than queue up work the UI has not done.
+				if cs.tickPending.CompareAndSwap(false, true) {
+					do(func() {
+						cs.tickPending.Store(false)
+						cs.tick()
+					})
+				}
+			}
+		}
+	}()
+}
+
+// shortcutAction is a keyboard shortcut and what it does.
+type shortcutAction struct {
+	sc  shortcut
+	act func()
+}
+
+// shortcuts lists the screen's keyboard shortcuts.
+func (cs *CallScreen) shortcuts() []shortcutAction {
+	return []shortcutAction{
+		{shortcutMic, cs.toggleMic},
+		{shortcutCam, cs.toggleCamera},
+		{shortcutShare, cs.toggleShare},
+		{shortcutChat, func() { cs.setChatOpen(!cs.chatOpen) }},
+		{shortcutLeave, cs.Leave},
+	}
+}
+
+// handleShortcut runs the action of one of the screen's shortcuts and
+// reports whether s was one.
+func (cs *CallScreen) handleShortcut(s fyne.Shortcut) bool {
+	for _, sa := range cs.shortcuts() {
+		if sa.sc.fyne().ShortcutName() == s.ShortcutName() {
+			if !cs.detached {
+				sa.act()
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// tick redraws the tiles whose video has a new frame.
+func (cs *CallScreen) tick() {
+	if cs.detached {
+		return
+	}
+	cs.ticks++
+	for _, t := range cs.order {
+		if t.Visible() && !t.cameraOff {
+			t.updateVideo()
+		}
+	}
+}
+
+// handle applies one event of the call.
+func (cs *CallScreen) handle(ev client.Event) {
+	cs.handled++
+	if cs.detached {
+		return
+	}
+	switch e := ev.(type) {
+	case client.Welcome:
+		cs.model.apply(e)
+		cs.chat.welcome(e)
+		cs.sync()
+	case client.ChatReceived:
+		if cs.chat.received(e) {
+			if !cs.chatOpen {
+				cs.unread++
+				cs.updateControls()
+			}
+			if !cs.app.focused {
+				cs.notify(e.Message)
+			}
+		}
+	case client.ChatFailed:
+		cs.chat.failed(e)
+	case client.HistoryLoaded:
+		cs.chat.history(e)
+	case client.ErrorEvent:
+		cs.showNotice(ErrorText(e.Err, cs.req.Server))
+	case client.StateChanged:
+		cs.model.apply(e)
+		if e.State == client.StateLeft {
+			cs.ended(e.Err)
+			return
+		}
+		cs.sync()
+	default:
+		if cs.model.apply(ev) {
+			cs.sync()
+		}
+	}
+}
+
+// notify raises a desktop notification for a message that arrived while
+// the window was in the background.
+func (cs *CallScreen) notify(m client.ChatMessage) {
+	text := m.Text
+	if r := []rune(text); len(r) > 200 {
+		text = string(r[:200]) + "…"
+	}
+	cs.app.fyneApp.SendNotification(fyne.NewNotification(fmt.Sprintf("%s in %s", m.Name, cs.model.room), text))
+}
+
+// sync makes the tiles, the stage and the controls match the model.
+func (cs *CallScreen) sync() {
+	specs := cs.model.tiles()
+	keep := map[string]bool{}
+	order := make([]*Tile, 0, len(specs))
+	objs := make([]fyne.CanvasObject, 0, len(specs))
+	var pinned fyne.CanvasObject
+	for _, s := range specs {
+		keep[s.Key] = true
+		t := cs.tiles[s.Key]
+		if t == nil {
+			t = NewTile(s.Key, s.ParticipantID, s.Name, s.Screen, s.Self)
+			key := s.Key
+			t.OnTapped = func() { cs.togglePin(key) }
+			cs.tiles[s.Key] = t
+		}
+		t.Video.SetSource(s.Video)
+		t.setState(s.Name, s.MicMuted, s.CameraOff, s.Speaking, s.Key == cs.model.pinned)
+		if s.Key == cs.model.pinned {
+			pinned = t
+		}
+		order = append(order, t)
+		objs = append(objs, t)
+	}
+	for k, t := range cs.tiles {
+		if !keep[k] {
+			t.Video.SetSource(nil)
+			delete(cs.tiles, k)
+		}
+	}
+	cs.order = order
+	cs.stageLay.pinned = pinned
+	cs.stage.Objects = objs
+	cs.stage.Refresh()
+	cs.updateControls()
+}
+
+// Leave leaves the call and returns to the entry screen.
+func (cs *CallScreen) Leave() {
+	if cs.detached {
+		return
+	}
+	cs.detach()
+	cs.app.showEntry("")
+	call := cs.call
+	go func() { _ = call.Leave() }()
+}
+
+// ended handles the end of the session: back to the entry screen, with
+// the reason when it was not the user's choice.
+func (cs *CallScreen) ended(err error) {
+	cs.detach()
+	msg := ""
+	if err != nil {
+		msg = "The call ended. " + ErrorText(err, cs.req.Server)
+	}
+	cs.app.showEntry(msg)
+}
+
+// detach stops the ticker and the shortcuts; later events are ignored.
+func (cs *CallScreen) detach() {
+	if cs.detached {
+		return
+	}
+	cs.detached = true
+	close(cs.ops)
+	if cs.stopTick != nil {
+		close(cs.stopTick)
+	}
+	for _, s := range cs.shortcuts() {
+		cs.app.win.Canvas().RemoveShortcut(s.sc.fyne())
+	}
+	cs.app.tips.hide()
+	for _, t := range cs.tiles {
+		t.Video.SetSource(nil)
+	}
+	if cs.app.call == cs {
+		cs.app.call = nil
+	}
+}
+
+// Tiles returns the tiles in stage order.
+func (cs *CallScreen) Tiles() []*Tile { return append([]*Tile(nil), cs.order...) }
+
+// Tile returns the tile with key (a participant id, or id+":screen"), or nil.
+func (cs *CallScreen) Tile(key string) *Tile { return cs.tiles[key] }
+
+// Chat returns the chat panel.
+func (cs *CallScreen) Chat() *ChatPanel { return cs.chat }
+
+// Controls returns the controls bar.
+func (cs *CallScreen) Controls() *Controls { return cs.controls }
+
+// State returns the session state as the screen shows it.
+func (cs *CallScreen) State() client.State { return cs.model.state }
+
+// Pinned returns the key of the pinned tile, "" when none is.
+func (cs *CallScreen) Pinned() string { return cs.model.pinned }
+
+// ChatOpen reports whether the chat panel shows.
+func (cs *CallScreen) ChatOpen() bool { return cs.chatOpen }
+
+// Unread returns the number of messages that arrived while the chat was
+// hidden.
+func (cs *CallScreen) Unread() int { return cs.unread }
+
+// Banner returns the text of the reconnecting banner, "" when hidden.
+func (cs *CallScreen) Banner() string {
+	if !cs.banner.Visible() {
+		return ""
+	}
+	return cs.bannerText.Text
+}
+
+// Notice returns the text of the notice on show, "" when none.
+func (cs *CallScreen) Notice() string {
+	if !cs.notice.Visible() {
+		return ""
+	}
+	return cs.noticeText.Text
+}
+
+// Content returns the screen's root object.
+func (cs *CallScreen) Content() fyne.CanvasObject { return cs.content }

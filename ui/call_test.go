@@ -1,0 +1,335 @@
+package ui
+
+import (
+	"errors"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/confab/confab/signaling/client"
+	"github.com/confab/confab/signaling/wire"
+)
+
+var (
+	fox    = client.Participant{ID: "p1", Name: "Fox Mulder", Mic: true, Camera: true}
+	walter = client.Participant{ID: "p2", Name: "Walter Skinner", Mic: false, Camera: false}
+)
+
+func tileKeys(cs *CallScreen) []string {
+	var keys []string
+	for _, t := range cs.Tiles() {
+		keys = append(keys, t.Key)
+	}
+	return keys
+}
+
+func TestParticipantsJoinAndLeave(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, c := h.welcome(fox)
+	if got := tileKeys(cs); len(got) != 2 || got[0] != "p0" || got[1] != "p1" {
+		t.Fatalf("tiles = %v, want [p0 p1]", got)
+	}
+	if self := cs.Tile("p0"); !self.IsSelf() || !self.Mirrored() || self.label() != "Dana (you)" {
+		t.Errorf("own tile: self %v mirrored %v label %q", self.IsSelf(), self.Mirrored(), self.label())
+	}
+	if cs.Tile("p1").Mirrored() {
+		t.Error("someone else's tile is mirrored")
+	}
+	if cs.Controls().People.Text() != "2" {
+		t.Errorf("people count = %q, want 2", cs.Controls().People.Text())
+	}
+	test.Tap(cs.Controls().People)
+	if h.app.win.Canvas().Overlays().Top() == nil {
+		t.Error("tapping the people button shows no list")
+	}
+	h.app.win.Canvas().Overlays().Top().Hide()
+
+	h.send(cs, c, client.ParticipantJoined{Participant: walter})
+	if got := tileKeys(cs); len(got) != 3 || got[2] != "p2" {
+		t.Fatalf("tiles after join = %v", got)
+	}
+	w := cs.Tile("p2")
+	if !w.MicMuted() || !w.CameraOff() || !w.ShowsPlaceholder() || w.Initials() != "WS" {
+		t.Errorf("Walter's tile: muted %v camera off %v placeholder %v initials %q",
+			w.MicMuted(), w.CameraOff(), w.ShowsPlaceholder(), w.Initials())
+	}
+	if len(cs.stage.Objects) != 3 {
+		t.Errorf("stage holds %d objects, want 3", len(cs.stage.Objects))
+	}
+
+	walter.Mic = true
+	h.send(cs, c, client.ParticipantUpdated{Participant: walter})
+	if w.MicMuted() {
+		t.Error("mute mark still shown after unmuting")
+	}
+	walter.Mic = false
+
+	h.send(cs, c, client.SpeakersChanged{Speakers: []client.Speaker{{ID: "p1", Level: 0.9}, {ID: "p2", Level: 0.2}}})
+	if !cs.Tile("p1").Speaking() || cs.Tile("p2").Speaking() {
+		t.Errorf("speaking: p1 %v p2 %v, want only the loudest", cs.Tile("p1").Speaking(), cs.Tile("p2").Speaking())
+	}
+
+	h.send(cs, c, client.ParticipantLeft{ID: "p1", Reason: "left"})
+	if got := tileKeys(cs); len(got) != 2 || got[1] != "p2" {
+		t.Errorf("tiles after leave = %v, want [p0 p2]", got)
+	}
+	if cs.Tile("p1") != nil {
+		t.Error("tile of someone who left is still there")
+	}
+	if cs.Controls().People.Text() != "2" {
+		t.Errorf("people count = %q after a leave, want 2", cs.Controls().People.Text())
+	}
+}
+
+func TestVideoTickRefreshesOnlyChangedTiles(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, c := h.welcome(fox)
+	mine, theirs := newFakeSource(32, 18), newFakeSource(32, 18)
+	h.send(cs, c, client.VideoAdded{ParticipantID: "p0", Source: wire.SourceCamera, Local: true, Video: mine})
+	h.send(cs, c, client.VideoAdded{ParticipantID: "p1", Source: wire.SourceCamera, Video: theirs})
+	self, other := cs.Tile("p0"), cs.Tile("p1")
+	if self.Video.Source() != client.VideoSource(mine) || other.Video.Source() != client.VideoSource(theirs) {
+		t.Fatal("sources not attached to the tiles")
+	}
+	cs.tick()
+	if self.Video.refreshes != 1 || other.Video.refreshes != 1 {
+		t.Fatalf("after first tick: %d %d refreshes, want 1 1", self.Video.refreshes, other.Video.refreshes)
+	}
+	if self.ShowsPlaceholder() {
+		t.Error("placeholder shown over live video")
+	}
+	cs.tick()
+	if self.Video.refreshes != 1 || other.Video.refreshes != 1 {
+		t.Errorf("unchanged frames redrawn: %d %d", self.Video.refreshes, other.Video.refreshes)
+	}
+	theirs.next(mustLatest(theirs))
+	cs.tick()
+	if self.Video.refreshes != 1 || other.Video.refreshes != 2 {
+		t.Errorf("after one new frame: %d %d refreshes, want 1 2", self.Video.refreshes, other.Video.refreshes)
+	}
+
+	h.send(cs, c, client.VideoRemoved{ParticipantID: "p1", Source: wire.SourceCamera})
+	if other.Video.Source() != nil || !other.ShowsPlaceholder() {
+		t.Error("removed video still attached")
+	}
+}
+
+func TestControlsToggle(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, c := h.welcome(fox)
+	ctl := cs.Controls()
+	self := cs.Tile("p0")
+
+	if ctl.Mic.Tooltip() != "Mute microphone (Ctrl+D)" {
+		t.Errorf("mic tooltip = %q", ctl.Mic.Tooltip())
+	}
+	test.Tap(ctl.Mic)
+	if !self.MicMuted() || ctl.Mic.Icon() != iconMicOff || ctl.Mic.Tooltip() != "Unmute microphone (Ctrl+D)" {
+		t.Errorf("after muting: tile muted %v, tooltip %q", self.MicMuted(), ctl.Mic.Tooltip())
+	}
+	eventually(t, "SetMicMuted(true)", func() (ok bool) {
+		c.get(func(c *fakeCall) { ok = len(c.mic) == 1 && c.mic[0] })
+		return
+	})
+
+	test.Tap(ctl.Camera)
+	if !self.CameraOff() || ctl.Camera.Icon() != iconCameraOff {
+		t.Errorf("after camera off: tile camera off %v", self.CameraOff())
+	}
+	eventually(t, "SetCameraOn(false)", func() (ok bool) {
+		c.get(func(c *fakeCall) { ok = len(c.cam) == 1 && !c.cam[0] })
+		return
+	})
+
+	test.Tap(ctl.Share)
+	if ctl.Share.Tooltip() != "Stop sharing your screen (Ctrl+Shift+S)" {
+		t.Errorf("share tooltip while sharing = %q", ctl.Share.Tooltip())
+	}
+	eventually(t, "SetScreenShare(true)", func() (ok bool) {
+		c.get(func(c *fakeCall) { ok = len(c.share) == 1 && c.share[0] })
+		return
+	})
+	if cs.Pinned() != "" {
+		t.Errorf("own screen share was pinned: %q", cs.Pinned())
+	}
+
+	// Shortcuts do the same, from the window and from the chat box.
+	cs.handleShortcut(shortcutMic.fyne())
+	if self.MicMuted() {
+		t.Error("Ctrl+D did not unmute")
+	}
+	cs.Chat().Entry.TypedShortcut(shortcutCam.fyne())
+	if self.CameraOff() {
+		t.Error("Ctrl+E in the chat box did not turn the camera on")
+	}
+	eventually(t, "the shortcut calls", func() (ok bool) {
+		c.get(func(c *fakeCall) { ok = len(c.mic) == 2 && !c.mic[1] && len(c.cam) == 2 && c.cam[1] })
+		return
+	})
+
+	// A refused change is undone and explained.
+	c.get(func(c *fakeCall) { c.camErr = errors.New("camera busy") })
+	test.Tap(ctl.Camera)
+	h.q.until(t, "the camera change to be undone", func() bool { return !self.CameraOff() })
+	if cs.Notice() != "Couldn't change the camera. Camera busy." {
+		t.Errorf("notice = %q", cs.Notice())
+	}
+}
+
+func TestTooltipShowsShortcut(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, _ := h.welcome()
+	cs.Controls().Chat.MouseIn(nil)
+	if h.app.tips.text != "Open chat (Ctrl+Shift+C)" || !h.app.tips.box.Visible() {
+		t.Errorf("tooltip = %q (visible %v)", h.app.tips.text, h.app.tips.box.Visible())
+	}
+	cs.Controls().Chat.MouseOut()
+	if h.app.tips.box.Visible() {
+		t.Error("tooltip still shown after the mouse left")
+	}
+}
+
+func TestScreenShareAutoPin(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, c := h.welcome(fox, walter)
+	sharing := fox
+	sharing.Screen = true
+	h.send(cs, c, client.ParticipantUpdated{Participant: sharing})
+	screen := newFakeSource(64, 40)
+	h.send(cs, c, client.VideoAdded{ParticipantID: "p1", Source: wire.SourceScreen, Video: screen})
+
+	keys := tileKeys(cs)
+	if len(keys) != 4 || keys[0] != "p1:screen" {
+		t.Fatalf("tiles = %v, want the screen share first", keys)
+	}
+	st := cs.Tile("p1:screen")
+	if !st.IsScreen() || st.Mirrored() || st.Video.Source() != client.VideoSource(screen) {
+		t.Errorf("share tile: screen %v mirrored %v", st.IsScreen(), st.Mirrored())
+	}
+	if cs.Pinned() != "p1:screen" || !st.Pinned() || cs.stageLay.pinned != st {
+		t.Fatalf("pinned = %q, want the share auto-pinned", cs.Pinned())
+	}
+
+	// The stage shows it big.
+	cs.stage.Resize(fyne.NewSize(1000, 600))
+	if st.Size().Width < 900 || cs.Tile("p0").Size().Width > 300 {
+		t.Errorf("pinned tile %v, others %v", st.Size(), cs.Tile("p0").Size())
+	}
+
+	// Clicking it unpins; it is not pinned again by the next event.
+	test.Tap(st)
+	if cs.Pinned() != "" || st.Pinned() {
+		t.Errorf("still pinned after a click: %q", cs.Pinned())
+	}
+	h.send(cs, c, client.SpeakersChanged{Speakers: []client.Speaker{{ID: "p2", Level: 1}}})
+	if cs.Pinned() != "" {
+		t.Errorf("unpinned share came back: %q", cs.Pinned())
+	}
+
+	// Clicking a camera tile pins it; again unpins.
+	test.Tap(cs.Tile("p2"))
+	if cs.Pinned() != "p2" || !cs.Tile("p2").Pinned() {
+		t.Errorf("pinned = %q, want p2", cs.Pinned())
+	}
+	test.Tap(cs.Tile("p2"))
+	if cs.Pinned() != "" {
+		t.Errorf("pinned = %q after a second click", cs.Pinned())
+	}
+
+	// When the share stops its tile goes.
+	sharing.Screen = false
+	h.send(cs, c, client.VideoRemoved{ParticipantID: "p1", Source: wire.SourceScreen})
+	h.send(cs, c, client.ParticipantUpdated{Participant: sharing})
+	if cs.Tile("p1:screen") != nil {
+		t.Error("share tile still there after the share stopped")
+	}
+}
+
+func TestPinnedTileLeaving(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, c := h.welcome(fox)
+	test.Tap(cs.Tile("p1"))
+	h.send(cs, c, client.ParticipantLeft{ID: "p1"})
+	if cs.Pinned() != "" || cs.stageLay.pinned != nil {
+		t.Errorf("pinned = %q after the pinned person left", cs.Pinned())
+	}
+}
+
+func TestConnectionStates(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, c := h.join("Dana")
+	if cs.State() != client.StateConnecting || cs.Controls().Status.Text != "Connecting…" || !cs.connecting.Visible() {
+		t.Errorf("before welcome: state %v status %q", cs.State(), cs.Controls().Status.Text)
+	}
+	h.send(cs, c, client.Welcome{Room: "lobby", You: client.Participant{ID: "p0", Name: "Dana", Mic: true}})
+	if cs.State() != client.StateConnected || cs.Controls().Status.Text != "Connected" || cs.connecting.Visible() {
+		t.Errorf("after welcome: state %v status %q", cs.State(), cs.Controls().Status.Text)
+	}
+	h.send(cs, c, client.StateChanged{State: client.StateReconnecting, Err: errors.New("network down")})
+	if cs.Banner() == "" || cs.Controls().Status.Text != "Reconnecting…" {
+		t.Errorf("reconnecting: banner %q status %q", cs.Banner(), cs.Controls().Status.Text)
+	}
+	h.send(cs, c, client.StateChanged{State: client.StateConnected})
+	if cs.Banner() != "" {
+		t.Errorf("banner %q still shown after reconnecting", cs.Banner())
+	}
+}
+
+func TestLeaveReturnsToEntry(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, c := h.welcome(fox)
+	test.Tap(cs.Controls().Leave)
+	if h.app.Call() != nil {
+		t.Error("call screen still current after leaving")
+	}
+	if h.app.root.Objects[0] != h.app.Entry().content {
+		t.Error("entry screen not shown after leaving")
+	}
+	eventually(t, "Leave", func() (ok bool) {
+		c.get(func(c *fakeCall) { ok = c.leaves == 1 })
+		return
+	})
+	// Late events are ignored.
+	c.events <- client.ParticipantLeft{ID: "p1"}
+	c.events <- client.StateChanged{State: client.StateLeft}
+	close(c.events)
+	<-cs.done
+	h.q.drain()
+	if h.app.Entry().ErrorLabel.Visible() {
+		t.Errorf("error shown after a normal leave: %q", h.app.Entry().ErrorLabel.Text)
+	}
+	if cs.Tile("p1") == nil {
+		t.Error("events after leaving were applied")
+	}
+	if h.app.Entry().NameEntry.Text != "Dana" {
+		t.Errorf("name not kept: %q", h.app.Entry().NameEntry.Text)
+	}
+}
+
+func TestCallEndsUnexpectedly(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, c := h.welcome()
+	h.send(cs, c, client.StateChanged{State: client.StateLeft, Err: &wire.Error{Code: wire.CodePermissionDenied}})
+	if h.app.Call() != nil {
+		t.Fatal("still on the call screen")
+	}
+	want := "The call ended. You are not allowed to join this room."
+	if got := h.app.Entry().ErrorLabel.Text; got != want {
+		t.Errorf("error = %q, want %q", got, want)
+	}
+}
+
+func TestWindowCloseLeaves(t *testing.T) {
+	h := newHarness(t, Options{})
+	_, c := h.welcome()
+	closed := false
+	h.app.win.SetOnClosed(func() { closed = true })
+	h.app.closeWindow()
+	eventually(t, "Leave on close", func() (ok bool) {
+		c.get(func(c *fakeCall) { ok = c.leaves == 1 })
+		return
+	})
+	close(c.events)
+	h.q.until(t, "the window to close", func() bool { return closed })
+}

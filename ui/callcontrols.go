@@ -1,0 +1,194 @@
+package ui
+
+import (
+	"fmt"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/confab/confab/signaling/client"
+)
+
+// updateControls shows the user's own state, the count and the status.
+func (cs *CallScreen) updateControls() {
+	c := cs.controls
+	self := cs.model.self
+	if self.Mic {
+		c.Mic.set(iconMic, withShortcut("Mute microphone", shortcutMic), lookNormal)
+	} else {
+		c.Mic.set(iconMicOff, withShortcut("Unmute microphone", shortcutMic), lookOff)
+	}
+	if self.Camera {
+		c.Camera.set(iconCamera, withShortcut("Turn camera off", shortcutCam), lookNormal)
+	} else {
+		c.Camera.set(iconCameraOff, withShortcut("Turn camera on", shortcutCam), lookOff)
+	}
+	if self.Screen {
+		c.Share.set(iconScreenShare, withShortcut("Stop sharing your screen", shortcutShare), lookActive)
+	} else {
+		c.Share.set(iconScreenShare, withShortcut("Share your screen", shortcutShare), lookNormal)
+	}
+	if cs.chatOpen {
+		c.Chat.set(iconChat, withShortcut("Close chat", shortcutChat), lookActive)
+	} else {
+		c.Chat.set(iconChat, withShortcut("Open chat", shortcutChat), lookNormal)
+	}
+	c.Chat.setBadge(cs.unread)
+	n := len(cs.model.people)
+	c.People.setText(fmt.Sprint(max(n, 1)))
+	if n == 1 {
+		c.People.tooltip = "1 person in the call"
+	} else {
+		c.People.tooltip = fmt.Sprintf("%d people in the call", n)
+	}
+
+	room := cs.model.room
+	c.Room.Text = truncateText(room, 220, c.Room.TextSize, c.Room.TextStyle)
+	c.Room.Refresh()
+	status := ""
+	switch cs.model.state {
+	case client.StateConnecting:
+		status = "Connecting…"
+	case client.StateConnected:
+		status = "Connected"
+	case client.StateReconnecting:
+		status = "Reconnecting…"
+	case client.StateLeft:
+		status = "Left the call"
+	}
+	if c.Status.Text != status {
+		c.Status.Text = status
+		c.Status.Refresh()
+	}
+	connecting := cs.model.state == client.StateConnecting && cs.model.selfID == ""
+	cs.connText.SetText("Joining " + room + "…")
+	setVisible(cs.connecting, connecting)
+	setVisible(cs.stage, !connecting)
+	if cs.model.state == client.StateReconnecting {
+		cs.bannerText.SetText("Connection lost. Reconnecting… You will be back in the call when the network returns.")
+		cs.banner.Show()
+	} else {
+		cs.banner.Hide()
+	}
+}
+
+// showNotice shows msg at the bottom of the stage for a few seconds.
+func (cs *CallScreen) showNotice(msg string) {
+	cs.noticeGen++
+	gen := cs.noticeGen
+	cs.noticeText.SetText(msg)
+	cs.notice.Show()
+	do := cs.app.do
+	time.AfterFunc(noticeTime, func() {
+		do(func() {
+			if cs.noticeGen == gen {
+				cs.notice.Hide()
+			}
+		})
+	})
+}
+
+// togglePin pins or unpins a tile.
+func (cs *CallScreen) togglePin(key string) {
+	cs.model.togglePin(key)
+	cs.sync()
+}
+
+// setChatOpen shows or hides the chat panel.
+func (cs *CallScreen) setChatOpen(open bool) {
+	if cs.chatOpen == open {
+		return
+	}
+	cs.chatOpen = open
+	if open {
+		cs.unread = 0
+		cs.body.Objects = []fyne.CanvasObject{cs.split}
+	} else {
+		cs.body.Objects = []fyne.CanvasObject{cs.stageWrap}
+	}
+	cs.body.Refresh()
+	cs.updateControls()
+	c := cs.app.win.Canvas()
+	if open {
+		cs.chat.Scroll.ScrollToBottom()
+		c.Focus(cs.chat.Entry)
+	} else if c.Focused() == cs.chat.Entry {
+		c.Unfocus()
+	}
+}
+
+// toggleMic mutes or unmutes the microphone.
+func (cs *CallScreen) toggleMic() {
+	was := cs.model.self.Mic
+	cs.setSelf(func(p *client.Participant) { p.Mic = !was },
+		func() error { return cs.call.SetMicMuted(was) },
+		func(p *client.Participant) { p.Mic = was }, "Couldn't change the microphone")
+}
+
+// toggleCamera turns the camera on or off.
+func (cs *CallScreen) toggleCamera() {
+	was := cs.model.self.Camera
+	cs.setSelf(func(p *client.Participant) { p.Camera = !was },
+		func() error { return cs.call.SetCameraOn(!was) },
+		func(p *client.Participant) { p.Camera = was }, "Couldn't change the camera")
+}
+
+// toggleShare starts or stops sharing the screen.
+func (cs *CallScreen) toggleShare() {
+	was := cs.model.self.Screen
+	cs.setSelf(func(p *client.Participant) { p.Screen = !was },
+		func() error { return cs.call.SetScreenShare(!was) },
+		func(p *client.Participant) { p.Screen = was }, "Couldn't change screen sharing")
+}
+
+// setSelf changes the user's own state at once, asks the call to follow
+// in the background, and undoes the change if the call refuses. The calls
+// run one at a time, in order, so quick toggles end in the right state.
+func (cs *CallScreen) setSelf(change func(*client.Participant), apply func() error, undo func(*client.Participant), what string) {
+	if cs.detached {
+		return
+	}
+	cs.model.setSelf(change)
+	cs.sync()
+	do := cs.app.do
+	cs.ops <- func() {
+		if err := apply(); err != nil {
+			do(func() {
+				if cs.detached {
+					return
+				}
+				cs.model.setSelf(undo)
+				cs.sync()
+				cs.showNotice(what + ". " + causeText(err, cs.req.Server))
+			})
+		}
+	}
+}
+
+// showPeople lists who is in the call in a pop-up above the button.
+func (cs *CallScreen) showPeople() {
+	box := container.NewVBox(widget.NewLabelWithStyle("In the call", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+	for _, s := range cs.model.tiles() {
+		if s.Screen {
+			continue
+		}
+		name := s.Name
+		if s.Self {
+			name += " (you)"
+		}
+		icon := widget.NewIcon(iconMic)
+		if s.MicMuted {
+			icon.SetResource(theme.NewErrorThemedResource(iconMicOff))
+		}
+		box.Add(container.NewBorder(nil, nil, nil, icon, widget.NewLabel(name)))
+	}
+	c := cs.app.win.Canvas()
+	pop := widget.NewPopUp(container.NewPadded(box), c)
+	size := pop.MinSize()
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(cs.controls.People)
+	x := min(pos.X, c.Size().Width-size.Width-8)
+	pop.ShowAtPosition(fyne.NewPos(max(x, 8), max(pos.Y-size.Height-8, 8)))
+}

@@ -1,0 +1,396 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/confab/confab/assets"
+	"github.com/confab/confab/signaling/wire"
+)
+
+// Preference keys of the entry screen.
+const (
+	prefName    = "name"
+	prefRoom    = "room"
+	prefServer  = "server"
+	prefCamera  = "camera"
+	prefMic     = "microphone"
+	prefSpeaker = "speaker"
+)
+
+// defaultRoom is the room offered the first time.
+const defaultRoom = "lobby"
+
+// joinTimeout bounds how long joining may take.
+const joinTimeout = 30 * time.Second
+
+// EntryScreen is where a person types a name and a room, picks devices
+// while watching a preview, and joins. All methods run on the UI
+// goroutine.
+type EntryScreen struct {
+	// NameEntry, RoomEntry and ServerEntry are the text fields; NameError
+	// and RoomError show what is wrong with them.
+	NameEntry, RoomEntry, ServerEntry *widget.Entry
+	NameError, RoomError              *widget.Label
+	// ServerHint tells which server is used when none is typed.
+	ServerHint *widget.Label
+	// CameraSelect, MicSelect and SpeakerSelect pick devices.
+	CameraSelect, MicSelect, SpeakerSelect *widget.Select
+	// TestPattern joins with a moving test picture instead of a camera.
+	TestPattern *widget.Check
+	// NoCamera says that no camera was found.
+	NoCamera *widget.Label
+	// Preview shows the chosen camera; PreviewNote covers it when there
+	// is nothing to show.
+	Preview     *VideoView
+	PreviewNote *widget.Label
+	// MicMeter shows the chosen microphone's level.
+	MicMeter *LevelMeter
+	// JoinButton joins, Progress spins while joining and CancelButton
+	// stops a join under way.
+	JoinButton   *widget.Button
+	CancelButton *widget.Button
+	Progress     *widget.Activity
+	// ErrorLabel shows why joining failed.
+	ErrorLabel *widget.Label
+
+	app        *App
+	content    fyne.CanvasObject
+	joinExtras *fyne.Container
+
+	devices                Devices
+	camIDs, micIDs, spkIDs map[string]string // label -> id
+	joining                bool
+	cancel                 context.CancelFunc
+	visible                bool
+	triedJoin              bool
+	previewStop, micStop   func()
+	previewGen, micGen     int
+	level                  func() float64
+	stopTick               chan struct{}
+	tickPending            atomic.Bool
+}
+
+// newEntryScreen builds the entry screen, prefilled from the options and
+// the preferences.
+func newEntryScreen(a *App) *EntryScreen {
+	s := &EntryScreen{app: a}
+	prefs := a.fyneApp.Preferences()
+
+	s.NameEntry = widget.NewEntry()
+	s.NameEntry.SetPlaceHolder("How others will see you")
+	s.NameEntry.SetText(firstNonEmpty(a.opts.Name, prefs.String(prefName)))
+	s.RoomEntry = widget.NewEntry()
+	s.RoomEntry.SetPlaceHolder("Room name")
+	s.RoomEntry.SetText(firstNonEmpty(a.opts.Room, prefs.String(prefRoom), defaultRoom))
+	s.ServerEntry = widget.NewEntry()
+	s.ServerEntry.SetPlaceHolder("Built-in server")
+	s.ServerEntry.SetText(firstNonEmpty(a.opts.Server, prefs.String(prefServer)))
+	s.NameEntry.OnSubmitted = func(string) { s.join() }
+	s.RoomEntry.OnSubmitted = func(string) { s.join() }
+	s.ServerEntry.OnSubmitted = func(string) { s.join() }
+	s.NameEntry.OnChanged = func(string) { s.validateLive() }
+	s.RoomEntry.OnChanged = func(string) { s.validateLive() }
+
+	s.NameError = errorLabel()
+	s.RoomError = errorLabel()
+	s.ErrorLabel = errorLabel()
+	s.ServerHint = widget.NewLabel("")
+	s.ServerHint.Importance = widget.LowImportance
+	s.ServerHint.SizeName = theme.SizeNameCaptionText
+	s.ServerHint.Wrapping = fyne.TextWrapWord
+
+	s.CameraSelect = widget.NewSelect(nil, func(string) { s.deviceChanged(prefCamera) })
+	s.MicSelect = widget.NewSelect(nil, func(string) { s.deviceChanged(prefMic) })
+	s.SpeakerSelect = widget.NewSelect(nil, func(string) { s.deviceChanged(prefSpeaker) })
+	s.TestPattern = widget.NewCheck("Use a test pattern instead of a camera", func(bool) { s.startPreview() })
+	s.NoCamera = widget.NewLabel("No camera was found. You can join with a test pattern, or without video.")
+	s.NoCamera.Wrapping = fyne.TextWrapWord
+	s.NoCamera.Importance = widget.WarningImportance
+	s.NoCamera.Hide()
+
+	s.Preview = NewVideoView(true)
+	s.PreviewNote = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{})
+	s.PreviewNote.Wrapping = fyne.TextWrapWord
+	s.MicMeter = NewLevelMeter()
+
+	s.JoinButton = widget.NewButtonWithIcon("Join room", theme.LoginIcon(), s.join)
+	s.JoinButton.Importance = widget.HighImportance
+	s.CancelButton = widget.NewButton("Cancel", s.cancelJoin)
+	s.CancelButton.Hide()
+	s.Progress = widget.NewActivity()
+	s.Progress.Hide()
+
+	s.content = s.build()
+	return s
+}
+
+// build lays the screen out: a card with the preview and devices on the
+// left and the fields on the right.
+func (s *EntryScreen) build() fyne.CanvasObject {
+	logo := canvas.NewImageFromResource(fyne.NewStaticResource("icon.png", assets.IconPNG))
+	logo.FillMode = canvas.ImageFillContain
+	logo.SetMinSize(fyne.NewSize(44, 44))
+	title := canvas.NewText("Confab", colorText)
+	title.TextSize = 26
+	title.TextStyle.Bold = true
+	subtitle := canvas.NewText("Video calls and chat, nothing to set up.", colorTextDim)
+	subtitle.TextSize = 13
+	head := container.NewHBox(logo, container.NewVBox(layout.NewSpacer(), title, subtitle, layout.NewSpacer()))
+
+	previewBg := canvas.NewRectangle(colorStage)
+	previewBg.CornerRadius = 10
+	previewSize := canvas.NewRectangle(nil)
+	previewSize.SetMinSize(fyne.NewSize(400, 225))
+	preview := container.NewStack(previewSize, previewBg, s.Preview, container.NewCenter(s.PreviewNote))
+
+	micIcon := widget.NewIcon(iconMic)
+	meter := container.NewBorder(nil, nil, micIcon, nil, container.NewVBox(layout.NewSpacer(), s.MicMeter, layout.NewSpacer()))
+
+	devices := container.New(layout.NewFormLayout(),
+		fieldLabel("Camera"), s.CameraSelect,
+		fieldLabel("Microphone"), s.MicSelect,
+		fieldLabel("Speaker"), s.SpeakerSelect)
+	left := container.NewVBox(preview, meter, devices, s.TestPattern, s.NoCamera)
+
+	s.joinExtras = container.NewHBox(s.Progress, s.CancelButton)
+	s.joinExtras.Hide()
+	joinRow := container.NewBorder(nil, nil, nil, s.joinExtras, s.JoinButton)
+	right := container.NewVBox(
+		head,
+		widget.NewSeparator(),
+		fieldLabel("Your name"), s.NameEntry, s.NameError,
+		fieldLabel("Room"), s.RoomEntry, s.RoomError,
+		fieldLabel("Server"), s.ServerEntry, s.ServerHint,
+		s.ErrorLabel,
+		joinRow,
+	)
+	rightWidth := canvas.NewRectangle(nil)
+	rightWidth.SetMinSize(fyne.NewSize(340, 1))
+	cardBg := canvas.NewRectangle(theme.Color(theme.ColorNameHeaderBackground))
+	cardBg.CornerRadius = 14
+	cols := container.New(layout.NewCustomPaddedHBoxLayout(28), left, container.NewStack(rightWidth, right))
+	card := container.NewStack(cardBg, container.New(layout.NewCustomPaddedLayout(24, 24, 28, 28), cols))
+	return container.NewStack(canvas.NewRectangle(colorStage), container.NewCenter(card))
+}
+
+// fieldLabel is the caption over a field.
+func fieldLabel(text string) *widget.Label {
+	l := widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	return l
+}
+
+// errorLabel is a hidden red label for inline messages.
+func errorLabel() *widget.Label {
+	l := widget.NewLabel("")
+	l.Importance = widget.DangerImportance
+	l.Wrapping = fyne.TextWrapWord
+	l.Hide()
+	return l
+}
+
+// setMessage shows text in l, or hides l for "".
+func setMessage(l *widget.Label, text string) {
+	l.SetText(text)
+	setVisible(l, text != "")
+}
+
+// firstNonEmpty returns the first of ss that is not empty.
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// shown is called when the screen comes on: it lists the devices, starts
+// the preview and the meter, and shows errMsg.
+func (s *EntryScreen) shown(errMsg string) {
+	s.visible = true
+	s.setJoining(false)
+	setMessage(s.ErrorLabel, errMsg)
+	setMessage(s.ServerHint, s.app.backend.ServerHint())
+	s.loadDevices()
+	s.startPreview()
+	s.startMic()
+	if s.app.tick > 0 && s.stopTick == nil {
+		s.stopTick = make(chan struct{})
+		stop := s.stopTick
+		do := s.app.do
+		go func() {
+			t := time.NewTicker(s.app.tick)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					if s.tickPending.CompareAndSwap(false, true) {
+						do(func() {
+							s.tickPending.Store(false)
+							s.tick()
+						})
+					}
+				}
+			}
+		}()
+	}
+}
+
+// hidden is called when the screen goes away: it stops the devices.
+func (s *EntryScreen) hidden() {
+	s.visible = false
+	if s.stopTick != nil {
+		close(s.stopTick)
+		s.stopTick = nil
+	}
+	s.stopPreview()
+	s.stopMic()
+}
+
+// tick redraws the preview and the level meter.
+func (s *EntryScreen) tick() {
+	if !s.visible {
+		return
+	}
+	s.Preview.Update()
+	if s.level != nil {
+		s.MicMeter.SetLevel(s.level())
+	}
+}
+
+// request collects the fields.
+func (s *EntryScreen) request() JoinRequest {
+	return JoinRequest{
+		Name:           strings.TrimSpace(s.NameEntry.Text),
+		Room:           strings.TrimSpace(s.RoomEntry.Text),
+		Server:         strings.TrimSpace(s.ServerEntry.Text),
+		CameraID:       s.selectedCamera(),
+		MicID:          s.micIDs[s.MicSelect.Selected],
+		SpeakerID:      s.spkIDs[s.SpeakerSelect.Selected],
+		UseTestPattern: s.TestPattern.Checked,
+	}
+}
+
+// validate shows what is wrong with the name and room and reports
+// whether both are fine.
+func (s *EntryScreen) validate() bool {
+	req := s.request()
+	nameMsg := validationText("name", wire.ValidateName("name", req.Name))
+	roomMsg := validationText("room name", wire.ValidateName("room", req.Room))
+	setMessage(s.NameError, nameMsg)
+	setMessage(s.RoomError, roomMsg)
+	if strings.ContainsAny(req.Server, " \t") {
+		setMessage(s.ErrorLabel, "The server address can't contain spaces.")
+		return false
+	}
+	return nameMsg == "" && roomMsg == ""
+}
+
+// validateLive updates the inline messages while typing, once a join has
+// been tried, so errors go away as they are fixed.
+func (s *EntryScreen) validateLive() {
+	if s.triedJoin {
+		s.validate()
+	}
+}
+
+// join validates the fields and joins in the background.
+func (s *EntryScreen) join() {
+	if s.joining || !s.visible {
+		return
+	}
+	s.triedJoin = true
+	setMessage(s.ErrorLabel, "")
+	if !s.validate() {
+		return
+	}
+	req := s.request()
+	s.setJoining(true)
+	ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
+	s.cancel = cancel
+	b, do := s.app.backend, s.app.do
+	go func() {
+		call, err := b.Join(ctx, req)
+		do(func() { s.joined(ctx, cancel, req, call, err) })
+	}()
+}
+
+// joined finishes a join: the call screen on success, the reason on
+// failure.
+func (s *EntryScreen) joined(ctx context.Context, cancel context.CancelFunc, req JoinRequest, call Call, err error) {
+	cancelled := errors.Is(ctx.Err(), context.Canceled)
+	cancel()
+	s.cancel = nil
+	if err == nil && call == nil {
+		err = errors.New("no call was returned")
+	}
+	if err != nil || cancelled || !s.visible || s.app.closing {
+		if call != nil {
+			go func() { _ = call.Leave() }()
+		}
+		if !s.app.closing && s.visible {
+			s.setJoining(false)
+			if cancelled {
+				setMessage(s.ErrorLabel, "")
+			} else {
+				setMessage(s.ErrorLabel, ErrorText(err, req.Server))
+			}
+		}
+		return
+	}
+	prefs := s.app.fyneApp.Preferences()
+	prefs.SetString(prefName, req.Name)
+	prefs.SetString(prefRoom, req.Room)
+	prefs.SetString(prefServer, req.Server)
+	s.setJoining(false)
+	s.app.showCall(call, req)
+}
+
+// cancelJoin stops a join under way.
+func (s *EntryScreen) cancelJoin() {
+	if s.cancel != nil {
+		s.cancel()
+		s.cancel = nil
+	}
+}
+
+// setJoining shows or hides the join progress and locks the fields.
+func (s *EntryScreen) setJoining(on bool) {
+	s.joining = on
+	for _, w := range []fyne.Disableable{s.NameEntry, s.RoomEntry, s.ServerEntry, s.JoinButton} {
+		if on {
+			w.Disable()
+		} else {
+			w.Enable()
+		}
+	}
+	if on {
+		s.JoinButton.SetText("Joining…")
+		s.Progress.Show()
+		s.Progress.Start()
+		s.CancelButton.Show()
+		s.joinExtras.Show()
+	} else {
+		s.JoinButton.SetText("Join room")
+		s.Progress.Stop()
+		s.Progress.Hide()
+		s.CancelButton.Hide()
+		s.joinExtras.Hide()
+	}
+}
+
+// Joining reports whether a join is under way.
+func (s *EntryScreen) Joining() bool { return s.joining }

@@ -1,0 +1,303 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/confab/confab/signaling/client"
+)
+
+// The fakes here stand in for the network boundary (the signaling client
+// and the devices) so the UI can be driven headless.
+
+// queue collects the work the app hands to the UI goroutine and runs it
+// on the test goroutine when the test asks, so tests stay race-free.
+type queue struct{ ch chan func() }
+
+func newQueue() *queue { return &queue{ch: make(chan func(), 4096)} }
+
+func (q *queue) do(f func()) { q.ch <- f }
+
+// drain runs everything queued now.
+func (q *queue) drain() {
+	for {
+		select {
+		case f := <-q.ch:
+			f()
+		default:
+			return
+		}
+	}
+}
+
+// until runs queued work until cond holds, failing the test after 5s.
+func (q *queue) until(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for !cond() {
+		select {
+		case f := <-q.ch:
+			f()
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// eventually polls cond, failing the test after 5s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// fakeSource is a VideoSource whose frames the test sets.
+type fakeSource struct {
+	mu    sync.Mutex
+	frame *image.RGBA
+	seq   uint64
+}
+
+func newFakeSource(w, h int) *fakeSource {
+	s := &fakeSource{}
+	s.next(image.NewRGBA(image.Rect(0, 0, w, h)))
+	return s
+}
+
+func (s *fakeSource) next(f *image.RGBA) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.frame = f
+	s.seq++
+}
+
+func (s *fakeSource) Latest() (*image.RGBA, uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.frame, s.seq
+}
+
+// fakeBackend is a Backend with made-up devices.
+type fakeBackend struct {
+	mu       sync.Mutex
+	devices  Devices
+	joinErr  error
+	gate     chan struct{} // when set, Join waits for it to close
+	joins    []JoinRequest
+	calls    []*fakeCall
+	previews []string
+	stops    int
+}
+
+func newFakeBackend() *fakeBackend {
+	return &fakeBackend{devices: Devices{
+		Cameras:     []Device{{ID: "cam1", Label: "Webcam"}},
+		Microphones: []Device{{ID: "mic1", Label: "Mic"}},
+		Speakers:    []Device{{ID: "spk1", Label: "Speakers"}},
+	}}
+}
+
+func (b *fakeBackend) Join(ctx context.Context, req JoinRequest) (Call, error) {
+	b.mu.Lock()
+	b.joins = append(b.joins, req)
+	gate, err := b.gate, b.joinErr
+	b.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	b.mu.Lock()
+	err = b.joinErr
+	b.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	c := newFakeCall()
+	b.mu.Lock()
+	b.calls = append(b.calls, c)
+	b.mu.Unlock()
+	return c, nil
+}
+
+func (b *fakeBackend) Devices() Devices {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.devices
+}
+
+func (b *fakeBackend) Preview(cameraID string, testPattern bool) (client.VideoSource, func(), error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.previews = append(b.previews, fmt.Sprintf("%s/%v", cameraID, testPattern))
+	return newFakeSource(64, 36), func() {
+		b.mu.Lock()
+		b.stops++
+		b.mu.Unlock()
+	}, nil
+}
+
+func (b *fakeBackend) MicLevel(string) (func() float64, func(), error) {
+	return func() float64 { return 0.5 }, func() {}, nil
+}
+
+func (b *fakeBackend) ServerHint() string { return "Hosting on 127.0.0.1:7880" }
+
+func (b *fakeBackend) joinCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.joins)
+}
+
+func (b *fakeBackend) lastCall() *fakeCall {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.calls) == 0 {
+		return nil
+	}
+	return b.calls[len(b.calls)-1]
+}
+
+// fakeCall is a Call whose events the test sends.
+type fakeCall struct {
+	events chan client.Event
+
+	mu      sync.Mutex
+	sent    []string
+	retried []string
+	older   []int64
+	mic     []bool
+	cam     []bool
+	share   []bool
+	leaves  int
+	camErr  error
+	nextID  int
+}
+
+func newFakeCall() *fakeCall { return &fakeCall{events: make(chan client.Event, 64)} }
+
+func (c *fakeCall) Events() <-chan client.Event { return c.events }
+
+func (c *fakeCall) SendChat(text string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nextID++
+	c.sent = append(c.sent, text)
+	return fmt.Sprintf("msg%d", c.nextID), nil
+}
+
+func (c *fakeCall) RetryChat(id string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.retried = append(c.retried, id)
+	return nil
+}
+
+func (c *fakeCall) LoadOlderChat(before int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.older = append(c.older, before)
+	return nil
+}
+
+func (c *fakeCall) SetMicMuted(m bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.mic = append(c.mic, m)
+	return nil
+}
+
+func (c *fakeCall) SetCameraOn(on bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cam = append(c.cam, on)
+	return c.camErr
+}
+
+func (c *fakeCall) SetScreenShare(on bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.share = append(c.share, on)
+	return nil
+}
+
+func (c *fakeCall) Leave() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.leaves++
+	return nil
+}
+
+// get reads fields of the fake under its lock.
+func (c *fakeCall) get(f func(c *fakeCall)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f(c)
+}
+
+// harness is an App on a test Fyne app with the fakes.
+type harness struct {
+	t   *testing.T
+	fa  fyne.App
+	app *App
+	b   *fakeBackend
+	q   *queue
+}
+
+func newHarness(t *testing.T, opts Options) *harness {
+	t.Helper()
+	fa := test.NewTempApp(t)
+	return newHarnessOn(t, fa, newFakeBackend(), opts)
+}
+
+func newHarnessOn(t *testing.T, fa fyne.App, b *fakeBackend, opts Options) *harness {
+	t.Helper()
+	q := newQueue()
+	app := newApp(fa, b, opts, q.do, 0)
+	app.win.Resize(fyne.NewSize(1100, 720))
+	q.drain()
+	return &harness{t: t, fa: fa, app: app, b: b, q: q}
+}
+
+// join types a name, taps Join and waits for the call screen.
+func (h *harness) join(name string) (*CallScreen, *fakeCall) {
+	h.t.Helper()
+	e := h.app.Entry()
+	e.NameEntry.SetText("")
+	test.Type(e.NameEntry, name)
+	test.Tap(e.JoinButton)
+	h.q.until(h.t, "the call screen", func() bool { return h.app.Call() != nil })
+	return h.app.Call(), h.b.lastCall()
+}
+
+// send delivers an event and waits until the call screen applied it.
+func (h *harness) send(cs *CallScreen, c *fakeCall, ev client.Event) {
+	h.t.Helper()
+	want := cs.handled + 1
+	c.events <- ev
+	h.q.until(h.t, fmt.Sprintf("event %T", ev), func() bool { return cs.handled >= want })
+}
+
+// welcome joins and sends a Welcome with the user (p0) and others.
+func (h *harness) welcome(others ...client.Participant) (*CallScreen, *fakeCall) {
+	h.t.Helper()
+	cs, c := h.join("Dana")
+	h.send(cs, c, client.StateChanged{State: client.StateConnected})
+	h.send(cs, c, client.Welcome{Room: "lobby", You: client.Participant{ID: "p0", Name: "Dana", Mic: true, Camera: true}, Participants: others})
+	return cs, c
+}

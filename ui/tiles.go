@@ -1,0 +1,312 @@
+package ui
+
+import (
+	"hash/fnv"
+	"image/color"
+	"math"
+	"strings"
+	"unicode"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
+)
+
+// tileAspect is the width:height of a tile in the grid.
+const tileAspect = 16.0 / 9.0
+
+// Tile shows one participant's camera or screen share: the video, the
+// name, a muted-microphone mark, an initials placeholder when there is no
+// video, and a border while the person speaks. Tapping it asks to pin it.
+// All methods run on the UI goroutine.
+type Tile struct {
+	widget.BaseWidget
+
+	// Key identifies the tile: the participant id, or the id plus
+	// ":screen" for a screen share.
+	Key string
+	// ParticipantID is whose tile this is.
+	ParticipantID string
+	// Video is the tile's video view.
+	Video *VideoView
+	// OnTapped is called when the tile is clicked.
+	OnTapped func()
+
+	name      string
+	screen    bool
+	self      bool
+	micMuted  bool
+	cameraOff bool
+	speaking  bool
+	pinned    bool
+}
+
+// NewTile returns a tile for a participant's camera (screen false) or
+// screen share. The own camera (self) is mirrored.
+func NewTile(key, participantID, name string, screen, self bool) *Tile {
+	t := &Tile{Key: key, ParticipantID: participantID, name: name, screen: screen, self: self}
+	t.Video = NewVideoView(self && !screen)
+	t.ExtendBaseWidget(t)
+	return t
+}
+
+// Name returns the name shown on the tile.
+func (t *Tile) Name() string { return t.name }
+
+// IsScreen reports whether the tile shows a screen share.
+func (t *Tile) IsScreen() bool { return t.screen }
+
+// IsSelf reports whether the tile is the user's own.
+func (t *Tile) IsSelf() bool { return t.self }
+
+// Mirrored reports whether the video is flipped left to right.
+func (t *Tile) Mirrored() bool { return t.Video.mirror }
+
+// MicMuted reports whether the muted-microphone mark shows.
+func (t *Tile) MicMuted() bool { return t.micMuted }
+
+// CameraOff reports whether the camera is off, so the placeholder shows.
+func (t *Tile) CameraOff() bool { return t.cameraOff }
+
+// Speaking reports whether the active-speaker border shows.
+func (t *Tile) Speaking() bool { return t.speaking }
+
+// Pinned reports whether the tile is pinned large.
+func (t *Tile) Pinned() bool { return t.pinned }
+
+// Initials returns the letters shown in the placeholder circle.
+func (t *Tile) Initials() string { return initials(t.name) }
+
+// ShowsPlaceholder reports whether the initials (or, for a screen, a
+// waiting note) show instead of video.
+func (t *Tile) ShowsPlaceholder() bool {
+	return t.cameraOff || !t.Video.HasFrame()
+}
+
+// label is the text of the name pill.
+func (t *Tile) label() string {
+	switch {
+	case t.screen && t.self:
+		return "Your screen"
+	case t.screen:
+		return t.name + "'s screen"
+	case t.self:
+		return t.name + " (you)"
+	}
+	return t.name
+}
+
+// setState updates what the tile shows and refreshes it when anything
+// changed.
+func (t *Tile) setState(name string, micMuted, cameraOff, speaking, pinned bool) {
+	if t.name == name && t.micMuted == micMuted && t.cameraOff == cameraOff && t.speaking == speaking && t.pinned == pinned {
+		return
+	}
+	t.name, t.micMuted, t.cameraOff, t.speaking, t.pinned = name, micMuted, cameraOff, speaking, pinned
+	t.Refresh()
+}
+
+// updateVideo pulls a new frame and reports whether one was drawn.
+func (t *Tile) updateVideo() bool {
+	had := t.Video.HasFrame()
+	drawn := t.Video.Update()
+	if drawn && !had {
+		t.Refresh()
+	}
+	return drawn
+}
+
+// Tapped pins or unpins the tile.
+func (t *Tile) Tapped(*fyne.PointEvent) {
+	if t.OnTapped != nil {
+		t.OnTapped()
+	}
+}
+
+// Cursor shows a pointing hand over tiles, which are clickable.
+func (t *Tile) Cursor() desktop.Cursor { return desktop.PointerCursor }
+
+// CreateRenderer builds the tile's renderer.
+func (t *Tile) CreateRenderer() fyne.WidgetRenderer {
+	r := &tileRenderer{t: t}
+	r.bg = canvas.NewRectangle(colorTile)
+	r.bg.CornerRadius = 10
+	r.circle = canvas.NewCircle(avatarColor(t.ParticipantID))
+	r.initials = canvas.NewText("", colorText)
+	r.initials.TextStyle.Bold = true
+	r.initials.Alignment = fyne.TextAlignCenter
+	r.note = canvas.NewText("", colorTextDim)
+	r.note.Alignment = fyne.TextAlignCenter
+	r.pill = canvas.NewRectangle(colorNamePill)
+	r.pill.CornerRadius = 6
+	r.micOff = canvas.NewImageFromResource(iconMicOff)
+	r.micOffBg = canvas.NewCircle(colorDanger)
+	r.nameText = canvas.NewText("", colorText)
+	r.nameText.TextSize = 13
+	r.pin = canvas.NewImageFromResource(iconPin)
+	r.pinBg = canvas.NewCircle(colorNamePill)
+	r.border = canvas.NewRectangle(color.Transparent)
+	r.border.CornerRadius = 10
+	r.border.StrokeWidth = 3
+	r.border.StrokeColor = colorSpeaking
+	r.objects = []fyne.CanvasObject{r.bg, t.Video, r.circle, r.initials, r.note, r.pill, r.micOffBg, r.micOff, r.nameText, r.pinBg, r.pin, r.border}
+	r.Refresh()
+	return r
+}
+
+type tileRenderer struct {
+	t        *Tile
+	bg       *canvas.Rectangle
+	circle   *canvas.Circle
+	initials *canvas.Text
+	note     *canvas.Text
+	pill     *canvas.Rectangle
+	micOffBg *canvas.Circle
+	micOff   *canvas.Image
+	nameText *canvas.Text
+	pinBg    *canvas.Circle
+	pin      *canvas.Image
+	border   *canvas.Rectangle
+	objects  []fyne.CanvasObject
+}
+
+func (r *tileRenderer) Layout(size fyne.Size) {
+	t := r.t
+	r.bg.Resize(size)
+	r.border.Resize(size)
+	t.Video.Move(fyne.NewPos(0, 0))
+	t.Video.Resize(size)
+
+	// Placeholder: a circle with initials, about a third of the tile.
+	d := float32(math.Min(float64(size.Width), float64(size.Height)) * 0.38)
+	d = float32(math.Min(float64(d), 132))
+	r.circle.Resize(fyne.NewSize(d, d))
+	r.circle.Move(fyne.NewPos((size.Width-d)/2, (size.Height-d)/2))
+	r.initials.TextSize = d * 0.38
+	isz := r.initials.MinSize()
+	r.initials.Move(fyne.NewPos((size.Width-isz.Width)/2, (size.Height-isz.Height)/2))
+	r.initials.Resize(fyne.NewSize(isz.Width, isz.Height))
+	nsz := r.note.MinSize()
+	r.note.Move(fyne.NewPos((size.Width-nsz.Width)/2, (size.Height-nsz.Height)/2))
+	r.note.Resize(nsz)
+
+	// Name pill in the bottom-left corner, with the muted mark first.
+	const margin, padX, padY, icon = 8, 8, 4, 18
+	textH := r.nameText.MinSize().Height
+	pillH := float32(math.Max(float64(textH), icon)) + 2*padY
+	maxText := size.Width - 2*margin - 2*padX
+	x := float32(padX)
+	if t.micMuted {
+		maxText -= icon + 6
+		x += icon + 6
+	}
+	r.nameText.Text = truncateText(t.label(), maxText, r.nameText.TextSize, r.nameText.TextStyle)
+	tw := r.nameText.MinSize().Width
+	pillW := x + tw + padX
+	py := size.Height - margin - pillH
+	r.pill.Move(fyne.NewPos(margin, py))
+	r.pill.Resize(fyne.NewSize(pillW, pillH))
+	r.micOffBg.Move(fyne.NewPos(margin+padX-2, py+(pillH-icon)/2-2))
+	r.micOffBg.Resize(fyne.NewSize(icon+4, icon+4))
+	r.micOff.Move(fyne.NewPos(margin+padX+1, py+(pillH-icon)/2+1))
+	r.micOff.Resize(fyne.NewSize(icon-2, icon-2))
+	r.nameText.Move(fyne.NewPos(margin+x, py+(pillH-textH)/2))
+	r.nameText.Resize(fyne.NewSize(tw, textH))
+
+	// Pin mark in the top-right corner.
+	const pinD = 28
+	r.pinBg.Move(fyne.NewPos(size.Width-margin-pinD, margin))
+	r.pinBg.Resize(fyne.NewSize(pinD, pinD))
+	r.pin.Move(fyne.NewPos(size.Width-margin-pinD+5, margin+5))
+	r.pin.Resize(fyne.NewSize(pinD-10, pinD-10))
+}
+
+func (r *tileRenderer) MinSize() fyne.Size { return fyne.NewSize(64, 36) }
+
+func (r *tileRenderer) Refresh() {
+	t := r.t
+	placeholder := t.ShowsPlaceholder()
+	setVisible(t.Video, !placeholder)
+	setVisible(r.circle, placeholder && !t.screen)
+	setVisible(r.initials, placeholder && !t.screen)
+	setVisible(r.note, placeholder && t.screen)
+	r.initials.Text = t.Initials()
+	switch {
+	case t.screen && t.self:
+		r.note.Text = "You are sharing your screen"
+	case t.screen:
+		r.note.Text = "Waiting for " + t.label() + "…"
+	}
+	r.circle.FillColor = avatarColor(t.ParticipantID)
+	setVisible(r.micOff, t.micMuted)
+	setVisible(r.micOffBg, t.micMuted)
+	setVisible(r.pin, t.pinned)
+	setVisible(r.pinBg, t.pinned)
+	setVisible(r.border, t.speaking)
+	r.Layout(t.Size())
+	for _, o := range r.objects {
+		if o != t.Video {
+			canvas.Refresh(o)
+		}
+	}
+}
+
+func (r *tileRenderer) Objects() []fyne.CanvasObject { return r.objects }
+
+func (r *tileRenderer) Destroy() {}
+
+// setVisible shows or hides o.
+func setVisible(o fyne.CanvasObject, visible bool) {
+	if visible {
+		o.Show()
+	} else {
+		o.Hide()
+	}
+}
+
+// initials returns up to two upper-case letters from a name: the first
+// letters of its first and last words.
+func initials(name string) string {
+	words := strings.FieldsFunc(name, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(words) == 0 {
+		return "?"
+	}
+	first := []rune(words[0])[0]
+	if len(words) == 1 {
+		return strings.ToUpper(string(first))
+	}
+	last := []rune(words[len(words)-1])[0]
+	return strings.ToUpper(string([]rune{first, last}))
+}
+
+// avatarColor picks a placeholder colour from a participant id.
+func avatarColor(id string) color.NRGBA {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	return avatarColors[h.Sum32()%uint32(len(avatarColors))]
+}
+
+// truncateText shortens s with an ellipsis until it fits in width.
+func truncateText(s string, width, size float32, style fyne.TextStyle) string {
+	if width <= 0 {
+		return ""
+	}
+	if fyne.MeasureText(s, size, style).Width <= width {
+		return s
+	}
+	r := []rune(s)
+	lo, hi := 0, len(r)
+	for lo < hi { // largest prefix that fits with the ellipsis
+		mid := (lo + hi + 1) / 2
+		if fyne.MeasureText(string(r[:mid])+"…", size, style).Width <= width {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	if lo == 0 {
+		return "…"
+	}
+	return strings.TrimRightFunc(string(r[:lo]), unicode.IsSpace) + "…"
+}

@@ -1,0 +1,147 @@
+package ui
+
+import (
+	"math"
+	"testing"
+
+	"fyne.io/fyne/v2"
+)
+
+func TestGridDims(t *testing.T) {
+	cases := []struct{ n, rows, cols int }{
+		{0, 0, 0}, {1, 1, 1}, {2, 1, 2}, {3, 2, 2}, {4, 2, 2}, {5, 2, 3}, {6, 2, 3},
+		{7, 3, 3}, {8, 3, 3}, {9, 3, 3}, {10, 3, 4}, {11, 3, 4}, {12, 3, 4},
+		{13, 4, 4}, {14, 4, 4}, {15, 4, 4}, {16, 4, 4}, {17, 4, 5},
+	}
+	for _, c := range cases {
+		rows, cols := gridDims(c.n)
+		if rows != c.rows || cols != c.cols {
+			t.Errorf("gridDims(%d) = %d×%d, want %d rows × %d cols", c.n, rows, cols, c.rows, c.cols)
+		}
+	}
+}
+
+func near(a, b float32) bool { return math.Abs(float64(a-b)) < 0.01 }
+
+func TestArrangeGrid(t *testing.T) {
+	size := fyne.NewSize(1280, 720)
+	const gap = 10
+	for n := 1; n <= 16; n++ {
+		rects := arrangeGrid(n, size, gap)
+		if len(rects) != n {
+			t.Fatalf("n=%d: %d rects", n, len(rects))
+		}
+		for i, r := range rects {
+			if !near(r.Size.Width/r.Size.Height, tileAspect) {
+				t.Errorf("n=%d tile %d: aspect %.3f, want 16:9", n, i, r.Size.Width/r.Size.Height)
+			}
+			if r.Pos.X < 0 || r.Pos.Y < 0 || r.Pos.X+r.Size.Width > size.Width+0.01 || r.Pos.Y+r.Size.Height > size.Height+0.01 {
+				t.Errorf("n=%d tile %d outside the stage: %+v", n, i, r)
+			}
+			for j := 0; j < i; j++ {
+				o := rects[j]
+				if r.Pos.X < o.Pos.X+o.Size.Width-0.01 && o.Pos.X < r.Pos.X+r.Size.Width-0.01 &&
+					r.Pos.Y < o.Pos.Y+o.Size.Height-0.01 && o.Pos.Y < r.Pos.Y+r.Size.Height-0.01 {
+					t.Errorf("n=%d: tiles %d and %d overlap", n, j, i)
+				}
+			}
+		}
+	}
+	// One person on a 16:9 stage fills it but for the gaps.
+	one := arrangeGrid(1, size, gap)[0]
+	if !near(one.Size.Height, 700) || !near(one.Pos.Y, 10) {
+		t.Errorf("one tile = %+v, want the full height less the gaps", one)
+	}
+	// Two sit side by side, centred vertically.
+	two := arrangeGrid(2, size, gap)
+	if !near(two[0].Pos.Y, two[1].Pos.Y) || two[1].Pos.X <= two[0].Pos.X {
+		t.Errorf("two tiles not side by side: %+v", two)
+	}
+	if !near(two[0].Size.Width, 625) {
+		t.Errorf("two tiles width %.1f, want (1280-30)/2", two[0].Size.Width)
+	}
+	// Three: two on top, the third centred below.
+	three := arrangeGrid(3, size, gap)
+	mid := three[2].Pos.X + three[2].Size.Width/2
+	if !near(mid, size.Width/2) || three[2].Pos.Y <= three[0].Pos.Y {
+		t.Errorf("third tile not centred on the second row: %+v", three[2])
+	}
+}
+
+func TestArrangePinned(t *testing.T) {
+	size := fyne.NewSize(1200, 800)
+	rects := arrangePinned(5, 2, size, 10)
+	big := rects[2]
+	for i, r := range rects {
+		if i == 2 {
+			continue
+		}
+		if r.Size.Width*r.Size.Height >= big.Size.Width*big.Size.Height/4 {
+			t.Errorf("strip tile %d is not small: %+v", i, r)
+		}
+		if r.Pos.Y < big.Pos.Y+big.Size.Height {
+			t.Errorf("strip tile %d overlaps the pinned tile", i)
+		}
+		if !near(r.Size.Width/r.Size.Height, tileAspect) {
+			t.Errorf("strip tile %d aspect %.3f", i, r.Size.Width/r.Size.Height)
+		}
+	}
+	if big.Size.Width != 1180 {
+		t.Errorf("pinned tile width %.1f, want the stage less the gaps", big.Size.Width)
+	}
+	// Many tiles shrink to fit the strip.
+	many := arrangePinned(16, 0, fyne.NewSize(800, 600), 10)
+	last := many[15]
+	if last.Pos.X+last.Size.Width > 800 {
+		t.Errorf("strip overflows: %+v", last)
+	}
+}
+
+func TestFitRect(t *testing.T) {
+	cases := []struct {
+		w, h float32
+		box  fyne.Size
+		pos  fyne.Position
+		size fyne.Size
+	}{
+		{1280, 720, fyne.NewSize(1600, 900), fyne.NewPos(0, 0), fyne.NewSize(1600, 900)},  // same aspect
+		{640, 480, fyne.NewSize(1600, 900), fyne.NewPos(200, 0), fyne.NewSize(1200, 900)}, // pillarbox
+		{1280, 720, fyne.NewSize(800, 800), fyne.NewPos(0, 175), fyne.NewSize(800, 450)},  // letterbox
+		{0, 0, fyne.NewSize(300, 200), fyne.NewPos(0, 0), fyne.NewSize(300, 200)},         // unknown fills
+	}
+	for _, c := range cases {
+		pos, size := fitRect(c.w, c.h, c.box)
+		if !near(pos.X, c.pos.X) || !near(pos.Y, c.pos.Y) || !near(size.Width, c.size.Width) || !near(size.Height, c.size.Height) {
+			t.Errorf("fitRect(%v×%v in %v) = %v %v, want %v %v", c.w, c.h, c.box, pos, size, c.pos, c.size)
+		}
+	}
+}
+
+func TestInitials(t *testing.T) {
+	cases := map[string]string{
+		"Dana Scully":         "DS",
+		"fox":                 "F",
+		"Jean-Luc Picard":     "JP",
+		"  Ana María  López ": "AL",
+		"émile zola":          "ÉZ",
+		"":                    "?",
+		"!!!":                 "?",
+	}
+	for in, want := range cases {
+		if got := initials(in); got != want {
+			t.Errorf("initials(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestTruncateText(t *testing.T) {
+	style := fyne.TextStyle{}
+	long := "A very long display name that does not fit"
+	got := truncateText(long, 100, 13, style)
+	if got == long || fyne.MeasureText(got, 13, style).Width > 100 || got[len(got)-len("…"):] != "…" {
+		t.Errorf("truncateText = %q", got)
+	}
+	if got := truncateText("Dana", 100, 13, style); got != "Dana" {
+		t.Errorf("short text changed to %q", got)
+	}
+}
