@@ -78,8 +78,8 @@ type RemoteStats struct {
 
 type remoteCounters struct {
 	frames, videoPackets, audioPackets atomic.Uint64
-	firstFrame           atomic.Int64
-	audio                atomic.Pointer[AudioDecoder]
+	firstFrame                         atomic.Int64
+	audio                              atomic.Pointer[AudioDecoder]
 }
 
 // Session is a joined room. Its methods are safe for concurrent use.

@@ -31,8 +31,9 @@ type Options struct {
 	// CameraID, MicID and SpeakerID choose devices ("" = default).
 	CameraID, MicID, SpeakerID string
 	// Fake uses the test pattern camera and test tone microphone (the
-	// videotest and audiotest drivers must be registered).
-	Fake bool
+	// videotest and audiotest drivers must be registered); TestCamera only
+	// the test pattern.
+	Fake, TestCamera bool
 	// NoSpeaker plays into a silent real-time sink instead of a device.
 	NoSpeaker bool
 	// Capture options (size, frame rate, bit rates).
@@ -63,11 +64,13 @@ func New(opts Options) (*Media, error) {
 		return nil, err
 	}
 	m := &Media{opts: opts, cap: c, cameraID: opts.CameraID, micID: opts.MicID}
-	if opts.Fake {
-		if m.cameraID, err = m.testDevice(capture.KindCamera, "videotest"); err != nil {
+	if opts.Fake || opts.TestCamera {
+		if m.cameraID, err = TestDevice(c, capture.KindCamera); err != nil {
 			return nil, err
 		}
-		if m.micID, err = m.testDevice(capture.KindMicrophone, "audiotest"); err != nil {
+	}
+	if opts.Fake {
+		if m.micID, err = TestDevice(c, capture.KindMicrophone); err != nil {
 			return nil, err
 		}
 	}
@@ -83,14 +86,20 @@ func New(opts Options) (*Media, error) {
 	return m, nil
 }
 
-// testDevice finds the test driver of kind (labels "VideoTest", "AudioTest").
-func (m *Media) testDevice(kind capture.Kind, label string) (string, error) {
-	for _, d := range m.cap.Devices() {
-		if d.Kind == kind && strings.EqualFold(d.Label, label) {
+// TestDevice returns the id of the test pattern camera or test tone
+// microphone (the mediadevices videotest and audiotest drivers).
+func TestDevice(c *capture.Capture, kind capture.Kind) (string, error) {
+	for _, d := range c.Devices() {
+		if d.Kind == kind && IsTestDevice(d) {
 			return d.ID, nil
 		}
 	}
-	return "", fmt.Errorf("%w: %s", ErrNoTestDevice, label)
+	return "", fmt.Errorf("%w: %s", ErrNoTestDevice, kind)
+}
+
+// IsTestDevice reports whether d is a test driver rather than hardware.
+func IsTestDevice(d capture.Device) bool {
+	return strings.EqualFold(d.Label, "VideoTest") || strings.EqualFold(d.Label, "AudioTest")
 }
 
 // Capture returns the capture settings and device list.

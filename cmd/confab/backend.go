@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/confab/confab/media/capture"
+	"github.com/confab/confab/media/playout"
+	"github.com/confab/confab/signaling/client"
+	"github.com/confab/confab/signaling/client/clientmedia"
+	"github.com/confab/confab/ui"
+)
+
+// ErrDeviceInUse means a call holds the camera and microphone.
+var ErrDeviceInUse = errors.New("the camera and microphone are in use by the call")
+
+// backend is the app's ui.Backend: it joins rooms with the client session
+// and the local media pipeline, and previews devices on the entry screen.
+type backend struct {
+	log      *slog.Logger
+	fake     bool
+	embedded *embedded
+	cap      *capture.Capture
+
+	// devMu serializes opening devices: a camera or microphone opens once,
+	// so the entry screen's preview and meter must be closed before a call
+	// opens them, and must not reopen while a call runs.
+	devMu sync.Mutex
+	inUse int // joins in progress and calls open; guarded by devMu
+
+	mu      sync.Mutex
+	preview func() // stops the entry screen's camera preview
+	meter   func() // stops the entry screen's mic meter
+	calls   map[*call]bool
+}
+
+func newBackend(log *slog.Logger, fake bool) *backend {
+	c, err := capture.New(capture.WithLogger(log))
+	if err != nil {
+		log.Error("capture", "err", err)
+	}
+	return &backend{log: log, fake: fake, cap: c, calls: map[*call]bool{}}
+}
+
+// Devices lists hardware devices; the test drivers are offered through the
+// test pattern choice instead.
+func (b *backend) Devices() ui.Devices {
+	var d ui.Devices
+	if b.cap == nil {
+		return d
+	}
+	for _, dev := range b.cap.Devices() {
+		if clientmedia.IsTestDevice(dev) != b.fake {
+			continue
+		}
+		item := ui.Device{ID: dev.ID, Label: dev.Label}
+		switch dev.Kind {
+		case capture.KindCamera:
+			d.Cameras = append(d.Cameras, item)
+		case capture.KindMicrophone:
+			d.Microphones = append(d.Microphones, item)
+		}
+	}
+	if speakers, err := playout.Devices(); err == nil {
+		for _, s := range speakers {
+			d.Speakers = append(d.Speakers, ui.Device{ID: s.ID, Label: s.Name})
+		}
+	}
+	return d
+}
+
+// ServerHint says which server an empty server field means.
+func (b *backend) ServerHint() string {
+	if b.embedded == nil {
+		return ""
+	}
+	return b.embedded.hint()
+}
+
+// Preview opens a camera for the entry screen.
+func (b *backend) Preview(cameraID string, testPattern bool) (client.VideoSource, func(), error) {
+	if b.cap == nil {
+		return nil, nil, fmt.Errorf("no capture")
+	}
+	b.devMu.Lock()
+	defer b.devMu.Unlock()
+	if b.inUse > 0 {
+		return nil, nil, ErrDeviceInUse
+	}
+	b.stopPreview()
+	if testPattern || b.fake {
+		id, err := clientmedia.TestDevice(b.cap, capture.KindCamera)
+		if err != nil {
+			return nil, nil, err
+		}
+		cameraID = id
+	}
+	t, err := b.cap.OpenCamera(cameraID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var once sync.Once
+	stop := func() { once.Do(func() { t.Close() }) }
+	b.mu.Lock()
+	b.preview = stop
+	b.mu.Unlock()
+	return t.Preview(), stop, nil
+}
+
+// MicLevel opens a microphone for the entry screen's level meter.
+func (b *backend) MicLevel(micID string) (func() float64, func(), error) {
+	if b.cap == nil {
+		return nil, nil, fmt.Errorf("no capture")
+	}
+	b.devMu.Lock()
+	defer b.devMu.Unlock()
+	if b.inUse > 0 {
+		return nil, nil, ErrDeviceInUse
+	}
+	b.stopMeter()
+	if b.fake {
+		id, err := clientmedia.TestDevice(b.cap, capture.KindMicrophone)
+		if err != nil {
+			return nil, nil, err
+		}
+		micID = id
+	}
+	t, err := b.cap.OpenMicrophone(micID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var once sync.Once
+	stop := func() { once.Do(func() { t.Close() }) }
+	b.mu.Lock()
+	b.meter = stop
+	b.mu.Unlock()
+	return t.Level, stop, nil
+}
+
+func (b *backend) stopPreview() {
+	b.mu.Lock()
+	stop := b.preview
+	b.preview = nil
+	b.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+func (b *backend) stopMeter() {
+	b.mu.Lock()
+	stop := b.meter
+	b.meter = nil
+	b.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// Join enters a room. The entry screen's preview and meter are released
+// first: a device can be open once.
+func (b *backend) Join(ctx context.Context, req ui.JoinRequest) (ui.Call, error) {
+	b.devMu.Lock()
+	b.inUse++
+	b.stopPreview()
+	b.stopMeter()
+	b.devMu.Unlock()
+	c, err := b.join(ctx, req)
+	if err != nil {
+		b.release()
+	}
+	return c, err
+}
+
+// release ends one join attempt or call's claim on the devices.
+func (b *backend) release() {
+	b.devMu.Lock()
+	b.inUse--
+	b.devMu.Unlock()
+}
+
+func (b *backend) join(ctx context.Context, req ui.JoinRequest) (ui.Call, error) {
+	serverURL := strings.TrimSpace(req.Server)
+	if serverURL == "" {
+		if b.embedded == nil {
+			return nil, fmt.Errorf("%w: no server given", client.ErrUnreachable)
+		}
+		serverURL = b.embedded.URL
+	}
+	m, err := clientmedia.New(clientmedia.Options{
+		CameraID: req.CameraID, MicID: req.MicID, SpeakerID: req.SpeakerID,
+		Fake: b.fake, TestCamera: req.UseTestPattern, Logger: b.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s, err := client.Join(ctx, client.Config{
+		Server: serverURL, Room: req.Room, Name: req.Name, Mic: true, Camera: true,
+		Media: m, Decoders: m, Audio: m, LoopbackOnly: isLoopback(serverURL), Logger: b.log,
+	})
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	c := &call{Session: s, media: m, b: b}
+	b.mu.Lock()
+	b.calls[c] = true
+	b.mu.Unlock()
+	return c, nil
+}
+
+// shutdown leaves any call still open (the window was closed) and releases
+// the entry screen's devices.
+func (b *backend) shutdown() {
+	b.stopPreview()
+	b.stopMeter()
+	b.mu.Lock()
+	var open []*call
+	for c := range b.calls {
+		open = append(open, c)
+	}
+	b.mu.Unlock()
+	for _, c := range open {
+		c.Leave()
+	}
+}
+
+// call is a joined room: the session plus the media it owns.
+type call struct {
+	*client.Session
+	media *clientmedia.Media
+	b     *backend
+	once  sync.Once
+}
+
+// Leave ends the session and closes the speaker.
+func (c *call) Leave() error {
+	err := c.Session.Leave()
+	c.once.Do(func() {
+		c.media.Close()
+		c.b.mu.Lock()
+		delete(c.b.calls, c)
+		c.b.mu.Unlock()
+		c.b.release()
+	})
+	return err
+}
+
+// isLoopback reports whether a server URL points at this machine's
+// loopback, so media can stay on 127.0.0.1.
+func isLoopback(server string) bool {
+	if !strings.Contains(server, "://") {
+		server = "http://" + server
+	}
+	u, err := url.Parse(server)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}

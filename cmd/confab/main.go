@@ -1,0 +1,94 @@
+// Command confab is the Confab desktop app: an entry screen where you type
+// a room name, and a video call with tiles, controls and a chat panel.
+// With no --server it hosts the server itself, in-process.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"fyne.io/fyne/v2/app"
+
+	// Device drivers: real camera, microphone and screen, plus the test
+	// pattern and tone behind --fake-devices and "use test pattern".
+	_ "github.com/pion/mediadevices/pkg/driver/audiotest"
+	_ "github.com/pion/mediadevices/pkg/driver/camera"
+	_ "github.com/pion/mediadevices/pkg/driver/microphone"
+	_ "github.com/pion/mediadevices/pkg/driver/screen"
+	_ "github.com/pion/mediadevices/pkg/driver/videotest"
+
+	"github.com/confab/confab/internal/version"
+	"github.com/confab/confab/ui"
+)
+
+const appID = "io.confab.app"
+
+func main() {
+	if err := run(); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "confab:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	fs := flag.NewFlagSet("confab", flag.ContinueOnError)
+	server := fs.String("server", "", "join this server (http://host:port) instead of hosting one")
+	listen := fs.String("listen", "127.0.0.1:7880", "address of the built-in server; 0.0.0.0:7880 lets others on your network join")
+	room := fs.String("room", "", "room name to fill in")
+	name := fs.String("name", "", "display name to fill in")
+	join := fs.Bool("join", false, "join at once")
+	fake := fs.Bool("fake-devices", false, "use a test pattern camera and a test tone microphone")
+	dataDir := fs.String("data", "", "where the built-in server keeps chat history (default: your config dir)")
+	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
+	showVersion := fs.Bool("version", false, "print the version")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return err
+	}
+	if *showVersion {
+		fmt.Println("confab", version.String())
+		return nil
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+
+	b := newBackend(log, *fake)
+	if *server == "" {
+		dir := *dataDir
+		if dir == "" {
+			cfg, err := os.UserConfigDir()
+			if err != nil {
+				return fmt.Errorf("no config dir for the built-in server's data (use --data): %w", err)
+			}
+			dir = filepath.Join(cfg, "confab", "server")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		emb, err := startEmbedded(ctx, *listen, dir, log)
+		if err != nil {
+			cancel()
+			return err
+		}
+		defer func() {
+			cancel()
+			emb.Wait()
+		}()
+		b.embedded = emb
+	}
+
+	a := app.NewWithID(appID)
+	w := ui.New(a, b, ui.Options{Name: *name, Room: *room, Server: strings.TrimSpace(*server), AutoJoin: *join})
+	w.ShowAndRun()
+	b.shutdown()
+	return nil
+}
