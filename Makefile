@@ -32,3 +32,18 @@ fuzz:
 
 clean:
 	rm -rf $(BIN) dist
+
+# Packages (see packaging/): dist/confab-<v>-linux-amd64.tar.xz (fyne tool),
+# dist/confab_<debv>_amd64.deb and dist/confab-server_<debv>_amd64.deb (nfpm).
+DEB_VERSION = $(shell scripts/version.sh --deb $(VERSION))
+
+.PHONY: test-package
+
+package: deps
+	@VERSION=$(VERSION) DEB_VERSION=$(DEB_VERSION) scripts/package.sh
+
+# Builds the packages, inspects them, installs them into a throwaway root
+# and starts the installed server. CONFAB_PKG_NOBUILD=1 tests dist/ as is.
+test-package: deps
+	@scripts/deps.sh test
+	@VERSION=$(VERSION) DEB_VERSION=$(DEB_VERSION) scripts/test-package.sh

@@ -12,7 +12,7 @@ pkgs=(
 # Extra groups: "test" adds what only the tests need.
 for extra in "$@"; do
   case "$extra" in
-    test) pkgs+=(dpkg-dev) ;;
+    test) pkgs+=(dpkg-dev curl openssl file xz-utils binutils) ;;
   esac
 done
 

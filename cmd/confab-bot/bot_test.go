@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confab/confab/internal/testbin"
 	"github.com/confab/confab/signaling/server/servertest"
 )
 
@@ -22,25 +23,19 @@ import (
 var botBinary string
 
 func TestMain(m *testing.M) {
-	botBinary = os.Getenv("CONFAB_BOT_BIN")
-	if botBinary == "" {
-		dir, err := os.MkdirTemp("", "confab-bot-test")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		botBinary = dir + "/confab-bot"
-		build := exec.Command("go", "build", "-o", botBinary, ".")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "building the bot:", err)
-			os.Exit(1)
-		}
-		code := m.Run()
-		os.RemoveAll(dir)
-		os.Exit(code)
+	dir, err := os.MkdirTemp("", "confab-bot-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	botBinary, err = testbin.Build(dir, "./cmd/confab-bot", "CONFAB_BOT_BIN")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // bot runs one bot process and returns its report.

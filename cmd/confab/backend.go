@@ -27,6 +27,9 @@ type backend struct {
 	fake     bool
 	embedded *embedded
 	cap      *capture.Capture
+	// capture adjusts the call's camera (tests and benchmarks lower the
+	// frame rate); nil keeps the defaults, 640x480 at 30 fps.
+	capture []capture.Option
 
 	// devMu serializes opening devices: a camera or microphone opens once,
 	// so the entry screen's preview and meter must be closed before a call
@@ -195,7 +198,7 @@ func (b *backend) join(ctx context.Context, req ui.JoinRequest) (ui.Call, error)
 	}
 	m, err := clientmedia.New(clientmedia.Options{
 		CameraID: req.CameraID, MicID: req.MicID, SpeakerID: req.SpeakerID,
-		Fake: b.fake, TestCamera: req.UseTestPattern, Logger: b.log,
+		Fake: b.fake, TestCamera: req.UseTestPattern, Logger: b.log, Capture: b.capture,
 	})
 	if err != nil {
 		return nil, err

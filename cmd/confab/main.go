@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 
 	"fyne.io/fyne/v2/app"
@@ -50,12 +51,24 @@ func run() error {
 	dataDir := fs.String("data", "", "where the built-in server keeps chat history (default: your config dir)")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
 	showVersion := fs.Bool("version", false, "print the version")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file (for make bench)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
 	if *showVersion {
 		fmt.Println("confab", version.String())
 		return nil
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {

@@ -1,0 +1,322 @@
+package capture
+
+import (
+	"fmt"
+	"image"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/mediadevices"
+	"github.com/pion/mediadevices/pkg/codec/vpx"
+	"github.com/pion/mediadevices/pkg/frame"
+	"github.com/pion/mediadevices/pkg/io/video"
+	"github.com/pion/mediadevices/pkg/prop"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/confab/confab/media"
+)
+
+// firstFrameTimeout bounds how long Open waits for a device's first frame.
+const firstFrameTimeout = 5 * time.Second
+
+// stopTimeout bounds how long Close waits for a device read to return
+// before closing the device under it.
+const stopTimeout = 2 * time.Second
+
+// VideoTrack is a camera or a screen as a webrtc.TrackLocal. Each Bind (one
+// per PeerConnection sender) gets its own VP8 encoder fed from the one
+// device reader; Unbind (RTPSender.ReplaceTrack(nil), PeerConnection.Close)
+// stops that encoder and leaves the device running, so the same VideoTrack
+// can be bound again later. Close releases the device.
+//
+// While bound, the track reads the sender's RTCP itself: PLI and FIR force
+// a keyframe, REMB caps the bit rate. Do not also call RTPSender.Read or
+// ReadRTCP on a sender carrying it, or keyframe requests get lost.
+//
+// All methods are safe for concurrent use.
+type VideoTrack struct {
+	base
+	params     vpx.VP8Params
+	frameRate  float32
+	maxBitRate atomic.Int64
+
+	preview   *media.FrameSlot
+	previewOn atomic.Bool
+
+	reader video.Reader // the pump's alone
+
+	// Guarded by base.mu.
+	bindings map[string]*videoBinding
+	sinks    []*videoBinding // copy-on-write snapshot of bindings for the pump
+	size     image.Point     // size of the last frame read
+
+	captured atomic.Uint64
+}
+
+// OpenCamera opens the camera with id (from Devices), or the default camera
+// when id is "", asking for the Capture's size and frame rate. It returns
+// when the first frame has arrived (or after 5 s without one). A device can
+// be open once at a time: share the track instead of opening it twice.
+func (c *Capture) OpenCamera(id string, opts ...TrackOption) (*VideoTrack, error) {
+	dev, err := c.findDevice(KindCamera, id)
+	if err != nil {
+		return nil, err
+	}
+	stream, err := mediadevices.GetUserMedia(mediadevices.MediaStreamConstraints{
+		Video: func(mc *mediadevices.MediaTrackConstraints) {
+			mc.DeviceID = prop.StringExact(dev.ID)
+			mc.Width = prop.Int(c.cfg.width)
+			mc.Height = prop.Int(c.cfg.height)
+			mc.FrameRate = prop.Float(c.cfg.frameRate)
+			// Prefer raw YUYV over MJPEG when a camera offers both at the
+			// size: it costs no JPEG decode per frame.
+			mc.FrameFormat = prop.FrameFormat(frame.FormatYUYV)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: camera %q: %w", ErrOpen, dev.Label, err)
+	}
+	return c.newVideoTrack(stream, dev, "camera", c.cfg.videoBitRate, c.cfg.frameRate, opts)
+}
+
+// OpenScreen captures the screen with id (from Devices), or the default
+// screen when id is "", at the Capture's screen frame rate and native
+// resolution. It needs the mediadevices screen driver registered (X11 on
+// Linux: it finds the displays when the program starts, from $DISPLAY).
+func (c *Capture) OpenScreen(id string, opts ...TrackOption) (*VideoTrack, error) {
+	dev, err := c.findDevice(KindScreen, id)
+	if err != nil {
+		return nil, err
+	}
+	stream, err := mediadevices.GetDisplayMedia(mediadevices.MediaStreamConstraints{
+		Video: func(mc *mediadevices.MediaTrackConstraints) {
+			mc.DeviceID = prop.StringExact(dev.ID)
+			mc.FrameRate = prop.Float(c.cfg.screenFrameRate)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: screen %q: %w", ErrOpen, dev.Label, err)
+	}
+	return c.newVideoTrack(stream, dev, "screen", c.cfg.screenBitRate, c.cfg.screenFrameRate, opts)
+}
+
+func (c *Capture) newVideoTrack(stream mediadevices.MediaStream, dev Device, defID string,
+	bitRate int, fps float32, opts []TrackOption,
+) (*VideoTrack, error) {
+	tracks := stream.GetVideoTracks()
+	md, ok := firstVideo(tracks)
+	if !ok {
+		for _, t := range stream.GetTracks() {
+			t.Close()
+		}
+		return nil, fmt.Errorf("%w: %s %q gave no video track", ErrOpen, dev.Kind, dev.Label)
+	}
+	t := &VideoTrack{
+		params:    c.vp8,
+		frameRate: fps,
+		preview:   media.NewFrameSlot(),
+		reader:    md.NewReader(false),
+		bindings:  make(map[string]*videoBinding),
+		size:      image.Pt(c.cfg.width, c.cfg.height),
+	}
+	t.init(c, dev, c.trackConfig(defID, opts), webrtc.RTPCodecTypeVideo, md)
+	t.params.BitRate = bitRate
+	t.maxBitRate.Store(int64(bitRate))
+	first := make(chan struct{})
+	go t.pump(first)
+	select {
+	case <-first:
+	case <-t.done:
+		err := t.Err()
+		t.Close()
+		return nil, fmt.Errorf("%w: %s %q: %w", ErrOpen, dev.Kind, dev.Label, err)
+	case <-time.After(firstFrameTimeout):
+		t.log.Warn("no first frame yet; going on", "device", dev.Label)
+	}
+	return t, nil
+}
+
+func firstVideo(tracks []mediadevices.Track) (*mediadevices.VideoTrack, bool) {
+	for _, tr := range tracks {
+		if v, ok := tr.(*mediadevices.VideoTrack); ok {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// pump is the track's one device reader. It feeds the preview slot when
+// the preview is on and hands each frame to every binding's encoder.
+func (t *VideoTrack) pump(first chan<- struct{}) {
+	defer close(t.done)
+	started := false
+	for {
+		select {
+		case <-t.stop:
+			return
+		default:
+		}
+		img, release, err := t.reader.Read()
+		if err != nil {
+			t.fail(err)
+			return
+		}
+		if img == nil {
+			continue
+		}
+		at := time.Now()
+		t.captured.Add(1)
+		if !started {
+			started = true
+			close(first)
+		}
+		b := img.Bounds()
+		if t.previewOn.Load() {
+			t.preview.Write(b.Dx(), b.Dy(), func(dst *image.RGBA) { media.ToRGBA(dst, img) })
+		}
+		t.mu.Lock()
+		t.size = b.Size()
+		sinks := t.sinks
+		t.mu.Unlock()
+		for _, s := range sinks {
+			s.offer(img, at)
+		}
+		if release != nil {
+			release()
+		}
+	}
+}
+
+// Preview turns the local preview on and returns its slot: every captured
+// frame, converted to RGBA, whether or not the track is bound. The slot is
+// the same on every call.
+func (t *VideoTrack) Preview() *media.FrameSlot {
+	t.previewOn.Store(true)
+	return t.preview
+}
+
+// StopPreview stops converting frames for the preview; the slot keeps its
+// last frame.
+func (t *VideoTrack) StopPreview() { t.previewOn.Store(false) }
+
+// RequestKeyFrame makes every bound encoder send a keyframe next, as a PLI
+// would.
+func (t *VideoTrack) RequestKeyFrame() {
+	t.mu.Lock()
+	sinks := t.sinks
+	t.mu.Unlock()
+	for _, s := range sinks {
+		s.forceKeyFrame()
+	}
+}
+
+// SetBitRate sets the VP8 target bit rate in bit/s of every binding, now and
+// later, for a caller running its own congestion control. REMB from the
+// receiver can lower it further but never raise it above this. Values below
+// MinVideoBitRate are raised to it.
+func (t *VideoTrack) SetBitRate(bps int) {
+	bps = max(bps, MinVideoBitRate)
+	t.maxBitRate.Store(int64(bps))
+	t.mu.Lock()
+	sinks := t.sinks
+	t.mu.Unlock()
+	for _, s := range sinks {
+		s.setBitRate(bps)
+	}
+}
+
+// FramesCaptured returns how many frames the device has delivered.
+func (t *VideoTrack) FramesCaptured() uint64 { return t.captured.Load() }
+
+// FramesSent returns how many encoded frames all bindings together have
+// written.
+func (t *VideoTrack) FramesSent() uint64 { return t.sent.Load() }
+
+// Size returns the size of the last captured frame (before the first: the
+// size asked for).
+func (t *VideoTrack) Size() image.Point {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.size
+}
+
+// Bind implements webrtc.TrackLocal: it starts a VP8 encoder for the
+// sender of ctx. pion calls it; callers do not.
+func (t *VideoTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	codecParams, ok := pickCodec(ctx.CodecParameters(), webrtc.MimeTypeVP8)
+	if !ok {
+		return webrtc.RTPCodecParameters{}, fmt.Errorf("%w: %s", ErrCodecNotNegotiated, webrtc.MimeTypeVP8)
+	}
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return webrtc.RTPCodecParameters{}, ErrClosed
+	}
+	size := t.size
+	t.mu.Unlock()
+
+	b, err := newVideoBinding(t, ctx, codecParams, size)
+	if err != nil {
+		return webrtc.RTPCodecParameters{}, err
+	}
+
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		b.shutdown()
+		return webrtc.RTPCodecParameters{}, ErrClosed
+	}
+	old := t.bindings[ctx.ID()]
+	t.bindings[ctx.ID()] = b
+	b.started = true
+	t.rebuildSinks()
+	t.rtcp.attach(ctx, b)
+	t.mu.Unlock()
+	if old != nil {
+		old.shutdown()
+	}
+	go b.write(ctx.WriteStream())
+	t.log.Debug("bound", "track", t.tc.id, "ssrc", ctx.SSRC(), "pt", codecParams.PayloadType)
+	return codecParams, nil
+}
+
+// Unbind implements webrtc.TrackLocal: it stops the encoder of ctx's
+// sender. pion calls it; callers do not.
+func (t *VideoTrack) Unbind(ctx webrtc.TrackLocalContext) error {
+	t.mu.Lock()
+	b := t.bindings[ctx.ID()]
+	delete(t.bindings, ctx.ID())
+	t.rebuildSinks()
+	t.rtcp.detach(ctx.ID())
+	t.mu.Unlock()
+	if b != nil {
+		b.shutdown()
+		t.log.Debug("unbound", "track", t.tc.id, "ssrc", ctx.SSRC())
+	}
+	return nil
+}
+
+// rebuildSinks refreshes the pump's snapshot. The caller holds mu.
+func (t *VideoTrack) rebuildSinks() {
+	sinks := make([]*videoBinding, 0, len(t.bindings))
+	for _, b := range t.bindings {
+		sinks = append(sinks, b)
+	}
+	t.sinks = sinks
+}
+
+// Close stops all encoders and releases the device (the camera light goes
+// off). It is idempotent. pion may still call Unbind afterwards; that is
+// harmless.
+func (t *VideoTrack) Close() error {
+	return t.close(func() {
+		t.mu.Lock()
+		bs := t.sinks
+		t.bindings = map[string]*videoBinding{}
+		t.sinks = nil
+		t.mu.Unlock()
+		for _, b := range bs {
+			b.shutdown()
+		}
+	})
+}

@@ -1,0 +1,230 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/mediadevices/pkg/codec"
+	"github.com/pion/mediadevices/pkg/io/video"
+	"github.com/pion/mediadevices/pkg/prop"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+)
+
+// rtpMTU is the largest RTP packet the tracks write, leaving room for SRTP
+// and header extensions under a 1280-byte path MTU (as mediadevices does).
+const rtpMTU = 1200
+
+// videoClockRate is the RTP clock of VP8 (RFC 7741).
+const videoClockRate = 90000
+
+// frameBuffers is how many raw frames a binding owns: one being encoded,
+// one queued, one being filled.
+const frameBuffers = 3
+
+// frameBuf is one raw frame copied for an encoder.
+type frameBuf struct {
+	fb *video.FrameBuffer
+	at time.Time // capture time
+}
+
+// videoBinding is one VP8 encoder feeding one sender. The pump offers it
+// frames; its writer goroutine pulls them through the encoder, packetizes
+// and writes; the RTCP loop calls handleRTCP.
+type videoBinding struct {
+	t      *VideoTrack
+	enc    codec.ReadCloser
+	kf     codec.KeyFrameController // nil if the encoder cannot
+	br     codec.BitRateController  // nil if the encoder cannot
+	sw     *streamWriter
+	free   chan *frameBuf
+	frames chan *frameBuf
+
+	// Writer goroutine only (Read runs inside enc.Read).
+	cur    *frameBuf
+	lastAt time.Time
+
+	stop       chan struct{}
+	stopOnce   sync.Once
+	writerDone chan struct{}
+	started    bool // write was started; guarded by t.mu
+}
+
+func newVideoBinding(t *VideoTrack, ctx webrtc.TrackLocalContext, cp webrtc.RTPCodecParameters, size image.Point) (*videoBinding, error) {
+	b := &videoBinding{
+		t:          t,
+		free:       make(chan *frameBuf, frameBuffers),
+		frames:     make(chan *frameBuf, 1),
+		stop:       make(chan struct{}),
+		writerDone: make(chan struct{}),
+	}
+	for range frameBuffers {
+		b.free <- &frameBuf{fb: video.NewFrameBuffer(0)}
+	}
+	params := t.params
+	params.BitRate = int(t.maxBitRate.Load())
+	enc, err := params.BuildVideoEncoder(b, prop.Media{
+		Video: prop.Video{Width: size.X, Height: size.Y, FrameRate: t.frameRate},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: vp8 encoder: %w", ErrOpen, err)
+	}
+	b.enc = enc
+	ctrl := enc.Controller()
+	b.kf, _ = ctrl.(codec.KeyFrameController)
+	b.br, _ = ctrl.(codec.BitRateController)
+	b.sw = newStreamWriter(&t.cap.senders, ctx.ID(), uint32(ctx.SSRC()), uint8(cp.PayloadType),
+		videoClockRate, &codecs.VP8Payloader{EnablePictureID: true})
+	return b, nil
+}
+
+// offer copies img for the encoder, replacing a queued frame the encoder
+// has not taken yet. Called by the pump only; never blocks.
+func (b *videoBinding) offer(img image.Image, at time.Time) {
+	var buf *frameBuf
+	select {
+	case buf = <-b.free:
+	default:
+		select {
+		case buf = <-b.frames: // stale: the encoder is behind
+		default:
+			return
+		}
+	}
+	buf.fb.StoreCopy(img)
+	buf.at = at
+	select {
+	case b.frames <- buf:
+	default:
+		b.free <- buf
+	}
+}
+
+// Read implements video.Reader for the encoder: the next offered frame, or
+// io.EOF once the binding stops. The previous frame is recycled first: the
+// encoder is done with it when it asks for the next.
+func (b *videoBinding) Read() (image.Image, func(), error) {
+	if b.cur != nil {
+		b.free <- b.cur
+		b.cur = nil
+	}
+	select {
+	case buf := <-b.frames:
+		b.cur = buf
+		b.lastAt = buf.at
+		return buf.fb.Load(), func() {}, nil
+	case <-b.stop:
+		return nil, func() {}, io.EOF
+	}
+}
+
+// write is the binding's writer goroutine.
+func (b *videoBinding) write(w webrtc.TrackLocalWriter) {
+	defer close(b.writerDone)
+	defer b.sw.save()
+	var prevAt time.Time
+	for {
+		data, release, err := b.enc.Read()
+		if err != nil {
+			select {
+			case <-b.stop:
+			default:
+				b.t.log.Warn("vp8 encode failed; binding stopped", "err", err)
+			}
+			return
+		}
+		if len(data) == 0 {
+			if release != nil {
+				release()
+			}
+			continue
+		}
+		// RTP timestamps follow the capture clock (RFC 3550, 5.1): advance
+		// by the time since the previous frame, then packetize at it.
+		at := b.lastAt
+		if !prevAt.IsZero() && at.After(prevAt) {
+			b.sw.pk.SkipSamples(uint32(at.Sub(prevAt).Seconds()*videoClockRate + 0.5))
+		}
+		prevAt = at
+		pkts := b.sw.pk.Packetize(data, 0)
+		if release != nil {
+			release()
+		}
+		ok := writePackets(w, pkts, b.t.log)
+		b.sw.wrote(pkts)
+		if !ok {
+			return
+		}
+		b.t.sent.Add(1)
+	}
+}
+
+// writePackets writes pkts and reports whether the sender is still open.
+func writePackets(w webrtc.TrackLocalWriter, pkts []*rtp.Packet, log *slog.Logger) bool {
+	for _, p := range pkts {
+		if _, err := w.WriteRTP(&p.Header, p.Payload); err != nil {
+			if errors.Is(err, io.ErrClosedPipe) || errors.Is(err, io.EOF) {
+				return false
+			}
+			log.Debug("write rtp", "err", err)
+		}
+	}
+	return true
+}
+
+// handleRTCP implements rtcpHandler: PLI and FIR ask for a keyframe (RFC
+// 4585 6.3.1, RFC 5104 4.3.1); REMB lowers the bit rate.
+func (b *videoBinding) handleRTCP(pkts []rtcp.Packet) {
+	for _, p := range pkts {
+		switch p := p.(type) {
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			b.forceKeyFrame()
+		case *rtcp.ReceiverEstimatedMaximumBitrate:
+			limit := int(b.t.maxBitRate.Load())
+			b.setBitRate(max(MinVideoBitRate, min(limit, int(p.Bitrate))))
+		}
+	}
+}
+
+func (b *videoBinding) forceKeyFrame() {
+	if b.kf == nil {
+		return
+	}
+	if err := b.kf.ForceKeyFrame(); err != nil {
+		b.t.log.Debug("force keyframe", "err", err)
+	}
+}
+
+func (b *videoBinding) setBitRate(bps int) {
+	if b.br == nil {
+		return
+	}
+	if err := b.br.SetBitRate(bps); err != nil {
+		b.t.log.Debug("set bit rate", "err", err)
+	}
+}
+
+// shutdown stops the writer, waits for it and closes the encoder. It is
+// idempotent and safe from any goroutine but the writer's.
+func (b *videoBinding) shutdown() {
+	b.stopOnce.Do(func() {
+		close(b.stop)
+		// The writer may not have been started when Bind failed late.
+		b.t.mu.Lock()
+		started := b.started
+		b.t.mu.Unlock()
+		if started {
+			<-b.writerDone
+		}
+		if err := b.enc.Close(); err != nil {
+			b.t.log.Debug("close vp8 encoder", "err", err)
+		}
+	})
+}

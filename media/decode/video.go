@@ -1,0 +1,351 @@
+// Package decode turns received RTP into pictures and sound: VP8 into RGBA
+// frames in a media.FrameSlot, Opus into 48 kHz PCM behind a small jitter
+// buffer.
+//
+// Both decoders take *rtp.Packet as TrackRemote.ReadRTP returns them and
+// keep them (the payload is not copied): pass each packet once and do not
+// reuse its memory.
+package decode
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/mediadevices/pkg/codec"
+	"github.com/pion/mediadevices/pkg/codec/vpx"
+	"github.com/pion/mediadevices/pkg/prop"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+
+	"github.com/confab/confab/media"
+)
+
+// Sentinel errors of package decode; match them with errors.Is.
+var (
+	// ErrNeedKeyFrame means frames are being dropped until a keyframe
+	// arrives (at the start, after loss or after a decode error). The
+	// caller should send a PLI (RFC 4585, 6.3.1), rate-limited, or let the
+	// decoder do it with WithKeyFrameRequest.
+	ErrNeedKeyFrame = errors.New("decode: waiting for a keyframe")
+	// ErrDecode means libvpx or libopus rejected the data.
+	ErrDecode = errors.New("decode: corrupt data")
+	// ErrFrameTooLarge means a reassembled frame exceeds MaxFrameSize.
+	ErrFrameTooLarge = errors.New("decode: frame too large")
+	// ErrClosed means the decoder has been closed.
+	ErrClosed = errors.New("decode: closed")
+)
+
+// MaxFrameSize is the largest VP8 frame the decoder accepts: the buffer
+// size of mediadevices' vpx decoder.
+const MaxFrameSize = 1 << 20
+
+// Defaults of the video decoder.
+const (
+	DefaultMaxLatePackets      = 100
+	DefaultMaxDelay            = 250 * time.Millisecond
+	DefaultMaxWidth            = 3840
+	DefaultMaxHeight           = 2160
+	DefaultKeyFrameRequestGap  = 500 * time.Millisecond
+	vp8ClockRate               = 90000
+	vp8KeyFrameStartCodeOffset = 3
+)
+
+// VideoOption configures a VideoDecoder.
+type VideoOption func(*videoConfig)
+
+type videoConfig struct {
+	maxW     int
+	maxH     int
+	maxLate  uint16
+	maxDelay time.Duration
+	keyReq   func()
+	keyGap   time.Duration
+	log      *slog.Logger
+}
+
+// WithKeyFrameRequest has the decoder call request (from the goroutine
+// calling Push) whenever it needs a keyframe, at most once per gap. request
+// typically writes a PLI for the track's SSRC.
+func WithKeyFrameRequest(request func(), gap time.Duration) VideoOption {
+	return func(c *videoConfig) { c.keyReq, c.keyGap = request, gap }
+}
+
+// WithReorder sets how many packets and how much time (in RTP timestamps)
+// the depacketizer waits for a missing packet before giving up on a frame.
+// Defaults: 100 packets, 250 ms; past them the frame is dropped and a
+// keyframe asked for.
+func WithReorder(packets uint16, delay time.Duration) VideoOption {
+	return func(c *videoConfig) { c.maxLate, c.maxDelay = packets, delay }
+}
+
+// WithMaxSize sets the largest picture accepted; keyframes announcing a
+// larger one are rejected before libvpx allocates for them. Default
+// 3840x2160.
+func WithMaxSize(width, height int) VideoOption {
+	return func(c *videoConfig) { c.maxW, c.maxH = width, height }
+}
+
+// WithVideoLogger sets the logger. Default: discard.
+func WithVideoLogger(l *slog.Logger) VideoOption { return func(c *videoConfig) { c.log = l } }
+
+// VideoStats counts what a VideoDecoder did.
+type VideoStats struct {
+	Packets          uint64 // RTP packets pushed
+	Frames           uint64 // frames decoded into the slot
+	KeyFrames        uint64 // keyframes among them
+	Skipped          uint64 // frames dropped while waiting for a keyframe
+	Errors           uint64 // frames libvpx rejected
+	KeyFrameRequests uint64 // times a keyframe was asked for
+}
+
+// VideoDecoder reassembles VP8 frames from RTP (RFC 7741) with pion's
+// samplebuilder and codecs.VP8Packet, decodes them with libvpx through
+// mediadevices' vpx decoder, converts them to RGBA and puts them into a
+// media.FrameSlot.
+//
+// One goroutine calls Push (the track's ReadRTP loop); Stats, NeedKeyFrame
+// and Close may be called from any goroutine.
+type VideoDecoder struct {
+	slot *media.FrameSlot
+	cfg  videoConfig
+
+	mu       sync.Mutex
+	sb       *samplebuilder.SampleBuilder
+	dec      codec.VideoDecoder
+	in       frameInput
+	closed   bool
+	lastSeq  uint16
+	haveSeq  bool
+	lastReq  time.Time
+	needKey  atomic.Bool
+	stats    VideoStats
+	statsMu  sync.Mutex
+	lastSize image.Point
+}
+
+// NewVideoDecoder returns a decoder that puts frames into slot.
+func NewVideoDecoder(slot *media.FrameSlot, opts ...VideoOption) (*VideoDecoder, error) {
+	if slot == nil {
+		return nil, fmt.Errorf("decode: nil frame slot")
+	}
+	cfg := videoConfig{
+		maxW: DefaultMaxWidth, maxH: DefaultMaxHeight,
+		maxLate: DefaultMaxLatePackets, maxDelay: DefaultMaxDelay, keyGap: DefaultKeyFrameRequestGap,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.log == nil {
+		cfg.log = slog.New(slog.DiscardHandler)
+	}
+	d := &VideoDecoder{slot: slot, cfg: cfg}
+	d.sb = samplebuilder.New(cfg.maxLate, &codecs.VP8Packet{}, vp8ClockRate,
+		samplebuilder.WithMaxTimeDelay(cfg.maxDelay), samplebuilder.WithRTPHeaders(true))
+	dec, err := vpx.NewDecoder(&d.in, prop.Media{})
+	if err != nil {
+		return nil, fmt.Errorf("decode: vp8 decoder: %w", err)
+	}
+	d.dec = dec
+	d.needKey.Store(true)
+	return d, nil
+}
+
+// Push feeds one RTP packet and decodes every frame it completes. It
+// returns nil, or (for the first failing frame) an error wrapping
+// ErrNeedKeyFrame, ErrDecode, ErrFrameTooLarge or ErrClosed. Errors are
+// per frame: keep pushing. The decoder keeps pkt.
+func (d *VideoDecoder) Push(pkt *rtp.Packet) error {
+	if pkt == nil {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
+	d.count(func(s *VideoStats) { s.Packets++ })
+	d.sb.Push(pkt)
+	var first error
+	for s := d.sb.Pop(); s != nil; s = d.sb.Pop() {
+		var firstSeq, lastSeq uint16
+		if n := len(s.RTPHeaders); n > 0 {
+			firstSeq, lastSeq = s.RTPHeaders[0].SequenceNumber, s.RTPHeaders[n-1].SequenceNumber
+		}
+		err := d.decodeFrame(s.Data, firstSeq, lastSeq, s.PrevDroppedPackets)
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// decodeFrame decodes one reassembled frame. The caller holds mu.
+func (d *VideoDecoder) decodeFrame(data []byte, firstSeq, lastSeq, dropped uint16) error {
+	gap := dropped > 0 || (d.haveSeq && firstSeq != d.lastSeq+1)
+	d.lastSeq, d.haveSeq = lastSeq, true
+	if len(data) == 0 {
+		if gap {
+			d.needKey.Store(true)
+		}
+		return nil // padding
+	}
+	key := isKeyFrame(data)
+	if gap && !key {
+		d.needKey.Store(true)
+	}
+	if d.needKey.Load() && !key {
+		d.count(func(s *VideoStats) { s.Skipped++ })
+		d.requestKeyFrame()
+		return ErrNeedKeyFrame
+	}
+	if len(data) > MaxFrameSize {
+		d.needKey.Store(true)
+		d.requestKeyFrame()
+		return fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, len(data))
+	}
+	if key {
+		if w, h := keyFrameSize(data); w == 0 || h == 0 || w > d.cfg.maxW || h > d.cfg.maxH {
+			d.needKey.Store(true)
+			d.count(func(s *VideoStats) { s.Errors++ })
+			d.requestKeyFrame()
+			return fmt.Errorf("%w: keyframe size %dx%d", ErrFrameTooLarge, w, h)
+		}
+	}
+	img, err := d.decode(data)
+	if err != nil {
+		d.needKey.Store(true)
+		d.count(func(s *VideoStats) { s.Errors++ })
+		d.requestKeyFrame()
+		return fmt.Errorf("%w: vp8: %w", ErrDecode, err)
+	}
+	if key {
+		d.needKey.Store(false)
+	}
+	if img == nil {
+		return nil // a frame that is not shown (golden/altref update)
+	}
+	b := img.Bounds()
+	if b.Size() != d.lastSize {
+		d.cfg.log.Debug("video size", "width", b.Dx(), "height", b.Dy())
+		d.lastSize = b.Size()
+	}
+	d.slot.Write(b.Dx(), b.Dy(), func(dst *image.RGBA) { media.YCbCrToRGBA(dst, img) })
+	d.count(func(s *VideoStats) {
+		s.Frames++
+		if key {
+			s.KeyFrames++
+		}
+	})
+	return nil
+}
+
+// decode runs one frame through libvpx. It returns a nil image when the
+// frame decoded without producing a picture.
+func (d *VideoDecoder) decode(data []byte) (*image.YCbCr, error) {
+	d.in.frame = data
+	img, _, err := d.dec.Read()
+	d.in.frame = nil
+	if errors.Is(err, errNoInput) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	yuv, ok := img.(*image.YCbCr)
+	if !ok {
+		return nil, fmt.Errorf("unexpected image type %T", img)
+	}
+	return yuv, nil
+}
+
+// isKeyFrame reads the VP8 frame tag (RFC 6386, 9.1): bit 0 of the first
+// byte is 0 for a keyframe, which then carries the start code 9d 01 2a.
+func isKeyFrame(b []byte) bool {
+	return len(b) >= 10 && b[0]&0x01 == 0 &&
+		b[vp8KeyFrameStartCodeOffset] == 0x9d && b[4] == 0x01 && b[5] == 0x2a
+}
+
+// keyFrameSize reads a keyframe's picture size (RFC 6386, 9.1): 14 bits
+// each, little-endian, after the start code; the top two bits are scaling.
+func keyFrameSize(b []byte) (w, h int) {
+	return int(b[6]) | int(b[7]&0x3f)<<8, int(b[8]) | int(b[9]&0x3f)<<8
+}
+
+// requestKeyFrame calls the configured request at most once per gap.
+func (d *VideoDecoder) requestKeyFrame() {
+	if d.cfg.keyReq == nil {
+		return
+	}
+	now := time.Now()
+	if !d.lastReq.IsZero() && now.Sub(d.lastReq) < d.cfg.keyGap {
+		return
+	}
+	d.lastReq = now
+	d.count(func(s *VideoStats) { s.KeyFrameRequests++ })
+	d.cfg.keyReq()
+}
+
+func (d *VideoDecoder) count(f func(*VideoStats)) {
+	d.statsMu.Lock()
+	f(&d.stats)
+	d.statsMu.Unlock()
+}
+
+// NeedKeyFrame reports whether the decoder is dropping frames until a
+// keyframe arrives.
+func (d *VideoDecoder) NeedKeyFrame() bool { return d.needKey.Load() }
+
+// Stats returns the counters so far.
+func (d *VideoDecoder) Stats() VideoStats {
+	d.statsMu.Lock()
+	defer d.statsMu.Unlock()
+	return d.stats
+}
+
+// FramesDecoded returns how many frames reached the slot.
+func (d *VideoDecoder) FramesDecoded() uint64 { return d.Stats().Frames }
+
+// Close frees the libvpx decoder. It is idempotent; Push after Close
+// returns ErrClosed.
+func (d *VideoDecoder) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	return d.dec.Close()
+}
+
+// errNoInput ends a decoder Read that has no frame to hand back.
+var errNoInput = errors.New("decode: no input")
+
+// frameInput is the io.Reader mediadevices' pull-based decoder reads
+// frames from: it yields the one frame being decoded, then errNoInput.
+type frameInput struct {
+	frame []byte
+}
+
+// Read implements io.Reader.
+func (f *frameInput) Read(p []byte) (int, error) {
+	if f.frame == nil {
+		return 0, errNoInput
+	}
+	if len(f.frame) > len(p) {
+		f.frame = nil
+		return 0, ErrFrameTooLarge
+	}
+	n := copy(p, f.frame)
+	f.frame = nil
+	if n == 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	return n, nil
+}

@@ -1,0 +1,284 @@
+package playout
+
+// #include <stdlib.h>
+import "C"
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/gen2brain/malgo"
+)
+
+// Sentinel errors of package playout; match them with errors.Is.
+var (
+	// ErrNoAudio means no audio backend could be initialised at all.
+	ErrNoAudio = errors.New("playout: no audio backend")
+	// ErrBadDeviceID means a device id is not one Devices returned.
+	ErrBadDeviceID = errors.New("playout: bad device id")
+)
+
+// periodMillis is the device period: the mixer runs every 10 ms.
+const periodMillis = 10
+
+// nullBackend is miniaudio's ma_backend_null. malgo v0.11.24's BackendNull
+// (13) is off by one: miniaudio 0.11 put ma_backend_custom before
+// ma_backend_null, so 13 asks for a custom backend and fails with "No
+// backend".
+const nullBackend = malgo.BackendNull + 1
+
+// Device is one playback device for a picker.
+type Device struct {
+	ID      string // pass to WithDevice
+	Name    string
+	Default bool
+}
+
+// Devices lists the playback devices of the system's audio backend. It
+// returns an error wrapping ErrNoAudio when there is no backend; an empty
+// list means a backend without devices. Neither stops a Player from
+// working.
+func Devices() ([]Device, error) {
+	ctx, err := malgo.InitContext(nil, malgo.ContextConfig{}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoAudio, err)
+	}
+	defer func() {
+		_ = ctx.Uninit()
+		ctx.Free()
+	}()
+	infos, err := ctx.Devices(malgo.Playback)
+	if err != nil {
+		return nil, fmt.Errorf("%w: list devices: %w", ErrNoAudio, err)
+	}
+	out := make([]Device, 0, len(infos))
+	for _, in := range infos {
+		out = append(out, Device{ID: in.ID.String(), Name: in.Name(), Default: in.IsDefault != 0})
+	}
+	return out, nil
+}
+
+// Option configures a Player.
+type Option func(*config)
+
+type config struct {
+	deviceID string
+	noDevice bool
+	log      *slog.Logger
+}
+
+// WithDevice plays on the device with id (from Devices) instead of the
+// default one.
+func WithDevice(id string) Option { return func(c *config) { c.deviceID = id } }
+
+// WithoutSpeaker skips the sound card and plays into the null backend
+// straight away, for the bot and tests.
+func WithoutSpeaker() Option { return func(c *config) { c.noDevice = true } }
+
+// WithLogger sets the logger. Default: discard.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+
+// Player pulls mixed audio from its Mixer at the device's pace and plays
+// it. Mixer, Speaker, Output and Close are safe from any goroutine.
+type Player struct {
+	*Mixer
+	log     *slog.Logger
+	ctx     *malgo.AllocatedContext
+	dev     *malgo.Device
+	speaker bool
+	output  string
+
+	// The pure-Go sink, used only when even the null backend fails.
+	stop chan struct{}
+	done chan struct{}
+
+	pace pacer // audio callback only
+
+	closeOnce sync.Once
+}
+
+// New opens the speaker (the default one, or WithDevice's) and starts
+// playing the Mixer's output. If that fails, or WithoutSpeaker is given,
+// it plays into miniaudio's null backend, and failing that into a Go timer
+// that consumes audio in real time; Speaker then reports false. It fails
+// only with ErrBadDeviceID.
+func New(opts ...Option) (*Player, error) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.log == nil {
+		cfg.log = slog.New(slog.DiscardHandler)
+	}
+	var id *malgo.DeviceID
+	if cfg.deviceID != "" {
+		raw, err := hex.DecodeString(cfg.deviceID)
+		if err != nil || len(raw) > len(malgo.DeviceID{}) {
+			return nil, fmt.Errorf("%w: %q", ErrBadDeviceID, cfg.deviceID)
+		}
+		id = new(malgo.DeviceID)
+		copy(id[:], raw)
+	}
+	p := &Player{Mixer: NewMixer(), log: cfg.log}
+	if !cfg.noDevice {
+		err := p.open(nil, id)
+		if err == nil {
+			p.speaker = true
+			return p, nil
+		}
+		p.log.Warn("no speaker; playing into the null backend", "err", err)
+	}
+	err := p.open([]malgo.Backend{nullBackend}, nil)
+	if err == nil {
+		p.output = "none (null backend)"
+		return p, nil
+	}
+	p.log.Warn("null audio backend failed; using a timer", "err", err)
+	p.output = "none (timer)"
+	p.stop, p.done = make(chan struct{}), make(chan struct{})
+	go p.tick()
+	return p, nil
+}
+
+// open initialises a context on backends (nil: the platform's list) and
+// starts a mono S16 48 kHz playback device on it.
+func (p *Player) open(backends []malgo.Backend, id *malgo.DeviceID) error {
+	ctx, err := malgo.InitContext(backends, malgo.ContextConfig{}, func(msg string) {
+		p.log.Debug("miniaudio", "msg", msg)
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrNoAudio, err)
+	}
+	cfg := malgo.DefaultDeviceConfig(malgo.Playback)
+	cfg.Playback.Format = malgo.FormatS16
+	cfg.Playback.Channels = 1
+	cfg.SampleRate = SampleRate
+	cfg.PeriodSizeInMilliseconds = periodMillis
+	var cid unsafe.Pointer
+	if id != nil {
+		cid = id.Pointer() // C memory: miniaudio copies the id during init
+		cfg.Playback.DeviceID = cid
+	}
+	dev, err := malgo.InitDevice(ctx.Context, cfg, malgo.DeviceCallbacks{Data: p.fill})
+	if cid != nil {
+		C.free(cid)
+	}
+	if err != nil {
+		_ = ctx.Uninit()
+		ctx.Free()
+		return fmt.Errorf("init device: %w", err)
+	}
+	if err := dev.Start(); err != nil {
+		dev.Uninit()
+		_ = ctx.Uninit()
+		ctx.Free()
+		return fmt.Errorf("start device: %w", err)
+	}
+	p.ctx, p.dev = ctx, dev
+	p.output = deviceName(ctx, id)
+	return nil
+}
+
+// deviceName finds the name of the device played on.
+func deviceName(ctx *malgo.AllocatedContext, id *malgo.DeviceID) string {
+	infos, err := ctx.Devices(malgo.Playback)
+	if err != nil {
+		return "default"
+	}
+	for _, in := range infos {
+		if (id != nil && in.ID == *id) || (id == nil && in.IsDefault != 0) {
+			return in.Name()
+		}
+	}
+	return "default"
+}
+
+// fill is miniaudio's data callback: out holds frames mono S16 samples.
+func (p *Player) fill(out, _ []byte, frames uint32) {
+	n := min(int(frames), len(out)/2)
+	if n == 0 {
+		return
+	}
+	p.Mix(unsafe.Slice((*int16)(unsafe.Pointer(&out[0])), n))
+	p.pace.consumed(n, time.Now())
+}
+
+// pacer holds back an output that takes audio faster than it plays: ALSA's
+// "null" device (what a machine without a sound card offers) discards
+// samples as fast as they are made, which would spin the mixer on a core
+// and drain the jitter buffers. A real device never runs ahead, so it is
+// never slowed.
+type pacer struct {
+	start   time.Time
+	samples int64
+}
+
+// paceSlack is how far ahead of real time an output may run before the
+// callback waits.
+const paceSlack = 100 * time.Millisecond
+
+// consumed records n samples taken at now and sleeps while the output is
+// more than paceSlack ahead of the clock. Only the audio callback calls it.
+func (pc *pacer) consumed(n int, now time.Time) {
+	if pc.start.IsZero() {
+		pc.start = now
+	}
+	pc.samples += int64(n)
+	played := time.Duration(pc.samples) * time.Second / SampleRate
+	if ahead := played - now.Sub(pc.start); ahead > paceSlack {
+		time.Sleep(ahead - paceSlack/2)
+	} else if ahead < -time.Second {
+		// The output fell far behind (a stall): restart the reckoning
+		// rather than let it run fast to catch up.
+		pc.start, pc.samples = now, 0
+	}
+}
+
+// tick is the last-resort sink: it mixes one period per period.
+func (p *Player) tick() {
+	defer close(p.done)
+	buf := make([]int16, SampleRate*periodMillis/1000)
+	t := time.NewTicker(periodMillis * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.Mix(buf)
+		}
+	}
+}
+
+// Speaker reports whether audio reaches a real output device.
+func (p *Player) Speaker() bool { return p.speaker }
+
+// Output names what is played on: the device name, or "none (...)" when
+// audio goes nowhere.
+func (p *Player) Output() string { return p.output }
+
+// Close stops the device (or the timer) and frees miniaudio. It is
+// idempotent; no callback runs after it returns.
+func (p *Player) Close() error {
+	p.closeOnce.Do(func() {
+		if p.dev != nil {
+			p.dev.Uninit() // stops the device and joins its thread
+			p.dev = nil
+		}
+		if p.ctx != nil {
+			_ = p.ctx.Uninit()
+			p.ctx.Free()
+			p.ctx = nil
+		}
+		if p.stop != nil {
+			close(p.stop)
+			<-p.done
+		}
+	})
+	return nil
+}
