@@ -30,6 +30,9 @@ bench: deps
 fuzz:
 	$(GO) test ./signaling/wire -run '^$$' -fuzz FuzzDecode -fuzztime 60s
 
+screenshots: deps
+	@scripts/screenshots.sh
+
 clean:
 	rm -rf $(BIN) dist
 

@@ -70,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	height := fs.Int("height", 480, "video height")
 	fps := fs.Float64("fps", 30, "video frame rate")
 	noVideo := fs.Bool("no-video", false, "publish no camera")
+	receiveOnly := fs.Bool("receive-only", false, "publish nothing")
+	noDecode := fs.Bool("no-decode", false, "receive media without decoding it (load tests of the server)")
 	loopback := fs.Bool("loopback", true, "keep media on 127.0.0.1")
 	verbose := fs.Bool("v", false, "log to stderr")
 	showVersion := fs.Bool("version", false, "print the version")
@@ -117,10 +119,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	joinCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	start := time.Now()
-	s, err := client.Join(joinCtx, client.Config{
-		Server: *server, Token: *tok, Room: *room, Name: *name, Mic: true, Camera: !*noVideo,
+	cfg := client.Config{
+		Server: *server, Token: *tok, Room: *room, Name: *name, Mic: !*receiveOnly, Camera: !*noVideo && !*receiveOnly,
 		Media: m, Decoders: m, Audio: m, LoopbackOnly: *loopback, Logger: log,
-	})
+	}
+	if *noDecode {
+		cfg.Decoders, cfg.Audio = nil, nil
+	}
+	s, err := client.Join(joinCtx, cfg)
 	cancel()
 	if err != nil {
 		return fail(fmt.Errorf("join: %w", err))
@@ -161,6 +167,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// Decoding nothing from someone who published is a failure.
 	var problems []string
 	for id, p := range w.publishers() {
+		if *noDecode {
+			break
+		}
 		rr := report.Remote[w.name(id)]
 		if p.video && rr.Frames == 0 {
 			problems = append(problems, fmt.Sprintf("no video decoded from %s", w.name(id)))

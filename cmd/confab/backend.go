@@ -242,9 +242,14 @@ type call struct {
 	once  sync.Once
 }
 
-// Leave ends the session and closes the speaker.
+// Leave ends the session and closes the speaker; what was received from
+// each participant is logged (make bench reads it).
 func (c *call) Leave() error {
 	err := c.Session.Leave()
+	for _, st := range c.Session.Stats() {
+		c.b.log.Info("received", "from", st.Name, "frames", st.Frames, "video_packets", st.VideoPackets,
+			"audio_packets", st.AudioPackets, "audio_decoded", st.AudioDecoded)
+	}
 	c.once.Do(func() {
 		c.media.Close()
 		c.b.mu.Lock()

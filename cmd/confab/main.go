@@ -10,10 +10,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
 	// Device drivers: real camera, microphone and screen, plus the test
@@ -101,7 +104,18 @@ func run() error {
 
 	a := app.NewWithID(appID)
 	w := ui.New(a, b, ui.Options{Name: *name, Room: *room, Server: strings.TrimSpace(*server), AutoJoin: *join})
+	// Ctrl+C or a TERM from the session manager closes the app as the
+	// window's close button would: the call is left, devices released.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-sig; ok {
+			fyne.Do(a.Quit)
+		}
+	}()
 	w.ShowAndRun()
+	signal.Stop(sig)
+	close(sig)
 	b.shutdown()
 	return nil
 }

@@ -369,7 +369,9 @@ func (c *conn) receiveVideo(remote *webrtc.TrackRemote, pid, source string, coun
 		if err != nil {
 			return
 		}
-		counters.videoPackets.Add(1)
+		if counters.videoPackets.Add(1) == 1 {
+			counters.firstVideoPacket.CompareAndSwap(0, time.Now().UnixNano())
+		}
 		_ = dec.Push(pkt) // a bad packet is dropped; the decoder asks for a keyframe
 		if n := dec.FramesDecoded(); n != seen {
 			if seen == 0 {

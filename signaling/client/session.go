@@ -72,13 +72,15 @@ type RemoteStats struct {
 	AudioPackets uint64
 	// AudioDecoded counts audio packets decoded (pulled by the AudioSink).
 	AudioDecoded uint64
-	// FirstFrame is when the first video frame from them was decoded.
-	FirstFrame time.Time
+	// FirstVideoPacket is when their first video RTP packet arrived, and
+	// FirstFrame when the first video frame from them was decoded.
+	FirstVideoPacket time.Time
+	FirstFrame       time.Time
 }
 
 type remoteCounters struct {
 	frames, videoPackets, audioPackets atomic.Uint64
-	firstFrame                         atomic.Int64
+	firstFrame, firstVideoPacket       atomic.Int64
 	audio                              atomic.Pointer[AudioDecoder]
 }
 
@@ -279,6 +281,9 @@ func (s *Session) Stats() []RemoteStats {
 		}
 		if ns := c.firstFrame.Load(); ns != 0 {
 			rs.FirstFrame = time.Unix(0, ns)
+		}
+		if ns := c.firstVideoPacket.Load(); ns != 0 {
+			rs.FirstVideoPacket = time.Unix(0, ns)
 		}
 		out = append(out, rs)
 	}
