@@ -38,12 +38,26 @@ func BenchmarkSFUForward1to8(b *testing.B) {
 	addr := freeAddr(b, "tcp")
 	udp := freeAddr(b, "udp")
 	_, udpPort, _ := net.SplitHostPort(udp)
-	srv := exec.Command(serverBin, "serve", "--addr", addr, "--udp-port", udpPort, "--data", filepath.Join(dir, "data"), "--open", "--log-level", "error")
+	args := []string{"serve", "--addr", addr, "--udp-port", udpPort, "--data", filepath.Join(dir, "data"), "--open", "--log-level", "error"}
+	if p := os.Getenv("CONFAB_SERVER_CPUPROFILE"); p != "" {
+		args = append(args, "--cpuprofile", p)
+	}
+	srv := exec.Command(serverBin, args...)
 	srv.Stderr = os.Stderr
 	if err := srv.Start(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	b.Cleanup(func() {
+		_ = srv.Process.Signal(os.Interrupt) // a clean stop writes the profile
+		done := make(chan struct{})
+		go func() { _ = srv.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = srv.Process.Kill()
+			<-done
+		}
+	})
 	url := "http://" + addr
 	waitHealthy(b, url)
 

@@ -3,6 +3,7 @@ package sfu
 import (
 	"errors"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,8 +14,10 @@ import (
 )
 
 // keyframeGap is the shortest time between two keyframe requests sent to
-// one publisher for one track.
-const keyframeGap = 200 * time.Millisecond
+// one publisher for one track. Requests inside the gap are coalesced into
+// one sent at its end, never dropped: a subscriber joining just after
+// another must not wait for its decoder to ask again.
+const keyframeGap = 150 * time.Millisecond
 
 // Stats counts what the SFU forwarded. It is safe for concurrent use.
 type Stats struct {
@@ -38,9 +41,12 @@ type Track struct {
 	remote     *webrtc.TrackRemote
 	publisher  *webrtc.PeerConnection
 	levelExtID uint8
-	lastPLI    atomic.Int64
 	stats      *Stats
 	done       chan struct{}
+
+	pliMu    sync.Mutex
+	lastPLI  time.Time
+	pliTimer *time.Timer // a coalesced request waiting for the gap to pass
 }
 
 // NewTrack prepares the fan-out of remote, received by receiver on the
@@ -106,16 +112,37 @@ func (t *Track) Forward(onLevel func(level uint8, voice bool)) error {
 func (t *Track) Done() <-chan struct{} { return t.done }
 
 // RequestKeyframe asks the publisher for a keyframe with a PLI (RFC 4585
-// §6.3.1), at most once per keyframeGap. Audio tracks ignore it.
+// §6.3.1). At most one PLI per keyframeGap is sent; a request inside the
+// gap is sent when the gap ends, together with any others that arrive
+// meanwhile. Audio tracks ignore it.
 func (t *Track) RequestKeyframe() {
 	if t.Kind != webrtc.RTPCodecTypeVideo {
 		return
 	}
-	now := time.Now().UnixNano()
-	last := t.lastPLI.Load()
-	if now-last < int64(keyframeGap) || !t.lastPLI.CompareAndSwap(last, now) {
+	t.pliMu.Lock()
+	defer t.pliMu.Unlock()
+	if t.pliTimer != nil {
+		return // already coming
+	}
+	wait := time.Until(t.lastPLI.Add(keyframeGap))
+	if wait <= 0 {
+		t.sendPLILocked()
 		return
 	}
+	t.pliTimer = time.AfterFunc(wait, func() {
+		t.pliMu.Lock()
+		defer t.pliMu.Unlock()
+		t.pliTimer = nil
+		select {
+		case <-t.done:
+		default:
+			t.sendPLILocked()
+		}
+	})
+}
+
+func (t *Track) sendPLILocked() {
+	t.lastPLI = time.Now()
 	t.stats.Keyframes.Add(1)
 	_ = t.publisher.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.remote.SSRC())}})
 }

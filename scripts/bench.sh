@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# bench.sh runs the benchmarks (make bench). Each is bounded and uses only
+# 127.0.0.1. Figures depend on the machine; on a 2-core VM they are noisy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+mkdir -p bin
+go build -o bin/confab-bot ./cmd/confab-bot
+export CONFAB_BOT_BIN="$PWD/bin/confab-bot"
+
+echo "== media: VP8 decode and I420->RGBA conversion per 640x480 frame"
+go test -run '^$' -bench 'Decode640x480|I420ToRGBA' -benchmem ./media/ ./media/decode/ | grep -E '^(Benchmark|ok)'
+
+echo; echo "== join -> first decoded remote frame, 20 joins (publisher: confab-bot, 640x480 at 30 fps)"
+go test -run '^$' -bench JoinToFirstFrame -benchtime 20x ./signaling/client/clientmedia/ | grep -E '^(Benchmark|ok)'
+
+echo; echo "== server CPU per forwarded RTP packet, 1 publisher -> 8 subscribers (server process CPU time)"
+go test -run '^$' -bench SFUForward1to8 -benchtime 1x ./cmd/confab-server/ | grep -E '^(Benchmark|ok)'
+
+echo; echo "== the app in a 4-party call under Xvfb"
+scripts/bench-app.sh
