@@ -16,7 +16,7 @@ cleanup() { pkill -P $$ 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" env vblank_mode=0 \
+xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp -noreset" env vblank_mode=0 \
   bin/confab --fake-devices --join --name Ada --room bench --listen "127.0.0.1:$port" --data "$tmp/data" \
   --log-level info --cpuprofile "$tmp/app.prof" 2>"$tmp/app.log" &
 sleep 3

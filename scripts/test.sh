@@ -38,7 +38,7 @@ go test ./signaling/wire -run '^$' -fuzz FuzzDecode -fuzztime 20s
 step "display tests under Xvfb: screen capture, then the app with three bots"
 # One package at a time: both use the X server hard. vblank_mode=0 stops
 # Mesa's software GL from waiting for the virtual display's fake vblank.
-xvfb-run -a -s "-screen 0 1440x900x24 -nolisten tcp" \
+xvfb-run -a -s "-screen 0 1440x900x24 -nolisten tcp -noreset" \
   env vblank_mode=0 CONFAB_REQUIRE_DISPLAY=1 \
   go test -race -count=1 -p 1 -v -run 'Screen|App' ./media/capture/ ./cmd/confab/ 2>&1 |
   grep -vE 'XDG_RUNTIME_DIR|dbus-launch|Fyne error:|  Cause:|  At: |ALSA lib|^=== (RUN|PAUSE|CONT)'

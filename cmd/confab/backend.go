@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -37,10 +38,9 @@ type backend struct {
 	devMu sync.Mutex
 	inUse int // joins in progress and calls open; guarded by devMu
 
-	mu      sync.Mutex
-	preview func() // stops the entry screen's camera preview
-	meter   func() // stops the entry screen's mic meter
-	calls   map[*call]bool
+	mu    sync.Mutex
+	entry map[capture.Kind]func() // stops the entry screen's preview and mic meter
+	calls map[*call]bool
 }
 
 func newBackend(log *slog.Logger, fake bool) *backend {
@@ -48,7 +48,7 @@ func newBackend(log *slog.Logger, fake bool) *backend {
 	if err != nil {
 		log.Error("capture", "err", err)
 	}
-	return &backend{log: log, fake: fake, cap: c, calls: map[*call]bool{}}
+	return &backend{log: log, fake: fake, cap: c, entry: map[capture.Kind]func(){}, calls: map[*call]bool{}}
 }
 
 // Devices lists hardware devices; the test drivers are offered through the
@@ -86,38 +86,33 @@ func (b *backend) ServerHint() string {
 	return b.embedded.hint()
 }
 
-// Preview opens a camera for the entry screen.
+// Preview opens a camera (or the test pattern) for the entry screen.
 func (b *backend) Preview(cameraID string, testPattern bool) (client.VideoSource, func(), error) {
-	if b.cap == nil {
-		return nil, nil, fmt.Errorf("no capture")
-	}
-	b.devMu.Lock()
-	defer b.devMu.Unlock()
-	if b.inUse > 0 {
-		return nil, nil, ErrDeviceInUse
-	}
-	b.stopPreview()
-	if testPattern || b.fake {
-		id, err := clientmedia.TestDevice(b.cap, capture.KindCamera)
-		if err != nil {
-			return nil, nil, err
-		}
-		cameraID = id
-	}
-	t, err := b.cap.OpenCamera(cameraID)
+	c, stop, err := b.openForEntry(capture.KindCamera, cameraID, testPattern, func(id string) (io.Closer, error) {
+		return b.cap.OpenCamera(id)
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	var once sync.Once
-	stop := func() { once.Do(func() { t.Close() }) }
-	b.mu.Lock()
-	b.preview = stop
-	b.mu.Unlock()
-	return t.Preview(), stop, nil
+	return c.(*capture.VideoTrack).Preview(), stop, nil
 }
 
 // MicLevel opens a microphone for the entry screen's level meter.
 func (b *backend) MicLevel(micID string) (func() float64, func(), error) {
+	c, stop, err := b.openForEntry(capture.KindMicrophone, micID, false, func(id string) (io.Closer, error) {
+		return b.cap.OpenMicrophone(id)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.(*capture.AudioTrack).Level, stop, nil
+}
+
+// openForEntry opens a device for the entry screen with open: it refuses
+// while a call holds the devices, closes the entry screen's previous device
+// of that kind, and uses the test device when asked (or with --fake-devices).
+// The returned func closes the device, once.
+func (b *backend) openForEntry(kind capture.Kind, id string, test bool, open func(id string) (io.Closer, error)) (io.Closer, func(), error) {
 	if b.cap == nil {
 		return nil, nil, fmt.Errorf("no capture")
 	}
@@ -126,40 +121,31 @@ func (b *backend) MicLevel(micID string) (func() float64, func(), error) {
 	if b.inUse > 0 {
 		return nil, nil, ErrDeviceInUse
 	}
-	b.stopMeter()
-	if b.fake {
-		id, err := clientmedia.TestDevice(b.cap, capture.KindMicrophone)
+	b.stopEntry(kind)
+	if test || b.fake {
+		tid, err := clientmedia.TestDevice(b.cap, kind)
 		if err != nil {
 			return nil, nil, err
 		}
-		micID = id
+		id = tid
 	}
-	t, err := b.cap.OpenMicrophone(micID)
+	c, err := open(id)
 	if err != nil {
 		return nil, nil, err
 	}
 	var once sync.Once
-	stop := func() { once.Do(func() { t.Close() }) }
+	stop := func() { once.Do(func() { c.Close() }) }
 	b.mu.Lock()
-	b.meter = stop
+	b.entry[kind] = stop
 	b.mu.Unlock()
-	return t.Level, stop, nil
+	return c, stop, nil
 }
 
-func (b *backend) stopPreview() {
+// stopEntry closes the entry screen's device of kind, if open.
+func (b *backend) stopEntry(kind capture.Kind) {
 	b.mu.Lock()
-	stop := b.preview
-	b.preview = nil
-	b.mu.Unlock()
-	if stop != nil {
-		stop()
-	}
-}
-
-func (b *backend) stopMeter() {
-	b.mu.Lock()
-	stop := b.meter
-	b.meter = nil
+	stop := b.entry[kind]
+	delete(b.entry, kind)
 	b.mu.Unlock()
 	if stop != nil {
 		stop()
@@ -171,8 +157,8 @@ func (b *backend) stopMeter() {
 func (b *backend) Join(ctx context.Context, req ui.JoinRequest) (ui.Call, error) {
 	b.devMu.Lock()
 	b.inUse++
-	b.stopPreview()
-	b.stopMeter()
+	b.stopEntry(capture.KindCamera)
+	b.stopEntry(capture.KindMicrophone)
 	b.devMu.Unlock()
 	c, err := b.join(ctx, req)
 	if err != nil {
@@ -221,8 +207,8 @@ func (b *backend) join(ctx context.Context, req ui.JoinRequest) (ui.Call, error)
 // shutdown leaves any call still open (the window was closed) and releases
 // the entry screen's devices.
 func (b *backend) shutdown() {
-	b.stopPreview()
-	b.stopMeter()
+	b.stopEntry(capture.KindCamera)
+	b.stopEntry(capture.KindMicrophone)
 	b.mu.Lock()
 	var open []*call
 	for c := range b.calls {

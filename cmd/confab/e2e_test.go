@@ -180,7 +180,7 @@ func TestAppCallWithThreeBots(t *testing.T) {
 	var bots []*exec.Cmd
 	for _, name := range []string{"Grace", "Linus", "Margaret"} {
 		cmd := exec.Command(e2e.bot, "--server", e2e.emb.URL, "--room", "e2e", "--name", name,
-			"--duration", "120s", "--chat", "2", "--fps", "10")
+			"--duration", "300s", "--chat", "2", "--fps", "10")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

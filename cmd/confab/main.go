@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -27,6 +26,7 @@ import (
 	_ "github.com/pion/mediadevices/pkg/driver/screen"
 	_ "github.com/pion/mediadevices/pkg/driver/videotest"
 
+	"github.com/confab/confab/internal/profile"
 	"github.com/confab/confab/internal/version"
 	"github.com/confab/confab/ui"
 )
@@ -62,17 +62,11 @@ func run() error {
 		fmt.Println("confab", version.String())
 		return nil
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := profile.StartCPU(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
