@@ -75,7 +75,7 @@ func (s *Session) transmit(id string) {
 }
 
 // resendPending sends again, after a rejoin, what was not confirmed.
-func (s *Session) resendPending(c *conn) {
+func (s *Session) resendPending() {
 	s.mu.Lock()
 	var ids []string
 	for id := range s.pending {

@@ -127,16 +127,10 @@ func (s *Session) setSource(source string, on bool) error {
 				s.log.Warn("attach", "source", source, "err", err)
 			}
 			renegotiate = true
+		case tr.Sender() != nil && on:
+			_ = tr.Sender().ReplaceTrack(t)
 		case tr.Sender() != nil:
-			var tl interface{ ID() string }
-			if on {
-				tl = t
-			}
-			if tl == nil {
-				_ = tr.Sender().ReplaceTrack(nil)
-			} else {
-				_ = tr.Sender().ReplaceTrack(t)
-			}
+			_ = tr.Sender().ReplaceTrack(nil) // stops sending; the m-line stays
 		}
 	}
 	c.pcMu.Unlock()

@@ -323,7 +323,7 @@ func (s *Session) welcome(c *conn, j wire.Joined, rejoined bool) {
 	s.events.push(Welcome{Room: j.Room, You: j.You, Participants: j.Participants, Chat: j.Chat, ChatMore: j.ChatMore, Rejoined: rejoined})
 	s.setState(StateConnected, nil)
 	s.announceLocalVideo()
-	s.resendPending(c)
+	s.resendPending()
 }
 
 // Leave ends the session: it tells the server, closes the PeerConnection
