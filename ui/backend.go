@@ -68,3 +68,14 @@ type Call interface {
 	// Leave ends the call. It is idempotent.
 	Leave() error
 }
+
+// NetworkHost is implemented by a Backend whose built-in server can be
+// opened to the local network. The entry screen then offers a check box;
+// ServerHint says the address to give others.
+type NetworkHost interface {
+	// NetworkAccess reports whether others on the network can join.
+	NetworkAccess() bool
+	// SetNetworkAccess opens the built-in server to the network or closes
+	// it again. It is called off the UI goroutine and may take a moment.
+	SetNetworkAccess(on bool) error
+}

@@ -44,6 +44,9 @@ type EntryScreen struct {
 	NameError, RoomError              *widget.Label
 	// ServerHint tells which server is used when none is typed.
 	ServerHint *widget.Label
+	// NetworkCheck opens the built-in server to the local network; it is
+	// there when the backend is a NetworkHost.
+	NetworkCheck *widget.Check
 	// CameraSelect, MicSelect and SpeakerSelect pick devices.
 	CameraSelect, MicSelect, SpeakerSelect *widget.Select
 	// TestPattern joins with a moving test picture instead of a camera.
@@ -71,6 +74,7 @@ type EntryScreen struct {
 	devices                Devices
 	camIDs, micIDs, spkIDs map[string]string // label -> id
 	joining                bool
+	networkBusy            bool // the built-in server is restarting
 	cancel                 context.CancelFunc
 	visible                bool
 	triedJoin              bool
@@ -109,6 +113,12 @@ func newEntryScreen(a *App) *EntryScreen {
 	s.ServerHint.Importance = widget.LowImportance
 	s.ServerHint.SizeName = theme.SizeNameCaptionText
 	s.ServerHint.Wrapping = fyne.TextWrapWord
+	s.NetworkCheck = widget.NewCheck("Let others on my network join", s.networkChanged)
+	if nh, ok := a.backend.(NetworkHost); ok {
+		s.NetworkCheck.Checked = nh.NetworkAccess()
+	} else {
+		s.NetworkCheck.Hide()
+	}
 
 	s.CameraSelect = widget.NewSelect(nil, func(string) { s.deviceChanged(prefCamera) })
 	s.MicSelect = widget.NewSelect(nil, func(string) { s.deviceChanged(prefMic) })
@@ -171,7 +181,7 @@ func (s *EntryScreen) build() fyne.CanvasObject {
 		widget.NewSeparator(),
 		fieldLabel("Your name"), s.NameEntry, s.NameError,
 		fieldLabel("Room"), s.RoomEntry, s.RoomError,
-		fieldLabel("Server"), s.ServerEntry, s.ServerHint,
+		fieldLabel("Server"), s.ServerEntry, s.ServerHint, s.NetworkCheck,
 		s.ErrorLabel,
 		joinRow,
 	)
@@ -367,15 +377,47 @@ func (s *EntryScreen) cancelJoin() {
 	}
 }
 
+// networkChanged opens or closes the built-in server to the network off
+// the UI goroutine; a failure puts the box back and says why.
+func (s *EntryScreen) networkChanged(on bool) {
+	nh, ok := s.app.backend.(NetworkHost)
+	if !ok || s.networkBusy {
+		return
+	}
+	s.networkBusy = true
+	s.NetworkCheck.Disable()
+	setMessage(s.ServerHint, "Restarting the built-in server…")
+	go func() {
+		err := nh.SetNetworkAccess(on)
+		s.app.do(func() {
+			s.networkBusy = false
+			if err != nil {
+				s.NetworkCheck.Checked = nh.NetworkAccess()
+				s.NetworkCheck.Refresh()
+				setMessage(s.ErrorLabel, "Could not change who can join: "+err.Error())
+			} else {
+				setMessage(s.ErrorLabel, "")
+			}
+			if !s.joining {
+				s.NetworkCheck.Enable()
+			}
+			setMessage(s.ServerHint, s.app.backend.ServerHint())
+		})
+	}()
+}
+
 // setJoining shows or hides the join progress and locks the fields.
 func (s *EntryScreen) setJoining(on bool) {
 	s.joining = on
-	for _, w := range []fyne.Disableable{s.NameEntry, s.RoomEntry, s.ServerEntry, s.JoinButton} {
+	for _, w := range []fyne.Disableable{s.NameEntry, s.RoomEntry, s.ServerEntry, s.JoinButton, s.NetworkCheck} {
 		if on {
 			w.Disable()
 		} else {
 			w.Enable()
 		}
+	}
+	if s.networkBusy {
+		s.NetworkCheck.Disable()
 	}
 	if on {
 		s.JoinButton.SetText("Joining…")

@@ -78,12 +78,71 @@ func (b *backend) Devices() ui.Devices {
 	return d
 }
 
+// server returns the built-in server, nil when the app joins another one.
+func (b *backend) server() *embedded {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.embedded
+}
+
+// stopServer stops the built-in server, if any.
+func (b *backend) stopServer() {
+	if e := b.server(); e != nil {
+		e.Stop()
+	}
+}
+
 // ServerHint says which server an empty server field means.
 func (b *backend) ServerHint() string {
-	if b.embedded == nil {
-		return ""
+	if e := b.server(); e != nil {
+		return e.hint()
 	}
-	return b.embedded.hint()
+	return ""
+}
+
+// NetworkAccess reports whether the built-in server takes others on the
+// network.
+func (b *backend) NetworkAccess() bool {
+	e := b.server()
+	return e != nil && !e.loopback && !e.Shared
+}
+
+// SetNetworkAccess restarts the built-in server on all interfaces (on) or
+// on loopback only, at the same port. It refuses during a call, and puts
+// the old server back if the new one cannot start.
+func (b *backend) SetNetworkAccess(on bool) error {
+	b.devMu.Lock() // no join starts meanwhile
+	defer b.devMu.Unlock()
+	old := b.server()
+	switch {
+	case old == nil:
+		return errors.New("this app joins another server; it hosts none")
+	case old.Shared:
+		return errors.New("another Confab on this computer hosts the server; change it there")
+	case b.inUse > 0:
+		return errors.New("leave the call first")
+	case on == !old.loopback:
+		return nil
+	}
+	_, port, _ := net.SplitHostPort(old.Listen)
+	host := "127.0.0.1"
+	if on {
+		host = "0.0.0.0"
+	}
+	old.Stop()
+	next, err := startEmbedded(net.JoinHostPort(host, port), old.dataDir, old.log)
+	if err != nil {
+		back, berr := startEmbedded(old.Listen, old.dataDir, old.log)
+		if berr != nil {
+			b.log.Error("built-in server could not be restarted", "err", berr)
+			return fmt.Errorf("%w; and the server could not be restarted: %w", err, berr)
+		}
+		next = back
+	}
+	b.mu.Lock()
+	b.embedded = next
+	b.mu.Unlock()
+	return err
 }
 
 // Preview opens a camera (or the test pattern) for the entry screen.
@@ -177,10 +236,11 @@ func (b *backend) release() {
 func (b *backend) join(ctx context.Context, req ui.JoinRequest) (ui.Call, error) {
 	serverURL := strings.TrimSpace(req.Server)
 	if serverURL == "" {
-		if b.embedded == nil {
+		e := b.server()
+		if e == nil {
 			return nil, fmt.Errorf("%w: no server given", client.ErrUnreachable)
 		}
-		serverURL = b.embedded.URL
+		serverURL = e.URL
 	}
 	m, err := clientmedia.New(clientmedia.Options{
 		CameraID: req.CameraID, MicID: req.MicID, SpeakerID: req.SpeakerID,

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"image"
 	"image/png"
@@ -55,8 +54,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	log := slog.New(slog.DiscardHandler)
-	ctx, cancel := context.WithCancel(context.Background())
-	e2e.emb, err = startEmbedded(ctx, "127.0.0.1:0", filepath.Join(dir, "server"), log)
+	e2e.emb, err = startEmbedded("127.0.0.1:0", filepath.Join(dir, "server"), log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -78,8 +76,7 @@ func TestMain(m *testing.M) {
 	}()
 	e2e.app.Run()
 	e2e.backend.shutdown()
-	cancel()
-	e2e.emb.Wait()
+	e2e.backend.stopServer()
 	os.Exit(<-code)
 }
 

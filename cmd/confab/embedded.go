@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -23,17 +22,25 @@ type embedded struct {
 	Listen   string // the address it listens on
 	Shared   bool   // another Confab on this machine already hosts it
 	loopback bool
+	dataDir  string
+	log      *slog.Logger
+	cancel   context.CancelFunc
 	done     chan struct{}
-	once     sync.Once
 }
 
-// Wait returns when the server has stopped.
-func (e *embedded) Wait() { <-e.done }
+// Stop shuts the server down and waits for it. It is idempotent; a shared
+// server belongs to the other app and is left running.
+func (e *embedded) Stop() {
+	if e.cancel != nil {
+		e.cancel()
+	}
+	<-e.done
+}
 
-// startEmbedded runs the server in-process in open mode until ctx ends. If
-// the address is taken by another Confab's server (a second window on the
+// startEmbedded runs the server in-process in open mode until Stop. If the
+// address is taken by another Confab's server (a second window on the
 // same machine), that one is used instead.
-func startEmbedded(ctx context.Context, listen, dataDir string, log *slog.Logger) (*embedded, error) {
+func startEmbedded(listen, dataDir string, log *slog.Logger) (*embedded, error) {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
 		return nil, fmt.Errorf("--listen %q: %w", listen, err)
@@ -44,7 +51,8 @@ func startEmbedded(ctx context.Context, listen, dataDir string, log *slog.Logger
 	if ip != nil && ip.IsUnspecified() || host == "" {
 		connectHost = "127.0.0.1"
 	}
-	e := &embedded{Listen: listen, URL: "http://" + net.JoinHostPort(connectHost, port), loopback: loopback, done: make(chan struct{})}
+	e := &embedded{Listen: listen, URL: "http://" + net.JoinHostPort(connectHost, port), loopback: loopback,
+		dataDir: dataDir, log: log, done: make(chan struct{})}
 
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -57,26 +65,32 @@ func startEmbedded(ctx context.Context, listen, dataDir string, log *slog.Logger
 		return nil, fmt.Errorf("built-in server: %w (another program uses %s? try --listen 127.0.0.1:0)", err, listen)
 	}
 	if port == "0" {
-		e.URL = "http://" + net.JoinHostPort(connectHost, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+		port = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		e.URL = "http://" + net.JoinHostPort(connectHost, port)
+		e.Listen = net.JoinHostPort(host, port)
 	}
 	dd, err := server.OpenDataDir(dataDir)
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("built-in server: %w", err)
 	}
-	udpPort := 0 // any free port when only this machine takes part
+	cfg := server.Config{Store: dd.Store, Secret: dd.Secret, Open: true, Logger: log.With("component", "server"),
+		Net: sfu.NetConfig{LoopbackOnly: loopback}} // media on any free UDP port on loopback
 	if !loopback {
-		udpPort = 7881
+		cfg.Net.UDPPort = 7881 // one known port others' firewalls can allow
 	}
-	srv, err := server.New(server.Config{
-		Store: dd.Store, Secret: dd.Secret, Open: true, Logger: log.With("component", "server"),
-		Net: sfu.NetConfig{LoopbackOnly: loopback, UDPPort: udpPort},
-	})
+	srv, err := server.New(cfg)
+	if err != nil && !loopback {
+		cfg.Net.UDPPort = 0 // 7881 is taken: any free port still works on a LAN
+		srv, err = server.New(cfg)
+	}
 	if err != nil {
 		ln.Close()
 		dd.Close()
 		return nil, fmt.Errorf("built-in server: %w", err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
 	go func() {
 		defer close(e.done)
 		defer dd.Close()

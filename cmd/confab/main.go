@@ -4,7 +4,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -83,16 +82,11 @@ func run() error {
 			}
 			dir = filepath.Join(cfg, "confab", "server")
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		emb, err := startEmbedded(ctx, *listen, dir, log)
+		emb, err := startEmbedded(*listen, dir, log)
 		if err != nil {
-			cancel()
 			return err
 		}
-		defer func() {
-			cancel()
-			emb.Wait()
-		}()
+		defer b.stopServer()
 		b.embedded = emb
 	}
 

@@ -40,29 +40,55 @@ type NetConfig struct {
 	Logger *slog.Logger
 }
 
-// Engine creates PeerConnections that share one UDP socket.
+// Engine creates PeerConnections that share one UDP port.
 type Engine struct {
 	api  *webrtc.API
-	conn net.PacketConn
 	mux  ice.UDPMux
+	addr net.Addr
 }
 
-// NewEngine binds the media UDP port and prepares the pion API: VP8 and
+// NewEngine opens the media UDP port and prepares the pion API: VP8 and
 // Opus with NACK, PLI and FIR feedback, the audio-level header extension,
 // and pion's default interceptors (NACK responder and generator, RTCP
-// reports, TWCC).
+// reports, TWCC). On an unspecified address the port is opened on every
+// interface address (and loopback), so each candidate answers from its own
+// address.
 func NewEngine(cfg NetConfig) (*Engine, error) {
 	listenIP := cfg.ListenIP
 	if cfg.LoopbackOnly && listenIP == "" {
 		listenIP = "127.0.0.1"
 	}
-	conn, err := net.ListenPacket("udp4", net.JoinHostPort(listenIP, strconv.Itoa(cfg.UDPPort)))
-	if err != nil {
-		return nil, fmt.Errorf("%w: media port: %w", ErrConfig, err)
-	}
-	e := &Engine{conn: conn}
 	logf := NewLoggerFactory(cfg.Logger)
-	e.mux = webrtc.NewICEUDPMux(logf.NewLogger("ice-mux"), conn)
+	e := &Engine{}
+	if ip := net.ParseIP(listenIP); listenIP == "" || (ip != nil && ip.IsUnspecified()) {
+		opts := []ice.UDPMuxFromPortOption{
+			ice.UDPMuxFromPortWithLoopback(),
+			ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4),
+			ice.UDPMuxFromPortWithLogger(logf.NewLogger("ice-mux")),
+		}
+		if len(cfg.Interfaces) > 0 {
+			allowed := map[string]bool{"lo": true}
+			for _, n := range cfg.Interfaces {
+				allowed[n] = true
+			}
+			opts = append(opts, ice.UDPMuxFromPortWithInterfaceFilter(func(name string) bool { return allowed[name] }))
+		}
+		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("%w: media port %d: %w", ErrConfig, cfg.UDPPort, err)
+		}
+		e.mux = mux
+		if addrs := mux.GetListenAddresses(); len(addrs) > 0 {
+			e.addr = addrs[0]
+		}
+	} else {
+		conn, err := net.ListenPacket("udp4", net.JoinHostPort(listenIP, strconv.Itoa(cfg.UDPPort)))
+		if err != nil {
+			return nil, fmt.Errorf("%w: media port: %w", ErrConfig, err)
+		}
+		e.mux = webrtc.NewICEUDPMux(logf.NewLogger("ice-mux"), conn)
+		e.addr = conn.LocalAddr()
+	}
 
 	se := webrtc.SettingEngine{LoggerFactory: logf}
 	se.SetICEUDPMux(e.mux)
@@ -71,7 +97,7 @@ func NewEngine(cfg NetConfig) (*Engine, error) {
 	if len(cfg.AnnounceIPs) > 0 {
 		for _, ip := range cfg.AnnounceIPs {
 			if net.ParseIP(ip) == nil {
-				conn.Close()
+				e.mux.Close()
 				return nil, fmt.Errorf("%w: announce address %q is not an IP", ErrConfig, ip)
 			}
 		}
@@ -80,7 +106,7 @@ func NewEngine(cfg NetConfig) (*Engine, error) {
 
 	me, ir, err := NewMediaEngine()
 	if err != nil {
-		conn.Close()
+		e.mux.Close()
 		return nil, err
 	}
 	e.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
@@ -89,7 +115,8 @@ func NewEngine(cfg NetConfig) (*Engine, error) {
 
 // ConfigureCandidates sets which ICE candidates a SettingEngine gathers.
 // With loopbackOnly, only 127.0.0.1 on interface "lo" is used, mDNS is off
-// and no STUN is asked: no traffic leaves the machine.
+// and no STUN is asked: no traffic leaves the machine. Otherwise the
+// given interfaces (all when none) and loopback are used.
 func ConfigureCandidates(se *webrtc.SettingEngine, loopbackOnly bool, interfaces []string) {
 	if loopbackOnly {
 		se.SetIncludeLoopbackCandidate(true)
@@ -98,8 +125,12 @@ func ConfigureCandidates(se *webrtc.SettingEngine, loopbackOnly bool, interfaces
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 		return
 	}
+	// Also offer 127.0.0.1: an app on the server's own machine joins over
+	// loopback. Remote peers cannot reach it and pair other candidates.
+	se.SetIncludeLoopbackCandidate(true)
 	if len(interfaces) > 0 {
-		allowed := make(map[string]bool, len(interfaces))
+		allowed := make(map[string]bool, len(interfaces)+1)
+		allowed["lo"] = true
 		for _, n := range interfaces {
 			allowed[n] = true
 		}
@@ -145,14 +176,13 @@ func (e *Engine) NewPeerConnection() (*webrtc.PeerConnection, error) {
 	return e.api.NewPeerConnection(webrtc.Configuration{})
 }
 
-// MediaAddr is the local address of the media UDP port.
-func (e *Engine) MediaAddr() net.Addr { return e.conn.LocalAddr() }
+// MediaAddr is the (first) local address of the media UDP port.
+func (e *Engine) MediaAddr() net.Addr { return e.addr }
 
 // Close releases the media port. PeerConnections should be closed first.
 func (e *Engine) Close() error {
-	err := e.mux.Close()
-	if cerr := e.conn.Close(); err == nil && cerr != nil && !errors.Is(cerr, net.ErrClosed) {
-		err = cerr
+	if err := e.mux.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
 	}
-	return err
+	return nil
 }
