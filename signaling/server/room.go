@@ -212,7 +212,7 @@ func (r *room) removeLocked(p *peer, reason string) []*peer {
 	}
 	r.speakers.Forget(p.id)
 	r.broadcastLocked(p, wire.TypeParticipantLeft, wire.ParticipantLeft{ID: p.id, Reason: reason})
-	go r.event(p.id, "leave", reason)
+	r.event(p.id, "leave", reason) // before the pumps end, so shutdown waits for it
 	return uniq(out)
 }
 
