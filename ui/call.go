@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -45,13 +44,12 @@ type CallScreen struct {
 	split      *container.Split
 	content    fyne.CanvasObject
 
-	chatOpen    bool
-	unread      int
-	detached    bool
-	done        chan struct{} // closed once the events channel is closed
-	ops         chan func()   // mic, camera and share changes, run in order off the UI goroutine
-	stopTick    chan struct{}
-	tickPending atomic.Bool
+	chatOpen bool
+	unread   int
+	detached bool
+	done     chan struct{} // closed once the events channel is closed
+	ops      chan func()   // mic, camera and share changes, run in order off the UI goroutine
+	stopTick func()
 	// ticks counts the video checks run and handled the events applied;
 	// tests read them.
 	ticks   int
@@ -132,26 +130,7 @@ func (cs *CallScreen) start(tick time.Duration) {
 	if tick <= 0 {
 		return
 	}
-	cs.stopTick = make(chan struct{})
-	stop := cs.stopTick
-	go func() {
-		t := time.NewTicker(tick)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				// Skip a tick rather than queue up work the UI has not done.
-				if cs.tickPending.CompareAndSwap(false, true) {
-					do(func() {
-						cs.tickPending.Store(false)
-						cs.tick()
-					})
-				}
-			}
-		}
-	}()
+	cs.stopTick = startTicker(tick, do, cs.tick)
 }
 
 // shortcutAction is a keyboard shortcut and what it does.
@@ -316,7 +295,7 @@ func (cs *CallScreen) detach() {
 	cs.detached = true
 	close(cs.ops)
 	if cs.stopTick != nil {
-		close(cs.stopTick)
+		cs.stopTick()
 	}
 	for _, s := range cs.shortcuts() {
 		cs.app.win.Canvas().RemoveShortcut(s.sc.fyne())

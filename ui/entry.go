@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -81,8 +80,7 @@ type EntryScreen struct {
 	previewStop, micStop   func()
 	previewGen, micGen     int
 	level                  func() float64
-	stopTick               chan struct{}
-	tickPending            atomic.Bool
+	stopTick               func()
 }
 
 // newEntryScreen builds the entry screen, prefilled from the options and
@@ -236,26 +234,7 @@ func (s *EntryScreen) shown(errMsg string) {
 	s.startPreview()
 	s.startMic()
 	if s.app.tick > 0 && s.stopTick == nil {
-		s.stopTick = make(chan struct{})
-		stop := s.stopTick
-		do := s.app.do
-		go func() {
-			t := time.NewTicker(s.app.tick)
-			defer t.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-					if s.tickPending.CompareAndSwap(false, true) {
-						do(func() {
-							s.tickPending.Store(false)
-							s.tick()
-						})
-					}
-				}
-			}
-		}()
+		s.stopTick = startTicker(s.app.tick, s.app.do, s.tick)
 	}
 }
 
@@ -263,7 +242,7 @@ func (s *EntryScreen) shown(errMsg string) {
 func (s *EntryScreen) hidden() {
 	s.visible = false
 	if s.stopTick != nil {
-		close(s.stopTick)
+		s.stopTick()
 		s.stopTick = nil
 	}
 	s.stopPreview()

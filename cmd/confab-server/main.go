@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -20,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/confab/confab/internal/logging"
 	"github.com/confab/confab/internal/profile"
 	"github.com/confab/confab/internal/version"
 	"github.com/confab/confab/signaling/server"
@@ -128,11 +128,10 @@ func serve(args []string) error {
 		return err
 	}
 	defer stopProfile()
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	log, err := logging.New(os.Stderr, *logLevel)
+	if err != nil {
+		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 
 	host, _, err := net.SplitHostPort(*addr)
 	if err != nil {

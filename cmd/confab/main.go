@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -25,6 +24,7 @@ import (
 	_ "github.com/pion/mediadevices/pkg/driver/screen"
 	_ "github.com/pion/mediadevices/pkg/driver/videotest"
 
+	"github.com/confab/confab/internal/logging"
 	"github.com/confab/confab/internal/profile"
 	"github.com/confab/confab/internal/version"
 	"github.com/confab/confab/ui"
@@ -66,11 +66,10 @@ func run() error {
 		return err
 	}
 	defer stopProfile()
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	log, err := logging.New(os.Stderr, *logLevel)
+	if err != nil {
+		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 
 	b := newBackend(log, *fake)
 	if *server == "" {

@@ -51,8 +51,7 @@ type AudioTrack struct {
 	captured atomic.Uint64 // chunks read
 
 	// Guarded by base.mu.
-	bindings   map[string]*audioBinding
-	sinks      []*audioBinding
+	bindings   bindingSet[*audioBinding]
 	sampleRate int
 }
 
@@ -117,7 +116,7 @@ func (c *Capture) OpenMicrophone(id string, opts ...MicOption) (*AudioTrack, err
 		params:     c.opus,
 		voiceDB:    mc.voiceDB,
 		reader:     md.NewReader(false),
-		bindings:   make(map[string]*audioBinding),
+		bindings:   newBindingSet[*audioBinding](),
 		sampleRate: 48000,
 	}
 	t.init(c, dev, c.trackConfig("microphone", mc.track), webrtc.RTPCodecTypeAudio, md)
@@ -174,7 +173,7 @@ func (t *AudioTrack) pump(first chan<- struct{}) {
 		if sr := a.ChunkInfo().SamplingRate; sr > 0 {
 			t.sampleRate = sr
 		}
-		sinks := t.sinks
+		sinks := t.bindings.sinks
 		t.mu.Unlock()
 		for _, s := range sinks {
 			s.offer(c)
@@ -276,13 +275,11 @@ func (t *AudioTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 		b.shutdown()
 		return webrtc.RTPCodecParameters{}, ErrClosed
 	}
-	old := t.bindings[ctx.ID()]
-	t.bindings[ctx.ID()] = b
+	old, replaced := t.bindings.put(ctx.ID(), b)
 	b.started = true
-	t.rebuildSinks()
 	t.rtcp.attach(ctx, b)
 	t.mu.Unlock()
-	if old != nil {
+	if replaced {
 		old.shutdown()
 	}
 	go b.write(ctx.WriteStream())
@@ -294,33 +291,20 @@ func (t *AudioTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 // sender. pion calls it; callers do not.
 func (t *AudioTrack) Unbind(ctx webrtc.TrackLocalContext) error {
 	t.mu.Lock()
-	b := t.bindings[ctx.ID()]
-	delete(t.bindings, ctx.ID())
-	t.rebuildSinks()
+	b, ok := t.bindings.remove(ctx.ID())
 	t.rtcp.detach(ctx.ID())
 	t.mu.Unlock()
-	if b != nil {
+	if ok {
 		b.shutdown()
 	}
 	return nil
-}
-
-// rebuildSinks refreshes the pump's snapshot. The caller holds mu.
-func (t *AudioTrack) rebuildSinks() {
-	sinks := make([]*audioBinding, 0, len(t.bindings))
-	for _, b := range t.bindings {
-		sinks = append(sinks, b)
-	}
-	t.sinks = sinks
 }
 
 // Close stops all encoders and releases the microphone. It is idempotent.
 func (t *AudioTrack) Close() error {
 	return t.close(func() {
 		t.mu.Lock()
-		bs := t.sinks
-		t.bindings = map[string]*audioBinding{}
-		t.sinks = nil
+		bs := t.bindings.takeAll()
 		t.mu.Unlock()
 		for _, b := range bs {
 			b.shutdown()

@@ -4,10 +4,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sync"
 	"time"
 
-	"github.com/pion/mediadevices/pkg/codec"
 	"github.com/pion/mediadevices/pkg/prop"
 	"github.com/pion/mediadevices/pkg/wave"
 	"github.com/pion/rtcp"
@@ -28,8 +26,8 @@ const audioQueue = 25
 
 // audioBinding is one Opus encoder feeding one sender.
 type audioBinding struct {
+	encoderRun
 	t       *AudioTrack
-	enc     codec.ReadCloser
 	sw      *streamWriter
 	extID   uint8  // negotiated RFC 6464 extension id; 0 = none
 	samples uint32 // RTP timestamp increment per packet
@@ -39,11 +37,6 @@ type audioBinding struct {
 	sumSq  float64
 	n      int
 	resume bool // next packet starts a talkspurt: set the marker bit
-
-	stop       chan struct{}
-	stopOnce   sync.Once
-	writerDone chan struct{}
-	started    bool // guarded by t.mu
 }
 
 func newAudioBinding(t *AudioTrack, ctx webrtc.TrackLocalContext, cp webrtc.RTPCodecParameters, rate int, extID uint8) (*audioBinding, error) {
@@ -53,8 +46,7 @@ func newAudioBinding(t *AudioTrack, ctx webrtc.TrackLocalContext, cp webrtc.RTPC
 		samples:    uint32(time.Duration(t.params.Latency).Seconds() * opusClockRate),
 		chunks:     make(chan chunk, audioQueue),
 		resume:     true,
-		stop:       make(chan struct{}),
-		writerDone: make(chan struct{}),
+		encoderRun: newEncoderRun(&t.mu, t.log, "opus"),
 	}
 	enc, err := t.params.BuildAudioEncoder(b, prop.Media{
 		Audio: prop.Audio{SampleRate: rate, ChannelCount: 1},
@@ -160,20 +152,3 @@ func (b *audioBinding) write(w webrtc.TrackLocalWriter) {
 // handleRTCP implements rtcpHandler. Audio needs nothing from RTCP; reading
 // it keeps pion's interceptors (reports, NACK) fed.
 func (b *audioBinding) handleRTCP([]rtcp.Packet) {}
-
-// shutdown stops the writer, waits for it and closes the encoder. It is
-// idempotent.
-func (b *audioBinding) shutdown() {
-	b.stopOnce.Do(func() {
-		close(b.stop)
-		b.t.mu.Lock()
-		started := b.started
-		b.t.mu.Unlock()
-		if started {
-			<-b.writerDone
-		}
-		if err := b.enc.Close(); err != nil {
-			b.t.log.Debug("close opus encoder", "err", err)
-		}
-	})
-}

@@ -46,9 +46,8 @@ type VideoTrack struct {
 	reader video.Reader // the pump's alone
 
 	// Guarded by base.mu.
-	bindings map[string]*videoBinding
-	sinks    []*videoBinding // copy-on-write snapshot of bindings for the pump
-	size     image.Point     // size of the last frame read
+	bindings bindingSet[*videoBinding]
+	size     image.Point // size of the last frame read
 
 	captured atomic.Uint64
 }
@@ -116,7 +115,7 @@ func (c *Capture) newVideoTrack(stream mediadevices.MediaStream, dev Device, def
 		frameRate: fps,
 		preview:   media.NewFrameSlot(),
 		reader:    md.NewReader(false),
-		bindings:  make(map[string]*videoBinding),
+		bindings:  newBindingSet[*videoBinding](),
 		size:      image.Pt(c.cfg.width, c.cfg.height),
 	}
 	t.init(c, dev, c.trackConfig(defID, opts), webrtc.RTPCodecTypeVideo, md)
@@ -176,7 +175,7 @@ func (t *VideoTrack) pump(first chan<- struct{}) {
 		}
 		t.mu.Lock()
 		t.size = b.Size()
-		sinks := t.sinks
+		sinks := t.bindings.sinks
 		t.mu.Unlock()
 		for _, s := range sinks {
 			s.offer(img, at)
@@ -203,7 +202,7 @@ func (t *VideoTrack) StopPreview() { t.previewOn.Store(false) }
 // would.
 func (t *VideoTrack) RequestKeyFrame() {
 	t.mu.Lock()
-	sinks := t.sinks
+	sinks := t.bindings.sinks
 	t.mu.Unlock()
 	for _, s := range sinks {
 		s.forceKeyFrame()
@@ -218,7 +217,7 @@ func (t *VideoTrack) SetBitRate(bps int) {
 	bps = max(bps, MinVideoBitRate)
 	t.maxBitRate.Store(int64(bps))
 	t.mu.Lock()
-	sinks := t.sinks
+	sinks := t.bindings.sinks
 	t.mu.Unlock()
 	for _, s := range sinks {
 		s.setBitRate(bps)
@@ -266,13 +265,11 @@ func (t *VideoTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 		b.shutdown()
 		return webrtc.RTPCodecParameters{}, ErrClosed
 	}
-	old := t.bindings[ctx.ID()]
-	t.bindings[ctx.ID()] = b
+	old, replaced := t.bindings.put(ctx.ID(), b)
 	b.started = true
-	t.rebuildSinks()
 	t.rtcp.attach(ctx, b)
 	t.mu.Unlock()
-	if old != nil {
+	if replaced {
 		old.shutdown()
 	}
 	go b.write(ctx.WriteStream())
@@ -284,25 +281,14 @@ func (t *VideoTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 // sender. pion calls it; callers do not.
 func (t *VideoTrack) Unbind(ctx webrtc.TrackLocalContext) error {
 	t.mu.Lock()
-	b := t.bindings[ctx.ID()]
-	delete(t.bindings, ctx.ID())
-	t.rebuildSinks()
+	b, ok := t.bindings.remove(ctx.ID())
 	t.rtcp.detach(ctx.ID())
 	t.mu.Unlock()
-	if b != nil {
+	if ok {
 		b.shutdown()
 		t.log.Debug("unbound", "track", t.tc.id, "ssrc", ctx.SSRC())
 	}
 	return nil
-}
-
-// rebuildSinks refreshes the pump's snapshot. The caller holds mu.
-func (t *VideoTrack) rebuildSinks() {
-	sinks := make([]*videoBinding, 0, len(t.bindings))
-	for _, b := range t.bindings {
-		sinks = append(sinks, b)
-	}
-	t.sinks = sinks
 }
 
 // Close stops all encoders and releases the device (the camera light goes
@@ -311,9 +297,7 @@ func (t *VideoTrack) rebuildSinks() {
 func (t *VideoTrack) Close() error {
 	return t.close(func() {
 		t.mu.Lock()
-		bs := t.sinks
-		t.bindings = map[string]*videoBinding{}
-		t.sinks = nil
+		bs := t.bindings.takeAll()
 		t.mu.Unlock()
 		for _, b := range bs {
 			b.shutdown()

@@ -6,7 +6,6 @@ import (
 	"image"
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/pion/mediadevices/pkg/codec"
@@ -39,8 +38,8 @@ type frameBuf struct {
 // frames; its writer goroutine pulls them through the encoder, packetizes
 // and writes; the RTCP loop calls handleRTCP.
 type videoBinding struct {
+	encoderRun
 	t      *VideoTrack
-	enc    codec.ReadCloser
 	kf     codec.KeyFrameController // nil if the encoder cannot
 	br     codec.BitRateController  // nil if the encoder cannot
 	sw     *streamWriter
@@ -50,11 +49,6 @@ type videoBinding struct {
 	// Writer goroutine only (Read runs inside enc.Read).
 	cur    *frameBuf
 	lastAt time.Time
-
-	stop       chan struct{}
-	stopOnce   sync.Once
-	writerDone chan struct{}
-	started    bool // write was started; guarded by t.mu
 }
 
 func newVideoBinding(t *VideoTrack, ctx webrtc.TrackLocalContext, cp webrtc.RTPCodecParameters, size image.Point) (*videoBinding, error) {
@@ -62,8 +56,7 @@ func newVideoBinding(t *VideoTrack, ctx webrtc.TrackLocalContext, cp webrtc.RTPC
 		t:          t,
 		free:       make(chan *frameBuf, frameBuffers),
 		frames:     make(chan *frameBuf, 1),
-		stop:       make(chan struct{}),
-		writerDone: make(chan struct{}),
+		encoderRun: newEncoderRun(&t.mu, t.log, "vp8"),
 	}
 	for range frameBuffers {
 		b.free <- &frameBuf{fb: video.NewFrameBuffer(0)}
@@ -209,22 +202,4 @@ func (b *videoBinding) setBitRate(bps int) {
 	if err := b.br.SetBitRate(bps); err != nil {
 		b.t.log.Debug("set bit rate", "err", err)
 	}
-}
-
-// shutdown stops the writer, waits for it and closes the encoder. It is
-// idempotent and safe from any goroutine but the writer's.
-func (b *videoBinding) shutdown() {
-	b.stopOnce.Do(func() {
-		close(b.stop)
-		// The writer may not have been started when Bind failed late.
-		b.t.mu.Lock()
-		started := b.started
-		b.t.mu.Unlock()
-		if started {
-			<-b.writerDone
-		}
-		if err := b.enc.Close(); err != nil {
-			b.t.log.Debug("close vp8 encoder", "err", err)
-		}
-	})
 }
