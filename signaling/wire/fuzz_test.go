@@ -2,6 +2,7 @@ package wire
 
 import (
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzDecode feeds arbitrary bytes to the decoder the server runs on every
@@ -21,6 +22,9 @@ func FuzzDecode(f *testing.F) {
 		`{"v":1,"type":"chat","data":[1,2,3]}`,
 		`{"v":1e400}`,
 		`[]`,
+		`null`,
+		`{"v":1,"type":"chat","data":{"id":"m","text":"\ud800"}}`,
+		`{"v":1,"type":"history","data":{"after":3,"limit":50}}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -44,6 +48,9 @@ func FuzzDecode(f *testing.F) {
 			target = &HistoryRequest{}
 		default:
 			return
+		}
+		if !utf8.Valid(b) {
+			t.Fatalf("accepted invalid UTF-8: %q", b)
 		}
 		if err := DecodeData(env, target); err != nil {
 			return

@@ -17,6 +17,9 @@ var (
 	ErrBidi       = errors.New("contains bidirectional override characters")
 	ErrBadSource  = errors.New("unknown source")
 	ErrBadRequest = errors.New("bad request")
+	// ErrTextTooLarge reports chat text over MaxChatBytes; it is the one
+	// validation error with its own wire code, too_large.
+	ErrTextTooLarge = errors.New("chat text too large")
 )
 
 // isBidiControl reports the embedding, override and isolate controls that
@@ -56,7 +59,7 @@ func ValidateChatText(s string) error {
 		return fmt.Errorf("text: %w", ErrEmpty)
 	}
 	if len(s) > MaxChatBytes {
-		return fmt.Errorf("text: %w (max %d bytes)", ErrTooLong, MaxChatBytes)
+		return fmt.Errorf("text: %w: %w (max %d bytes)", ErrTextTooLarge, ErrTooLong, MaxChatBytes)
 	}
 	if !utf8.ValidString(s) {
 		return fmt.Errorf("text: %w", ErrNotUTF8)
@@ -137,8 +140,11 @@ func (h *HistoryRequest) Validate() error {
 	if len(h.Req) > MaxMessageIDBytes {
 		return fmt.Errorf("req: %w", ErrTooLong)
 	}
-	if h.Before < 0 || h.Limit < 0 || h.Limit > HistoryPage {
-		return fmt.Errorf("%w: before must be >= 0 and limit 0..%d", ErrBadRequest, HistoryPage)
+	if h.Before < 0 || h.After < 0 || h.Limit < 0 || h.Limit > HistoryPage {
+		return fmt.Errorf("%w: before and after must be >= 0 and limit 0..%d", ErrBadRequest, HistoryPage)
+	}
+	if h.Before > 0 && h.After > 0 {
+		return fmt.Errorf("%w: before and after are exclusive", ErrBadRequest)
 	}
 	return nil
 }

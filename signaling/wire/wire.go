@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // ProtocolVersion is the version of this protocol. A client sends it in every
@@ -32,6 +33,9 @@ const (
 	// HistoryPage is the number of chat messages sent on join and the
 	// largest page a history request returns.
 	HistoryPage = 50
+	// MaxResumeChat is the most chat messages a joined message carries
+	// for a join with AfterSeq > 0; Joined.ChatGap tells that more exist.
+	MaxResumeChat = 200
 )
 
 // Message types. The direction is given in brackets.
@@ -93,8 +97,14 @@ type Joined struct {
 	You          Participant   `json:"you"`
 	Participants []Participant `json:"participants"`
 	Chat         []ChatMessage `json:"chat"`
-	// ChatMore is true when older messages exist before Chat[0].
-	ChatMore   bool  `json:"chat_more"`
+	// ChatMore is true when older messages exist before Chat[0]. It is
+	// always false for a join with AfterSeq > 0.
+	ChatMore bool `json:"chat_more"`
+	// ChatGap is true, only for a join with AfterSeq > 0, when more
+	// messages followed AfterSeq than Chat holds (MaxResumeChat). Fetch the
+	// rest with HistoryRequest{After: <last seq in Chat>}, paging forward
+	// until History.More is false.
+	ChatGap    bool  `json:"chat_gap,omitempty"`
 	ServerTime int64 `json:"server_time"`
 }
 
@@ -171,14 +181,19 @@ type ChatEvent struct {
 	Message ChatMessage `json:"message"`
 }
 
-// HistoryRequest asks for older chat messages.
+// HistoryRequest asks for a page of stored chat messages: with After > 0
+// the page after that seq (paging forward, to fill a gap after a rejoin),
+// otherwise the page before Before (0: the newest page).
 type HistoryRequest struct {
 	Req    string `json:"req,omitempty"`
 	Before int64  `json:"before"`
+	After  int64  `json:"after,omitempty"`
 	Limit  int    `json:"limit,omitempty"`
 }
 
-// History answers a HistoryRequest, oldest message first.
+// History answers a HistoryRequest, oldest message first. More is true
+// when older messages exist before the page (Before mode) or newer ones
+// after it (After mode).
 type History struct {
 	Req      string        `json:"req,omitempty"`
 	Messages []ChatMessage `json:"messages"`
@@ -235,6 +250,10 @@ const (
 	CodeUnsupportedProtocol = "unsupported_protocol"
 	CodeNotJoined           = "not_joined"
 	CodeInternal            = "internal"
+	// CodeOverloaded refuses a chat message the server could not store
+	// quickly enough (its write queue is full, or the message waited too
+	// long). Nothing was stored; resend it later with the same id.
+	CodeOverloaded = "overloaded"
 )
 
 // Sentinel errors of Decode.
@@ -258,12 +277,20 @@ func Encode(t string, payload any) ([]byte, error) {
 	return json.Marshal(Envelope{V: ProtocolVersion, Type: t, Data: raw})
 }
 
-// DecodeEnvelope parses the frame of a message and checks its size,
-// version and type. The payload is left raw for DecodeData.
+// DecodeEnvelope parses the frame of a message and checks its size, that
+// it is a JSON object, its version and type, and that all of its text is
+// valid UTF-8 (RFC 8259 §8.1): no invalid bytes and no escaped lone
+// surrogate such as "\ud800" (encoding/json would silently turn either
+// into U+FFFD). The payload is left raw for DecodeData. When only the text
+// check fails, the returned Envelope is filled in, so a caller can name
+// what it refuses (see Ref).
 func DecodeEnvelope(b []byte) (Envelope, error) {
 	var env Envelope
 	if len(b) > MaxMessageBytes {
 		return env, ErrTooLarge
+	}
+	if !isObject(b) {
+		return env, fmt.Errorf("%w: not a JSON object", ErrBadMessage)
 	}
 	if err := json.Unmarshal(b, &env); err != nil {
 		return env, fmt.Errorf("%w: %v", ErrBadMessage, err)
@@ -274,7 +301,118 @@ func DecodeEnvelope(b []byte) (Envelope, error) {
 	if !knownType(env.Type) {
 		return env, fmt.Errorf("%w: %q", ErrUnknownType, truncate(env.Type, 32))
 	}
+	if err := validText(b); err != nil {
+		return env, fmt.Errorf("%w: %w", ErrBadMessage, err)
+	}
 	return env, nil
+}
+
+// isObject reports whether the JSON text b starts with an object.
+func isObject(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return c == '{'
+	}
+	return false
+}
+
+// validText checks syntactically valid JSON text b for invalid UTF-8 and
+// for \u escapes of unpaired UTF-16 surrogates (RFC 8259 §7, §8.2).
+func validText(b []byte) error {
+	if !utf8.Valid(b) {
+		return ErrNotUTF8
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		// In valid JSON a backslash only starts an escape inside a string.
+		i++
+		if i >= len(b) || b[i] != 'u' {
+			continue
+		}
+		r, ok := hex4(b, i+1)
+		if !ok {
+			return ErrNotUTF8
+		}
+		i += 4
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return fmt.Errorf("%w: unpaired surrogate \\u%04x", ErrNotUTF8, r)
+		case r >= 0xD800 && r <= 0xDBFF:
+			if i+2 >= len(b) || b[i+1] != '\\' || b[i+2] != 'u' {
+				return fmt.Errorf("%w: unpaired surrogate \\u%04x", ErrNotUTF8, r)
+			}
+			lo, ok := hex4(b, i+3)
+			if !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return fmt.Errorf("%w: unpaired surrogate \\u%04x", ErrNotUTF8, r)
+			}
+			i += 6
+		}
+	}
+	return nil
+}
+
+// hex4 parses the four hex digits at b[i:].
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// Ref returns what an error about env should name in Error.Ref: the id of
+// a chat message or the req of a history request, when the payload has
+// one that is itself valid; "" otherwise.
+func Ref(env Envelope) string {
+	if env.Type != TypeChat && env.Type != TypeHistory {
+		return ""
+	}
+	var f struct {
+		ID  string `json:"id"`
+		Req string `json:"req"`
+	}
+	if json.Unmarshal(env.Data, &f) != nil {
+		return ""
+	}
+	ref := f.ID
+	if env.Type == TypeHistory {
+		ref = f.Req
+	}
+	if validateID("ref", ref) != nil {
+		return ""
+	}
+	return ref
+}
+
+// Code returns the error code for an error of DecodeEnvelope or
+// DecodeData: unsupported_protocol for a wrong version, too_large for
+// chat text over MaxChatBytes, bad_message for everything else.
+func Code(err error) string {
+	switch {
+	case errors.Is(err, ErrVersion):
+		return CodeUnsupportedProtocol
+	case errors.Is(err, ErrTextTooLarge):
+		return CodeTooLarge
+	}
+	return CodeBadMessage
 }
 
 // DecodeData parses the payload of env into v, which must be a pointer to

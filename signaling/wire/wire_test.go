@@ -108,3 +108,94 @@ func TestValidateName(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeRefusesInvalidText covers text that encoding/json would accept
+// and silently turn into U+FFFD: raw invalid bytes and escaped lone
+// surrogates, in any field. Paired surrogates and real U+FFFD pass.
+func TestDecodeRefusesInvalidText(t *testing.T) {
+	cases := []struct {
+		name string
+		raw  string
+		ok   bool
+		ref  string
+	}{
+		{"raw invalid byte in text", "{\"v\":1,\"type\":\"chat\",\"data\":{\"id\":\"m1\",\"text\":\"a\xffb\"}}", false, "m1"},
+		{"truncated sequence", "{\"v\":1,\"type\":\"chat\",\"data\":{\"id\":\"m1\",\"text\":\"a\xe2\x82\"}}", false, "m1"},
+		{"lone high surrogate", `{"v":1,"type":"chat","data":{"id":"m2","text":"a\ud800b"}}`, false, "m2"},
+		{"lone low surrogate", `{"v":1,"type":"chat","data":{"id":"m3","text":"\udc00"}}`, false, "m3"},
+		{"high surrogate at end", `{"v":1,"type":"chat","data":{"id":"m4","text":"x\uD83D"}}`, false, "m4"},
+		{"high then non-low", `{"v":1,"type":"chat","data":{"id":"m5","text":"\ud83d\u0041"}}`, false, "m5"},
+		{"two highs", `{"v":1,"type":"chat","data":{"id":"m6","text":"\ud83d\ud83d"}}`, false, "m6"},
+		{"invalid in an unknown field", "{\"v\":1,\"type\":\"leave\",\"x\":\"\xc0\"}", false, ""},
+		{"lone surrogate in history req", `{"v":1,"type":"history","data":{"req":"h1","x":"\udfff"}}`, false, "h1"},
+		{"invalid id is not echoed", "{\"v\":1,\"type\":\"chat\",\"data\":{\"id\":\"m\xff\",\"text\":\"x\"}}", false, ""},
+		{"escaped backslash then u", `{"v":1,"type":"chat","data":{"id":"m7","text":"\\ud800"}}`, true, ""},
+		{"paired surrogates", `{"v":1,"type":"chat","data":{"id":"m8","text":"\ud83d\ude00 ok"}}`, true, ""},
+		{"raw emoji and U+FFFD", `{"v":1,"type":"chat","data":{"id":"m9","text":"😀 � é"}}`, true, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env, err := DecodeEnvelope([]byte(tc.raw))
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrBadMessage) || !errors.Is(err, ErrNotUTF8) {
+				t.Fatalf("err = %v; want ErrBadMessage and ErrNotUTF8", err)
+			}
+			if Code(err) != CodeBadMessage {
+				t.Fatalf("code %s; want bad_message", Code(err))
+			}
+			if got := Ref(env); got != tc.ref {
+				t.Fatalf("ref %q; want %q", got, tc.ref)
+			}
+		})
+	}
+}
+
+func TestDecodeRefusesNonObjects(t *testing.T) {
+	for _, raw := range []string{`null`, ` null `, `[]`, `"chat"`, `1`, `true`, ``, `  `} {
+		_, err := DecodeEnvelope([]byte(raw))
+		if !errors.Is(err, ErrBadMessage) || Code(err) != CodeBadMessage {
+			t.Errorf("%q: err %v (code %s); want bad_message", raw, err, Code(err))
+		}
+	}
+}
+
+// TestCodes checks which wire code each decoding failure maps to: only
+// chat text over MaxChatBytes is too_large; an over-long id is bad_message.
+func TestCodes(t *testing.T) {
+	cases := []struct {
+		name string
+		raw  string
+		code string
+	}{
+		{"text too long", `{"v":1,"type":"chat","data":{"id":"a","text":"` + strings.Repeat("x", MaxChatBytes+1) + `"}}`, CodeTooLarge},
+		{"id 65 chars", `{"v":1,"type":"chat","data":{"id":"` + strings.Repeat("i", MaxMessageIDBytes+1) + `","text":"x"}}`, CodeBadMessage},
+		{"id 65 chars and text too long", `{"v":1,"type":"chat","data":{"id":"` + strings.Repeat("i", MaxMessageIDBytes+1) + `","text":"` + strings.Repeat("x", MaxChatBytes+1) + `"}}`, CodeBadMessage},
+		{"history req too long", `{"v":1,"type":"history","data":{"req":"` + strings.Repeat("r", MaxMessageIDBytes+1) + `"}}`, CodeBadMessage},
+		{"wrong version", `{"v":2,"type":"chat","data":{}}`, CodeUnsupportedProtocol},
+		{"history before and after", `{"v":1,"type":"history","data":{"before":5,"after":2}}`, CodeBadMessage},
+		{"history after negative", `{"v":1,"type":"history","data":{"after":-1}}`, CodeBadMessage},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env, err := DecodeEnvelope([]byte(tc.raw))
+			if err == nil {
+				var v any = &ChatSend{}
+				if env.Type == TypeHistory {
+					v = &HistoryRequest{}
+				}
+				err = DecodeData(env, v)
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if got := Code(err); got != tc.code {
+				t.Fatalf("code %s (%v); want %s", got, err, tc.code)
+			}
+		})
+	}
+}
