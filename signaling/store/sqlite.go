@@ -19,12 +19,19 @@ import (
 // the database file before failing with SQLITE_BUSY.
 const busyTimeout = 5 * time.Second
 
-// SQLite is a Store kept in one SQLite database file in WAL mode. It holds a
-// single connection, so every call runs in turn; that serialises writers,
-// which SQLite requires anyway, and makes the per-room sequence race-free.
-// Its methods are safe for concurrent use.
+// readConns is the number of connections that serve reads (history and
+// events) next to the one writer connection.
+const readConns = 4
+
+// SQLite is a Store kept in one SQLite database file in WAL mode. Writes go
+// through a single connection, so they run in turn; that serialises
+// writers, which SQLite requires anyway, and makes the per-room sequence
+// race-free. Reads go through a separate pool of read-only connections, so
+// a history read does not queue behind writes (WAL lets readers and the
+// writer run at once). Its methods are safe for concurrent use.
 type SQLite struct {
-	db  *sql.DB
+	db  *sql.DB // the writer: one connection
+	rdb *sql.DB // readers; the same as db for ":memory:"
 	now func() time.Time
 	log *slog.Logger
 }
@@ -79,17 +86,32 @@ func OpenSQLite(path string, opts ...Option) (*SQLite, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	s.db = db
+	s.db, s.rdb = db, db
 	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, err
 	}
+	if path == ":memory:" {
+		return s, nil // a second connection would open another database
+	}
+	rdb, err := sql.Open("sqlite", path+fmt.Sprintf("?_pragma=busy_timeout(%d)&_pragma=query_only(1)", busyTimeout.Milliseconds()))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	rdb.SetMaxOpenConns(readConns)
+	rdb.SetMaxIdleConns(readConns)
+	s.rdb = rdb
 	return s, nil
 }
 
 // Close closes the database. Calls after the first return nil.
 func (s *SQLite) Close() error {
-	if err := s.db.Close(); err != nil {
+	var rerr error
+	if s.rdb != s.db {
+		rerr = s.rdb.Close()
+	}
+	if err := errors.Join(s.db.Close(), rerr); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil
@@ -101,52 +123,146 @@ func (s *SQLite) Close() error {
 // m.At is replaced by the store's clock; At is kept to the millisecond and
 // returned in UTC. m.Seq is ignored.
 func (s *SQLite) AppendChat(ctx context.Context, m ChatMessage) (ChatMessage, bool, error) {
+	res, err := s.AppendBatch(ctx, Batch{Chats: []ChatMessage{m}})
+	if err != nil {
+		return ChatMessage{}, false, err
+	}
+	return res[0].Msg, res[0].Dup, nil
+}
+
+func checkChat(m ChatMessage) error {
 	switch {
 	case m.Room == "":
-		return ChatMessage{}, false, fmt.Errorf("store: append chat: empty room: %w", ErrInvalid)
+		return fmt.Errorf("store: append chat: empty room: %w", ErrInvalid)
 	case m.From == "":
-		return ChatMessage{}, false, fmt.Errorf("store: append chat: empty sender: %w", ErrInvalid)
+		return fmt.Errorf("store: append chat: empty sender: %w", ErrInvalid)
 	case m.ID == "":
-		return ChatMessage{}, false, fmt.Errorf("store: append chat: empty message id: %w", ErrInvalid)
+		return fmt.Errorf("store: append chat: empty message id: %w", ErrInvalid)
 	}
-	if m.At.IsZero() {
-		m.At = s.now()
-	}
-	atMS := m.At.UnixMilli()
+	return nil
+}
 
+func checkEvent(e Event) error {
+	switch {
+	case e.Room == "":
+		return fmt.Errorf("store: append event: empty room: %w", ErrInvalid)
+	case e.Kind == "":
+		return fmt.Errorf("store: append event: empty kind: %w", ErrInvalid)
+	}
+	return nil
+}
+
+// AppendBatch stores b in one transaction: each chat message as AppendChat
+// would (the next per-room seq, in slice order; a (Room, From, ID) stored
+// before, in an earlier batch or earlier in this one, is returned with
+// Dup=true and not stored again), then b.Events, then, with b.LogChats, a
+// KindChat event per new message. Nothing is stored if any item is
+// invalid (ErrInvalid) or the transaction fails.
+func (s *SQLite) AppendBatch(ctx context.Context, b Batch) ([]ChatResult, error) {
+	for _, m := range b.Chats {
+		if err := checkChat(m); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range b.Events {
+		if err := checkEvent(e); err != nil {
+			return nil, err
+		}
+	}
+	if len(b.Chats) == 0 && len(b.Events) == 0 {
+		return nil, nil
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return ChatMessage{}, false, fmt.Errorf("store: append chat: %w", err)
+		return nil, fmt.Errorf("store: append: %w", err)
 	}
 	defer tx.Rollback()
-
-	prev := ChatMessage{Room: m.Room, ID: m.ID, From: m.From}
-	var prevMS int64
-	err = tx.QueryRowContext(ctx,
-		`SELECT seq, name, body, at_ms FROM chat WHERE room = ? AND sender = ? AND msg_id = ?`,
-		m.Room, m.From, m.ID).Scan(&prev.Seq, &prev.Name, &prev.Text, &prevMS)
-	switch {
-	case err == nil:
-		prev.At = time.UnixMilli(prevMS).UTC()
-		return prev, true, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return ChatMessage{}, false, fmt.Errorf("store: append chat: %w", err)
+	results, logged, err := s.appendChats(ctx, tx, b.Chats)
+	if err != nil {
+		return nil, fmt.Errorf("store: append chat: %w", err)
 	}
-
-	if err := tx.QueryRowContext(ctx,
-		`SELECT COALESCE(MAX(seq), 0) + 1 FROM chat WHERE room = ?`, m.Room).Scan(&m.Seq); err != nil {
-		return ChatMessage{}, false, fmt.Errorf("store: append chat: %w", err)
+	events := b.Events
+	if b.LogChats {
+		events = append(events[:len(events):len(events)], logged...)
 	}
-	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO chat (room, seq, msg_id, sender, name, body, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		m.Room, m.Seq, m.ID, m.From, m.Name, m.Text, atMS); err != nil {
-		return ChatMessage{}, false, fmt.Errorf("store: append chat: %w", err)
+	if len(events) > 0 {
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO events (room, identity, kind, at_ms, detail) VALUES (?, ?, ?, ?, ?)`)
+		if err != nil {
+			return nil, fmt.Errorf("store: append event: %w", err)
+		}
+		defer ins.Close()
+		for _, e := range events {
+			if e.At.IsZero() {
+				e.At = s.now()
+			}
+			if _, err := ins.ExecContext(ctx, e.Room, e.Identity, e.Kind, e.At.UnixMilli(), e.Detail); err != nil {
+				return nil, fmt.Errorf("store: append event: %w", err)
+			}
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return ChatMessage{}, false, fmt.Errorf("store: append chat: %w", err)
+		return nil, fmt.Errorf("store: append: %w", err)
 	}
-	m.At = time.UnixMilli(atMS).UTC()
-	return m, false, nil
+	return results, nil
+}
+
+// appendChats inserts msgs in tx; it returns their results and a KindChat
+// event for each newly stored one.
+func (s *SQLite) appendChats(ctx context.Context, tx *sql.Tx, msgs []ChatMessage) ([]ChatResult, []Event, error) {
+	if len(msgs) == 0 {
+		return nil, nil, nil
+	}
+	last, err := tx.PrepareContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM chat WHERE room = ?`)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer last.Close()
+	// The unique index on (room, sender, msg_id) finds duplicates: the
+	// insert then changes nothing and the stored message is read back.
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO chat (room, seq, msg_id, sender, name, body, at_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (room, sender, msg_id) DO NOTHING`)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ins.Close()
+	results := make([]ChatResult, len(msgs))
+	var logged []Event
+	seqs := map[string]int64{} // the last seq of each room touched
+	for i, m := range msgs {
+		seq, ok := seqs[m.Room]
+		if !ok {
+			if err := last.QueryRowContext(ctx, m.Room).Scan(&seq); err != nil {
+				return nil, nil, err
+			}
+			seqs[m.Room] = seq
+		}
+		if m.At.IsZero() {
+			m.At = s.now()
+		}
+		atMS := m.At.UnixMilli()
+		res, err := ins.ExecContext(ctx, m.Room, seq+1, m.ID, m.From, m.Name, m.Text, atMS)
+		if err != nil {
+			return nil, nil, err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, nil, err
+		} else if n == 0 {
+			prev := ChatMessage{Room: m.Room, ID: m.ID, From: m.From}
+			var prevMS int64
+			if err := tx.QueryRowContext(ctx, `SELECT seq, name, body, at_ms FROM chat WHERE room = ? AND sender = ? AND msg_id = ?`,
+				m.Room, m.From, m.ID).Scan(&prev.Seq, &prev.Name, &prev.Text, &prevMS); err != nil {
+				return nil, nil, err
+			}
+			prev.At = time.UnixMilli(prevMS).UTC()
+			results[i] = ChatResult{Msg: prev, Dup: true}
+			continue
+		}
+		seqs[m.Room] = seq + 1
+		m.Seq, m.At = seq+1, time.UnixMilli(atMS).UTC()
+		results[i] = ChatResult{Msg: m}
+		logged = append(logged, Event{Room: m.Room, Identity: m.From, Kind: KindChat, At: m.At, Detail: m.ID})
+	}
+	return results, logged, nil
 }
 
 // ChatHistory returns up to limit messages of room with Seq < before
@@ -196,7 +312,7 @@ func (s *SQLite) ChatAfter(ctx context.Context, room string, after int64, limit 
 
 // queryChat runs a query selecting the columns of ChatMessage in field order.
 func (s *SQLite) queryChat(ctx context.Context, query string, args ...any) ([]ChatMessage, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.rdb.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -218,21 +334,8 @@ func (s *SQLite) queryChat(ctx context.Context, query string, args ...any) ([]Ch
 // be empty. A zero e.At is replaced by the store's clock; At is kept to the
 // millisecond.
 func (s *SQLite) AppendEvent(ctx context.Context, e Event) error {
-	switch {
-	case e.Room == "":
-		return fmt.Errorf("store: append event: empty room: %w", ErrInvalid)
-	case e.Kind == "":
-		return fmt.Errorf("store: append event: empty kind: %w", ErrInvalid)
-	}
-	if e.At.IsZero() {
-		e.At = s.now()
-	}
-	if _, err := s.db.ExecContext(ctx,
-		`INSERT INTO events (room, identity, kind, at_ms, detail) VALUES (?, ?, ?, ?, ?)`,
-		e.Room, e.Identity, e.Kind, e.At.UnixMilli(), e.Detail); err != nil {
-		return fmt.Errorf("store: append event: %w", err)
-	}
-	return nil
+	_, err := s.AppendBatch(ctx, Batch{Events: []Event{e}})
+	return err
 }
 
 // Events returns up to limit of room's most recent events, oldest first.
@@ -242,7 +345,7 @@ func (s *SQLite) Events(ctx context.Context, room string, limit int) ([]Event, e
 	if room == "" {
 		return nil, fmt.Errorf("store: events: empty room: %w", ErrInvalid)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT room, identity, kind, at_ms, detail FROM (
+	rows, err := s.rdb.QueryContext(ctx, `SELECT room, identity, kind, at_ms, detail FROM (
 			SELECT id, room, identity, kind, at_ms, detail FROM events
 			WHERE room = ? ORDER BY at_ms DESC, id DESC LIMIT ?
 		) ORDER BY at_ms ASC, id ASC`, room, clamp(limit, MaxEvents))

@@ -480,3 +480,109 @@ func BenchmarkAppendChat(b *testing.B) {
 		}
 	}
 }
+
+func TestAppendBatch(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	fill(t, s, "a", 2) // a: 1, 2 from alice m1, m2
+	b := Batch{
+		Chats: []ChatMessage{
+			msg("a", "bob", "x", 10),
+			msg("b", "bob", "x", 11),    // same id, another room: new
+			msg("a", "alice", "m2", 12), // stored before this batch
+			msg("a", "bob", "x", 13),    // duplicate within the batch
+			msg("a", "carol", "x", 14),  // same id, another sender: new
+			msg("b", "bob", "y", 15),
+		},
+		Events:   []Event{{Room: "a", Identity: "bob", Kind: KindJoin, At: t0}},
+		LogChats: true,
+	}
+	res, err := s.AppendBatch(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		room string
+		seq  int64
+		dup  bool
+	}{{"a", 3, false}, {"b", 1, false}, {"a", 2, true}, {"a", 3, true}, {"a", 4, false}, {"b", 2, false}}
+	if len(res) != len(want) {
+		t.Fatalf("%d results; want %d", len(res), len(want))
+	}
+	for i, w := range want {
+		if res[i].Msg.Room != w.room || res[i].Msg.Seq != w.seq || res[i].Dup != w.dup {
+			t.Errorf("result %d: %+v dup=%v; want room %s seq %d dup %v", i, res[i].Msg, res[i].Dup, w.room, w.seq, w.dup)
+		}
+	}
+	if res[3].Msg.Text != "message 10" {
+		t.Errorf("in-batch duplicate returned %q; want the first text", res[3].Msg.Text)
+	}
+	got, _, err := s.ChatAfter(ctx, "a", 0, 100)
+	if err != nil || !equalSeqs(seqs(got), seqRange(1, 4)) {
+		t.Fatalf("room a: %v %v", seqs(got), err)
+	}
+	evs, err := s.Events(ctx, "a", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, e := range evs {
+		kinds[e.Kind]++
+	}
+	if kinds[KindJoin] != 1 || kinds[KindChat] != 2 {
+		t.Fatalf("events of a: %v; want 1 join and 2 chat (new messages only)", kinds)
+	}
+}
+
+// TestAppendBatchAllOrNothing: an invalid item stores nothing of the batch.
+func TestAppendBatchAllOrNothing(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	_, err := s.AppendBatch(ctx, Batch{Chats: []ChatMessage{msg("a", "bob", "x", 1), {Room: "a", From: "bob"}}})
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("err %v; want ErrInvalid", err)
+	}
+	if got, _, _ := s.ChatAfter(ctx, "a", 0, 10); len(got) != 0 {
+		t.Fatalf("stored %d messages of a refused batch", len(got))
+	}
+}
+
+// TestReadsDoNotQueueBehindWrites holds the write connection in an open
+// transaction; history and event reads must still answer at once.
+func TestReadsDoNotQueueBehindWrites(t *testing.T) {
+	s, _ := openTemp(t)
+	fill(t, s, "r", 3)
+	tx, err := s.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`INSERT INTO chat (room, seq, msg_id, sender, name, body, at_ms) VALUES ('r', 4, 'w', 'w', 'w', 'uncommitted', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	got, _, err := s.ChatHistory(ctx, "r", 0, 10)
+	if err != nil || !equalSeqs(seqs(got), seqRange(1, 3)) {
+		t.Fatalf("history while a write is open: %v %v", seqs(got), err)
+	}
+	if _, err := s.Events(ctx, "r", 10); err != nil {
+		t.Fatalf("events while a write is open: %v", err)
+	}
+}
+
+func BenchmarkAppendBatch100(b *testing.B) {
+	s, _ := openTemp(b)
+	ctx := context.Background()
+	i := 0
+	for b.Loop() {
+		batch := Batch{LogChats: true}
+		for range 100 {
+			i++
+			batch.Chats = append(batch.Chats, msg(fmt.Sprint("room", i%60), "alice", fmt.Sprint(i), i))
+		}
+		if _, err := s.AppendBatch(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -57,6 +57,22 @@ type ChatMessage struct {
 	At   time.Time // stored with millisecond precision
 }
 
+// Batch is work for AppendBatch: chat messages and meeting events written
+// together in one transaction.
+type Batch struct {
+	Chats  []ChatMessage
+	Events []Event
+	// LogChats also records a KindChat event (Detail: the message id) for
+	// each newly stored chat message, in the same transaction.
+	LogChats bool
+}
+
+// ChatResult is the outcome of one chat message of a Batch.
+type ChatResult struct {
+	Msg ChatMessage // as stored: with Seq and At; for a duplicate, the earlier message
+	Dup bool        // the message was stored before; nothing new was stored
+}
+
 // Event is one entry of a room's meeting log.
 type Event struct {
 	Room     string
@@ -81,6 +97,11 @@ type Store interface {
 	ChatAfter(ctx context.Context, room string, after int64, limit int) ([]ChatMessage, bool, error)
 	// AppendEvent records e in the meeting log of e.Room.
 	AppendEvent(ctx context.Context, e Event) error
+	// AppendBatch stores b in one transaction (group commit): all of it or
+	// nothing. Chats get their per-room sequence numbers in slice order;
+	// each result says what AppendChat would have returned for that chat,
+	// duplicates within the batch included.
+	AppendBatch(ctx context.Context, b Batch) ([]ChatResult, error)
 	// Events returns up to limit of a room's most recent events in time
 	// order.
 	Events(ctx context.Context, room string, limit int) ([]Event, error)
