@@ -1,0 +1,630 @@
+// app.js: Confab's browser guest page. It joins the same rooms as the
+// desktop app, following signaling/PROTOCOL.md (session.js), with no build
+// step and no third-party code.
+//
+// Stable element ids (automated tests use them):
+//   entry screen  #name #room #join #mic-toggle #camera-toggle
+//                 #camera-select #mic-select #preview #entry-error
+//   call screen   #mute #camera #share #leave #chat-toggle
+//                 #chat-input #chat-send #chat-older #chat-list #tiles
+//                 #conn-state #sound-on
+//   end screen    #end-title #end-message #rejoin #back
+//
+// window.confabTest (always present) reads the page's state:
+//   state()   -> {phase: "entry"|"joining"|"call"|"reconnecting"|"left"|"error",
+//                 you: id|null, error: string|null,
+//                 participants: [{id,name,mic,camera,screen}] (the others),
+//                 self: {id,name,mic,camera,screen}|null,
+//                 chat: [{seq,id,from,name,text,status}] (status "sent",
+//                       "sending" or "failed"; seq null until stored),
+//                 protocolViolations: [string]}
+//   stats()   -> Promise of {participantId: {videoFrames, screenFrames,
+//                 audioEnergy, audioSamples}} from inbound-rtp stats,
+//                 mapped to participants by mid
+//   timings() -> {joinClicked, joined, firstFrame: {participantId: ms}}
+//                 (performance.now() values)
+
+import { Session } from "./session.js";
+import { ChatView } from "./chat.js";
+import { TileGrid } from "./tiles.js";
+import { LocalMedia, describeError } from "./media.js";
+
+const $ = (id) => document.getElementById(id);
+
+const MESSAGES = {
+  room_full: "This room is full. Try again later.",
+  token_expired: "Your invite link has expired. Ask for a new one.",
+  token_invalid: "This invite link is not valid on this server.",
+  token_not_yet_valid: "This invite link is not valid yet.",
+  room_mismatch: "This invite link is for another room.",
+  permission_denied: "Your invite does not allow sending camera or microphone. Turn them off and join again.",
+  duplicate_identity: "You joined this call from another tab or device, so this one was disconnected.",
+  unreachable: "Cannot reach the server. Check the address and your connection, then try again.",
+  server_gone: "The connection to the server was lost and could not be restored. The server may have stopped.",
+  bad_message: "The server did not accept this page's request. Try reloading the page.",
+  unsupported_protocol: "This page does not speak the server's protocol version. Try reloading the page.",
+  not_joined: "The server did not accept this page's request. Try reloading the page.",
+};
+
+// UIError is an error whose message is meant for people.
+class UIError extends Error {}
+
+// nameProblem checks a name or room against PROTOCOL.md §6.
+function nameProblem(label, s) {
+  const n = Array.from(s).length;
+  if (n === 0 || s.trim() === "") return `Type ${label}.`;
+  if (n > 64) return `${label[0].toUpperCase() + label.slice(1)} is longer than 64 characters.`;
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(s)) return `${label[0].toUpperCase() + label.slice(1)} contains control characters.`;
+  if (/[\u202a-\u202e\u2066-\u2069]/.test(s)) return `${label[0].toUpperCase() + label.slice(1)} contains text-direction characters.`;
+  return null;
+}
+
+// tokenClaims reads (without verifying: the server does) the claims of a JWT.
+function tokenClaims(tok) {
+  try {
+    const part = tok.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const json = decodeURIComponent(Array.from(atob(part), (c) => "%" + c.charCodeAt(0).toString(16).padStart(2, "0")).join(""));
+    const c = JSON.parse(json);
+    return c && typeof c === "object" ? c : null;
+  } catch {
+    return null;
+  }
+}
+
+async function fetchToken(room, name) {
+  let res;
+  try {
+    res = await fetch(`/api/token?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`, { cache: "no-store", credentials: "same-origin" });
+  } catch {
+    throw new UIError(MESSAGES.unreachable);
+  }
+  let body = null;
+  try { body = await res.json(); } catch { /* not JSON */ }
+  if (res.ok && body && typeof body.token === "string") return body;
+  if (res.status === 404 && body && body.code === "permission_denied") throw new UIError("This server only admits people with an invite link.");
+  if (res.status === 429) throw new UIError("Too many people are joining right now. Try again in a moment.");
+  if (res.status === 400 && body && body.message) throw new UIError("The server refused the name or room: " + body.message);
+  throw new UIError(`The server could not let you in (HTTP ${res.status}).`);
+}
+
+// Page state.
+const media = new LocalMedia();
+let phase = "entry";
+let pageError = null;
+let session = null;
+let invite = null; // {token, room, name} from #token=
+let timings = { joinClicked: null, joined: null, firstFrame: {} };
+let chatOpen = false;
+let unread = 0;
+let grid = null;
+let chatView = null;
+let audio = null;
+let meter = null;
+
+function setPhase(p, error = null) {
+  phase = p;
+  pageError = error;
+  document.body.dataset.phase = p;
+  const inCall = p === "call" || p === "reconnecting";
+  $("entry").hidden = !(p === "entry" || p === "joining" || (p === "error" && !session));
+  $("call").hidden = !inCall;
+  $("end").hidden = !(p === "left" || (p === "error" && !!session));
+  $("join").disabled = p === "joining";
+  $("join").textContent = p === "joining" ? "Joining…" : "Join";
+  const cs = $("conn-state");
+  cs.textContent = p === "reconnecting" ? "Reconnecting…" : "";
+  cs.classList.toggle("warn", p === "reconnecting");
+}
+
+function toast(text) {
+  const t = $("toast");
+  t.textContent = text;
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.hidden = true; }, 6000);
+}
+
+// ---- Entry screen ----
+
+function showEntryError(text) {
+  const e = $("entry-error");
+  e.textContent = text || "";
+  e.hidden = !text;
+}
+
+function renderDevices() {
+  const v = $("preview");
+  const cam = media.trackFor("camera");
+  if (cam) {
+    if (!v.srcObject || v.srcObject.getVideoTracks()[0] !== cam) v.srcObject = new MediaStream([cam]);
+  } else {
+    v.srcObject = null;
+  }
+  $("preview-off").hidden = !!cam;
+  $("preview-off-text").textContent = media.cameraError && !media.camera ? "No camera" : "Camera is off";
+  const micOn = !!media.trackFor("microphone");
+  setToggle($("mic-toggle"), !micOn, micOn ? "Mute microphone" : "Unmute microphone");
+  setToggle($("camera-toggle"), !cam, cam ? "Turn camera off" : "Turn camera on");
+  const msgs = [media.cameraError, media.micError].filter(Boolean);
+  const dm = $("device-message");
+  const text = msgs[0] === msgs[1] ? msgs[0] : msgs.join(" ");
+  dm.textContent = text || "";
+  dm.hidden = !text;
+  // In the call.
+  setToggle($("mute"), !micOn, micOn ? "Mute" : "Unmute", micOn ? "Mute" : "Unmute");
+  setToggle($("camera"), !cam, cam ? "Stop camera" : "Start camera", cam ? "Camera" : "Camera");
+  const sharing = !!media.trackFor("screen");
+  setToggle($("share"), sharing, sharing ? "Stop sharing screen" : "Share screen", sharing ? "Stop share" : "Share");
+  meterFor(media.trackFor("microphone"));
+  if (grid && session) renderTiles();
+}
+
+// setToggle sets a toggle button's pressed state and labels; the visible
+// label follows the aria-label.
+function setToggle(btn, pressed, aria, text) {
+  btn.setAttribute("aria-pressed", pressed ? "true" : "false");
+  btn.setAttribute("aria-label", aria);
+  btn.title = aria;
+  const l = btn.querySelector(".control-label");
+  if (l && text) l.textContent = text;
+}
+
+async function fillDeviceLists() {
+  const list = await media.devices();
+  for (const [kind, sel, current, label] of [
+    ["videoinput", $("camera-select"), media.cameraId, "Camera"],
+    ["audioinput", $("mic-select"), media.micId, "Microphone"],
+  ]) {
+    const devs = list.filter((d) => d.kind === kind && d.deviceId);
+    sel.replaceChildren();
+    devs.forEach((d, i) => {
+      const o = document.createElement("option");
+      o.value = d.deviceId;
+      o.textContent = d.label || `${label} ${i + 1}`;
+      o.selected = d.deviceId === current;
+      sel.appendChild(o);
+    });
+    if (devs.length === 0) {
+      const o = document.createElement("option");
+      o.value = "";
+      o.textContent = `No ${label.toLowerCase()} available`;
+      sel.appendChild(o);
+    }
+    sel.disabled = devs.length === 0;
+  }
+}
+
+// meterFor shows the microphone's level on the entry screen.
+function meterFor(track) {
+  if (meter && meter.track === track) return;
+  if (meter) { meter.stop(); meter = null; }
+  const bar = $("mic-meter");
+  bar.style.transform = "scaleX(0)";
+  const AC = window.AudioContext || window.webkitAudioContext;
+  if (!track || !AC || phase !== "entry") return;
+  try {
+    const ctx = new AC();
+    const src = ctx.createMediaStreamSource(new MediaStream([track]));
+    const an = ctx.createAnalyser();
+    an.fftSize = 512;
+    src.connect(an);
+    const buf = new Float32Array(an.fftSize);
+    let raf = 0;
+    const tick = () => {
+      an.getFloatTimeDomainData(buf);
+      let sum = 0;
+      for (const x of buf) sum += x * x;
+      const level = Math.min(1, Math.sqrt(sum / buf.length) * 4);
+      bar.style.transform = `scaleX(${level.toFixed(3)})`;
+      raf = requestAnimationFrame(tick);
+    };
+    tick();
+    meter = { track, stop: () => { cancelAnimationFrame(raf); ctx.close().catch(() => {}); bar.style.transform = "scaleX(0)"; } };
+  } catch { /* no meter */ }
+}
+
+function readURL() {
+  let room = "";
+  if (location.pathname.startsWith("/r/")) {
+    const raw = location.pathname.slice(3);
+    try { room = decodeURIComponent(raw); } catch { room = raw; }
+  }
+  const frag = new URLSearchParams(location.hash.slice(1));
+  const tok = frag.get("token");
+  if (tok) {
+    const c = tokenClaims(tok) || {};
+    invite = { token: tok, room: typeof c.room === "string" ? c.room : room, name: typeof c.name === "string" ? c.name : "" };
+  }
+  return room;
+}
+
+function initEntry() {
+  const urlRoom = readURL();
+  const nameEl = $("name");
+  const roomEl = $("room");
+  let saved = {};
+  try { saved = { name: localStorage.getItem("confab.name") || "", room: localStorage.getItem("confab.room") || "" }; } catch { /* storage off */ }
+  nameEl.value = saved.name || "";
+  roomEl.value = urlRoom || saved.room || "";
+  if (invite) {
+    nameEl.value = invite.name || nameEl.value;
+    roomEl.value = invite.room || roomEl.value;
+    nameEl.readOnly = !!invite.name;
+    roomEl.readOnly = !!invite.room;
+    const note = $("invite-note");
+    note.textContent = invite.room ? `You are invited to “${invite.room}”.` : "You have an invite link.";
+    note.hidden = false;
+  }
+  if (urlRoom || invite) {
+    $("entry-title").textContent = "Join “" + roomEl.value + "”";
+    $("entry-sub").textContent = "Type your name, check your camera and microphone, then join.";
+  }
+  if (urlRoom) {
+    const p = nameProblem("the room", urlRoom);
+    if (p) showEntryError("The room in this link is not valid: " + p);
+  }
+  (nameEl.value ? (roomEl.value ? $("join") : roomEl) : nameEl).focus();
+
+  $("entry-form").addEventListener("submit", (e) => { e.preventDefault(); join(); });
+  $("mic-toggle").addEventListener("click", () => toggleMic());
+  $("camera-toggle").addEventListener("click", () => toggleCamera());
+  $("camera-select").addEventListener("change", (e) => media.useDevice("videoinput", e.target.value).then(() => session && session.replaceLocal("camera")).catch((err) => toast(describeError(err, "camera"))));
+  $("mic-select").addEventListener("change", (e) => media.useDevice("audioinput", e.target.value).then(() => session && session.replaceLocal("microphone")).catch((err) => toast(describeError(err, "microphone"))));
+  if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) navigator.mediaDevices.addEventListener("devicechange", fillDeviceLists);
+
+  media.onChange = renderDevices;
+  renderDevices();
+  media.start().then(fillDeviceLists);
+}
+
+// ---- Joining and the call ----
+
+async function join() {
+  if (phase === "joining") return;
+  timings = { joinClicked: performance.now(), joined: null, firstFrame: {} };
+  showEntryError("");
+  const name = $("name").value.trim();
+  const room = $("room").value.trim();
+  const problem = nameProblem("your name", name) || nameProblem("the room", room);
+  if (problem) {
+    showEntryError(problem);
+    (nameProblem("your name", name) ? $("name") : $("room")).focus();
+    return;
+  }
+  try { localStorage.setItem("confab.name", name); localStorage.setItem("confab.room", room); } catch { /* storage off */ }
+  session = null;
+  setPhase("joining");
+  let tok;
+  try {
+    tok = invite ? invite.token : (await fetchToken(room, name)).token;
+  } catch (e) {
+    setPhase("error", e.message);
+    showEntryError(e.message);
+    $("join").focus();
+    return;
+  }
+  startSession(tok, room);
+}
+
+function startSession(tok, room) {
+  if (meter) { meter.stop(); meter = null; }
+  $("room-title").textContent = room;
+  document.title = room + " · Confab";
+  grid.clear();
+  audio.clear();
+  chatView.clear();
+  unread = 0;
+  updateBadge();
+  session = new Session({ token: tok, room, media, onEvent: onSessionEvent });
+  session.start();
+}
+
+function onSessionEvent(type, d) {
+  const s = session;
+  if (!s) return;
+  switch (type) {
+    case "phase":
+      if (d.phase === "call") {
+        if (timings.joined == null) timings.joined = performance.now();
+        try { if (location.pathname !== "/r/" + encodeURIComponent(s.room)) history.replaceState(null, "", "/r/" + encodeURIComponent(s.room) + location.hash); } catch { /* fine */ }
+        setPhase("call");
+        renderTiles();
+      } else if (d.phase === "reconnecting") {
+        setPhase("reconnecting");
+      } else if (d.phase === "error") {
+        const text = MESSAGES[d.error] || "Something went wrong: " + d.error;
+        if (!s.joinedOnce) {
+          session = null;
+          setPhase("error", text);
+          showEntryError(text);
+          $("join").focus();
+        } else {
+          showEnd("Disconnected", text);
+          setPhase("error", text);
+        }
+      }
+      break;
+    case "roster":
+      renderTiles();
+      audio.prune(s.participants);
+      break;
+    case "track":
+      if (d.kind === "audio") audio.set(d.participant, d.track, d.old);
+      else grid.setRemoteTrack(d.participant, d.source, d.track, d.old);
+      break;
+    case "speakers":
+      grid.setSpeakers(d.ids);
+      break;
+    case "chat":
+      chatView.render(s.chat, s.you && s.you.id, { keepTop: !!d.older });
+      if (d.added && !chatOpen && !(s.you && d.added.from === s.you.id)) { unread++; updateBadge(); }
+      break;
+    case "notice":
+      toast(d.text);
+      break;
+  }
+}
+
+function renderTiles() {
+  if (!session) return;
+  grid.render({ you: session.you, participants: session.participants, local: media });
+}
+
+function showEnd(title, text) {
+  $("end-title").textContent = title;
+  $("end-message").textContent = text || "";
+  media.stopAll();
+  if (meter) { meter.stop(); meter = null; }
+  grid.clear();
+  audio.clear();
+}
+
+function leave() {
+  if (!session) return;
+  session.leave();
+  showEnd("You left the call", "Your camera and microphone are off.");
+  setPhase("left");
+  $("rejoin").focus();
+}
+
+async function rejoin() {
+  session = null;
+  setPhase("entry");
+  await media.start();
+  fillDeviceLists();
+  join();
+}
+
+async function toggleMic() {
+  const on = !media.trackFor("microphone");
+  try {
+    await media.setMicOn(on);
+  } catch (e) {
+    toast(describeError(e, "microphone"));
+    return;
+  }
+  if (session && phase !== "entry") session.sourceChanged("microphone");
+}
+
+async function toggleCamera() {
+  const on = !media.trackFor("camera");
+  if (on) {
+    try {
+      await media.startCamera();
+    } catch (e) {
+      toast(describeError(e, "camera"));
+      return;
+    }
+  } else {
+    media.stopCamera();
+  }
+  if (session && phase !== "entry") session.sourceChanged("camera");
+}
+
+async function toggleShare() {
+  if (!session) return;
+  if (media.trackFor("screen")) {
+    stopShare();
+    return;
+  }
+  let t;
+  try {
+    t = await media.startScreen();
+  } catch (e) {
+    if (e && e.name === "NotAllowedError") return; // the person cancelled
+    toast("Screen sharing could not start: " + (e && e.message ? e.message : e));
+    return;
+  }
+  t.addEventListener("ended", () => { if (media.screen === t) stopShare(); });
+  session.sourceChanged("screen");
+}
+
+function stopShare() {
+  media.stopScreen();
+  if (session) session.sourceChanged("screen");
+}
+
+// ---- Chat panel ----
+
+function setChatOpen(open) {
+  chatOpen = open;
+  $("chat").hidden = !open;
+  $("call").classList.toggle("chat-open", open);
+  $("chat-toggle").setAttribute("aria-pressed", open ? "true" : "false");
+  if (open) {
+    unread = 0;
+    updateBadge();
+    const sc = $("chat-scroll");
+    sc.scrollTop = sc.scrollHeight;
+    $("chat-input").focus();
+  } else {
+    $("chat-toggle").focus();
+  }
+  grid.fit();
+}
+
+function updateBadge() {
+  const b = $("chat-badge");
+  b.textContent = unread > 99 ? "99+" : String(unread);
+  b.hidden = unread === 0;
+  $("chat-toggle").setAttribute("aria-label", unread ? `Chat, ${unread} unread` : "Chat");
+}
+
+function sendChat() {
+  const input = $("chat-input");
+  const text = input.value;
+  if (!session || text.trim() === "") return;
+  const bytes = new TextEncoder().encode(text).length;
+  if (bytes > 4096) {
+    toast(`The message is too long (${bytes} of 4096 bytes).`);
+    return;
+  }
+  session.sendChat(text);
+  input.value = "";
+  autoGrow(input);
+  const sc = $("chat-scroll");
+  sc.scrollTop = sc.scrollHeight;
+}
+
+function autoGrow(el) {
+  el.style.height = "auto";
+  el.style.height = Math.min(el.scrollHeight, 160) + "px";
+}
+
+// AudioSink plays each participant's microphone in its own <audio>.
+class AudioSink {
+  constructor(root) {
+    this.root = root;
+    this.els = new Map(); // participant -> {el, track}
+    this.blocked = false;
+  }
+
+  set(participant, track, old) {
+    let a = this.els.get(participant);
+    if (!track) {
+      if (a && (!old || a.track === old)) {
+        a.el.srcObject = null;
+        a.el.remove();
+        this.els.delete(participant);
+      }
+      return;
+    }
+    if (!a) {
+      const el = document.createElement("audio");
+      el.autoplay = true;
+      el.dataset.participant = participant;
+      this.root.appendChild(el);
+      a = { el, track: null };
+      this.els.set(participant, a);
+    }
+    if (a.track === track) return;
+    a.track = track;
+    a.el.srcObject = new MediaStream([track]);
+    this.play(a.el);
+  }
+
+  play(el) {
+    const p = el.play();
+    if (p && p.catch) {
+      p.catch((e) => {
+        if (e && e.name === "NotAllowedError") {
+          this.blocked = true;
+          $("sound-banner").hidden = false;
+        }
+      });
+    }
+  }
+
+  resume() {
+    this.blocked = false;
+    $("sound-banner").hidden = true;
+    for (const a of this.els.values()) this.play(a.el);
+  }
+
+  prune(participants) {
+    for (const id of Array.from(this.els.keys())) {
+      if (!participants.has(id)) this.set(id, null);
+    }
+  }
+
+  clear() {
+    for (const id of Array.from(this.els.keys())) this.set(id, null);
+    $("sound-banner").hidden = true;
+  }
+}
+
+function initCall() {
+  grid = new TileGrid({
+    root: $("tiles"), stage: $("stage"), grid: $("grid"),
+    onFirstFrame: (id, t) => { if (timings.firstFrame[id] == null) timings.firstFrame[id] = t; },
+  });
+  audio = new AudioSink($("audio-sink"));
+  chatView = new ChatView({
+    list: $("chat-list"), scroll: $("chat-scroll"), older: $("chat-older"), empty: $("chat-empty"),
+    onRetry: (id) => session && session.retryChat(id),
+  });
+  $("mute").addEventListener("click", toggleMic);
+  $("camera").addEventListener("click", toggleCamera);
+  $("share").addEventListener("click", toggleShare);
+  $("leave").addEventListener("click", leave);
+  $("chat-toggle").addEventListener("click", () => setChatOpen(!chatOpen));
+  $("chat-close").addEventListener("click", () => setChatOpen(false));
+  $("chat-older").addEventListener("click", () => session && session.loadOlder());
+  $("chat-form").addEventListener("submit", (e) => { e.preventDefault(); sendChat(); });
+  const input = $("chat-input");
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendChat(); }
+  });
+  input.addEventListener("input", () => autoGrow(input));
+  $("chat").addEventListener("keydown", (e) => { if (e.key === "Escape") setChatOpen(false); });
+  $("sound-on").addEventListener("click", () => audio.resume());
+  $("rejoin").addEventListener("click", rejoin);
+  $("back").addEventListener("click", () => {
+    session = null;
+    setPhase("entry");
+    media.start().then(fillDeviceLists);
+    $("name").focus();
+  });
+  $("copy-link").addEventListener("click", async () => {
+    const link = location.origin + "/r/" + encodeURIComponent(session ? session.room : $("room").value.trim());
+    try {
+      await navigator.clipboard.writeText(link);
+      toast("Link copied: " + link);
+    } catch {
+      toast("Share this link: " + link);
+    }
+  });
+  if (!(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia)) $("share").hidden = true;
+  window.addEventListener("pagehide", () => { if (session && phase !== "left") session.leave(); });
+}
+
+// ---- Test hook ----
+
+function pstate(p) {
+  return p ? { id: p.id, name: p.name, mic: !!p.mic, camera: !!p.camera, screen: !!p.screen } : null;
+}
+
+window.confabTest = {
+  state() {
+    const s = session;
+    return {
+      phase,
+      you: s && s.you ? s.you.id : null,
+      error: pageError,
+      participants: s ? Array.from(s.participants.values(), pstate) : [],
+      self: s ? pstate(s.you) : null,
+      chat: s ? s.chat.list().map(({ seq, id, from, name, text, status }) => ({ seq, id, from, name, text, status })) : [],
+      protocolViolations: s ? s.violations.slice() : [],
+    };
+  },
+  async stats() {
+    return session ? session.stats() : {};
+  },
+  timings() {
+    return { joinClicked: timings.joinClicked, joined: timings.joined, firstFrame: { ...timings.firstFrame } };
+  },
+};
+
+initCall();
+setPhase("entry");
+initEntry();

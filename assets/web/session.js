@@ -1,0 +1,530 @@
+// session.js: one participant's connection to a Confab server, written
+// from signaling/PROTOCOL.md: the signaling websocket, the
+// RTCPeerConnection (the server always offers, §4/§5.2), chat bookkeeping
+// and reconnecting (§8). It knows nothing of the page; it reports to the
+// page through the onEvent callback given to its constructor.
+
+import { ChatStore } from "./chat.js";
+
+// Error codes after which reconnecting cannot help (§7, §8).
+const NO_RETRY = new Set([
+  "token_invalid", "token_expired", "token_not_yet_valid", "room_mismatch",
+  "permission_denied", "room_full", "duplicate_identity", "bad_message",
+  "unsupported_protocol", "not_joined",
+]);
+
+const SOURCES = ["microphone", "camera", "screen"];
+const RETRY_FOR_MS = 30000;
+const GATHER_WAIT_MS = 5000;
+const CHAT_ACK_WAIT_MS = 15000;
+
+// messageID returns a fresh chat message id (§5.1: printable ASCII, no spaces).
+function messageID() {
+  const b = new Uint8Array(8);
+  crypto.getRandomValues(b);
+  return "w-" + Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+// mlines reads the mid, direction and msid of every m-line of an SDP.
+export function mlines(sdp) {
+  const out = [];
+  let cur = null;
+  for (const line of sdp.split(/\r?\n/)) {
+    if (line.startsWith("m=")) {
+      const parts = line.slice(2).split(" ");
+      cur = { kind: parts[0], port: parts[1], mid: null, direction: "sendrecv", msid: null };
+      out.push(cur);
+    } else if (cur) {
+      if (line.startsWith("a=mid:")) cur.mid = line.slice(6).trim();
+      else if (line.startsWith("a=msid:")) cur.msid = line.slice(7).trim();
+      else if (/^a=(sendrecv|sendonly|recvonly|inactive)$/.test(line.trim())) cur.direction = line.trim().slice(2);
+    }
+  }
+  return out;
+}
+
+// waitGathering resolves when the connection's ICE gathering is complete
+// (candidates travel inside the SDP, §1), or after GATHER_WAIT_MS.
+function waitGathering(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      pc.removeEventListener("icegatheringstatechange", check);
+      clearTimeout(timer);
+      resolve();
+    };
+    const check = () => { if (pc.iceGatheringState === "complete") done(); };
+    const timer = setTimeout(done, GATHER_WAIT_MS);
+    pc.addEventListener("icegatheringstatechange", check);
+  });
+}
+
+// Session is one stay in a room, across reconnects. Events passed to
+// onEvent(type, detail):
+//   phase       {phase, error}: "joining", "call", "reconnecting", "left", "error"
+//   roster      {}: participants or own state changed
+//   track       {participant, source, kind, track|null}: attach or detach media
+//   speakers    {ids: Set}
+//   chat        {}: the chat list changed
+//   notice      {text}: something to show briefly
+export class Session {
+  constructor({ token, room, media, onEvent }) {
+    this.token = token;
+    this.room = room;
+    this.media = media; // trackFor(source) -> MediaStreamTrack|null
+    this.onEvent = onEvent;
+    this.phase = "joining";
+    this.error = null;
+    this.errorCode = null;
+    this.you = null; // own participant object
+    this.participants = new Map(); // id -> participant (others)
+    this.chat = new ChatStore();
+    this.violations = [];
+    this.violationSet = new Set();
+    this.ws = null;
+    this.pc = null;
+    this.queue = Promise.resolve();
+    this.publish = {}; // mid -> source, from the latest offer
+    this.midMap = new Map(); // mid -> {participant, source, kind, track}
+    this.curOffer = null;
+    this.joinedOnce = false;
+    this.closing = false;
+    this.dropAt = 0;
+    this.attempt = 0;
+    this.retryTimer = 0;
+    this.historyReq = 0;
+    this.historyPending = null;
+  }
+
+  emit(type, detail = {}) {
+    try { this.onEvent(type, detail); } catch (e) { console.error("confab: event", type, e); }
+  }
+
+  setPhase(phase, error = null) {
+    this.phase = phase;
+    this.error = error;
+    this.emit("phase", { phase, error });
+  }
+
+  violation(text) {
+    if (this.violationSet.has(text)) return;
+    this.violationSet.add(text);
+    this.violations.push(text);
+    console.warn("confab: protocol violation:", text);
+  }
+
+  // start opens the first connection.
+  start() {
+    this.connect();
+  }
+
+  connect() {
+    clearTimeout(this.retryTimer);
+    this.teardownMedia();
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    let ws;
+    try {
+      ws = new WebSocket(`${scheme}//${location.host}/ws`);
+    } catch (e) {
+      this.lost();
+      return;
+    }
+    this.ws = ws;
+    this.pc = this.newPeerConnection();
+    this.queue = Promise.resolve();
+    ws.onopen = () => {
+      if (ws !== this.ws) return;
+      this.send("join", {
+        token: this.token,
+        room: this.room,
+        mic: !!this.media.trackFor("microphone"),
+        camera: !!this.media.trackFor("camera"),
+        after_seq: this.chat.highestSeq(),
+      });
+    };
+    ws.onmessage = (ev) => {
+      if (ws !== this.ws) return;
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch { this.violation("a message that is not JSON"); return; }
+      this.handle(msg);
+    };
+    ws.onclose = (ev) => {
+      if (ws !== this.ws) return;
+      this.onClose(ev);
+    };
+  }
+
+  newPeerConnection() {
+    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    pc.ontrack = (ev) => {
+      const mid = ev.transceiver && ev.transceiver.mid;
+      const o = this.curOffer;
+      if (!o || mid == null) return;
+      if (o.publish && o.publish[mid]) this.violation(`media track arrived on publish mid ${mid}`);
+      else if (!o.tracks || !o.tracks[mid]) this.violation(`media track arrived on mid ${mid}, which is not in the offer's tracks`);
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc !== this.pc) return;
+      if (pc.connectionState === "failed") this.emit("notice", { text: "The media connection failed; reconnecting." });
+      if (pc.connectionState === "failed" && this.ws) this.ws.close();
+    };
+    return pc;
+  }
+
+  send(type, data) {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    const env = data === undefined ? { v: 1, type } : { v: 1, type, data };
+    ws.send(JSON.stringify(env));
+    return true;
+  }
+
+  handle(msg) {
+    if (msg.v !== 1) { this.violation(`message with version ${msg.v}`); return; }
+    const d = msg.data || {};
+    switch (msg.type) {
+      case "joined": this.onJoined(d); break;
+      case "offer": this.enqueue(() => this.onOffer(d)); break;
+      case "participant_joined":
+      case "participant_updated": this.onParticipant(d.participant); break;
+      case "participant_left": this.onLeft(d); break;
+      case "speakers": this.emit("speakers", { ids: new Set((d.speakers || []).map((s) => s.id)), speakers: d.speakers || [] }); break;
+      case "chat": if (d.message) this.onChatMessage(d.message); break;
+      case "history": this.onHistory(d); break;
+      case "error": this.onError(d); break;
+      default: this.violation(`unknown message type ${String(msg.type).slice(0, 32)}`);
+    }
+  }
+
+  // enqueue runs fn after everything queued before it: offers and source
+  // changes are processed strictly in order.
+  enqueue(fn) {
+    const pc = this.pc;
+    this.queue = this.queue.then(() => (pc === this.pc ? fn() : undefined)).catch((e) => {
+      console.error("confab: negotiation", e);
+      if (pc === this.pc) this.emit("notice", { text: "The media connection could not be set up: " + e.message });
+    });
+    return this.queue;
+  }
+
+  onJoined(d) {
+    const first = !this.joinedOnce;
+    this.joinedOnce = true;
+    this.attempt = 0;
+    this.dropAt = 0;
+    if (!Array.isArray(d.participants) && d.participants !== null) this.violation("joined.participants is not an array");
+    if (d.participants === null) this.violation("joined.participants is null");
+    this.you = d.you;
+    this.participants.clear();
+    for (const p of d.participants || []) this.participants.set(p.id, p);
+    if (first) this.chat.more = !!d.chat_more;
+    else if (this.chat.size() === 0) this.chat.more = !!d.chat_more;
+    for (const m of d.chat || []) this.chat.add(m, this.you.id);
+    this.setPhase("call");
+    this.emit("roster");
+    this.emit("chat");
+    // Sources the server cannot know after a reconnect, and chat it has
+    // not acknowledged (§8: same ids, stored once).
+    if (this.media.trackFor("screen")) this.send("set_source", { source: "screen", enabled: true });
+    for (const p of this.chat.pendingList()) {
+      if (p.status === "sending") this.send("chat", { id: p.id, text: p.text });
+    }
+  }
+
+  async onOffer(o) {
+    const pc = this.pc;
+    if (typeof o.sdp !== "string") { this.violation("offer without sdp"); return; }
+    const publish = o.publish || {};
+    const tracks = o.tracks || {};
+    for (const m of mlines(o.sdp)) {
+      if (m.mid == null || m.port === "0") continue;
+      const sends = m.direction === "sendrecv" || m.direction === "sendonly";
+      if (publish[m.mid] && sends) this.violation(`offer sends media on publish mid ${m.mid} (${m.direction})`);
+      else if (sends && !tracks[m.mid]) this.violation(`offer sends media on mid ${m.mid}, which is not in tracks`);
+      const ref = tracks[m.mid];
+      if (ref && m.msid) {
+        const want = `${ref.participant} ${ref.source}:${ref.participant}`;
+        if (m.msid !== want) this.violation(`mid ${m.mid} has msid "${m.msid}", expected "${want}"`);
+      }
+      if (publish[m.mid] && m.direction !== "recvonly" && m.direction !== "inactive") {
+        this.violation(`publish mid ${m.mid} offered ${m.direction}, not recvonly`);
+      }
+    }
+    this.curOffer = { publish, tracks };
+    await pc.setRemoteDescription({ type: "offer", sdp: o.sdp });
+    if (pc !== this.pc) return;
+    this.publish = publish;
+    for (const t of pc.getTransceivers()) {
+      const mid = t.mid;
+      if (mid == null || t.stopped || t.currentDirection === "stopped") continue;
+      const source = publish[mid];
+      if (source) {
+        const track = this.trackForTransceiver(source, t);
+        if (t.sender.track !== track) await t.sender.replaceTrack(track);
+        t.direction = track || t.currentDirection === "sendonly" ? "sendonly" : "inactive";
+      } else if (tracks[mid]) {
+        t.direction = "recvonly";
+      } else {
+        t.direction = "inactive";
+      }
+    }
+    this.route(pc, publish, tracks);
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    await waitGathering(pc);
+    if (pc !== this.pc) return;
+    this.send("answer", { sdp: pc.localDescription.sdp });
+  }
+
+  // trackForTransceiver returns the local track for source if it fits the
+  // transceiver's kind.
+  trackForTransceiver(source, t) {
+    const track = this.media.trackFor(source);
+    if (!track) return null;
+    if (t.receiver.track && t.receiver.track.kind !== track.kind) {
+      this.violation(`publish mid ${t.mid} for ${source} is not a ${track.kind} m-line`);
+      return null;
+    }
+    return track;
+  }
+
+  // route maps each receiving transceiver's track to its participant by
+  // mid, from the offer's tracks map, never from the msid. Mids that left
+  // the map, or now carry someone else's track, are detached first.
+  route(pc, publish, tracks) {
+    const next = new Map();
+    for (const t of pc.getTransceivers()) {
+      const mid = t.mid;
+      if (mid == null) continue;
+      const ref = tracks[mid];
+      if (!ref) continue;
+      if (publish[mid]) {
+        this.violation(`mid ${mid} is in both publish and tracks`);
+        continue;
+      }
+      const track = t.receiver.track;
+      const want = ref.source === "microphone" ? "audio" : "video";
+      if (track.kind !== want) {
+        this.violation(`mid ${mid} carries ${track.kind} but tracks says ${ref.source}`);
+        continue;
+      }
+      next.set(mid, { participant: ref.participant, source: ref.source, kind: track.kind, track });
+    }
+    const same = (a, b) => a && b && a.participant === b.participant && a.source === b.source && a.track === b.track;
+    for (const [mid, old] of this.midMap) {
+      if (!same(old, next.get(mid))) this.emit("track", { participant: old.participant, source: old.source, kind: old.kind, track: null, old: old.track });
+    }
+    const prev = this.midMap;
+    this.midMap = next;
+    for (const [mid, n] of next) {
+      if (!same(prev.get(mid), n)) this.emit("track", { ...n });
+    }
+  }
+
+  // sourceChanged tells the server that a local source went on or off and
+  // puts the track on (or takes it off) its publish m-line. Turning a
+  // source off keeps the m-line (§5.1 set_source).
+  sourceChanged(source) {
+    const track = this.media.trackFor(source);
+    this.send("set_source", { source, enabled: !!track });
+    return this.enqueue(async () => {
+      const pc = this.pc;
+      const mid = Object.keys(this.publish).find((m) => this.publish[m] === source);
+      if (mid == null) return; // no m-line yet: the next offer names one
+      const t = pc.getTransceivers().find((x) => x.mid === mid);
+      if (!t) return;
+      const fit = this.trackForTransceiver(source, t);
+      await t.sender.replaceTrack(fit);
+      if (fit && t.direction !== "sendonly") {
+        t.direction = "sendonly";
+        this.send("renegotiate");
+      }
+    });
+  }
+
+  // replaceLocal swaps the track of a source that stays on (a new device).
+  replaceLocal(source) {
+    return this.enqueue(async () => {
+      const mid = Object.keys(this.publish).find((m) => this.publish[m] === source);
+      if (mid == null) return;
+      const t = this.pc.getTransceivers().find((x) => x.mid === mid);
+      if (t) await t.sender.replaceTrack(this.trackForTransceiver(source, t));
+    });
+  }
+
+  onParticipant(p) {
+    if (!p || !p.id) return;
+    if (this.you && p.id === this.you.id) this.you = p;
+    else this.participants.set(p.id, p);
+    this.emit("roster");
+  }
+
+  onLeft(d) {
+    if (!this.participants.delete(d.id)) return;
+    this.emit("roster");
+  }
+
+  // Chat (§5.1 chat/history, §5.2 chat).
+
+  sendChat(text) {
+    const id = messageID();
+    this.chat.addPending(id, text);
+    this.transmitChat(id);
+    return id;
+  }
+
+  retryChat(id) {
+    const p = this.chat.pending.get(id);
+    if (!p) return;
+    p.status = "sending";
+    p.error = null;
+    this.transmitChat(id);
+  }
+
+  transmitChat(id) {
+    const p = this.chat.pending.get(id);
+    this.emit("chat");
+    this.send("chat", { id: p.id, text: p.text }); // if closed: re-sent after rejoining
+    clearTimeout(p.timer);
+    p.timer = setTimeout(() => {
+      if (p.status === "sending" && this.chat.pending.has(id) && this.phase === "call") {
+        p.status = "failed";
+        p.error = "No answer from the server.";
+        this.emit("chat");
+      }
+    }, CHAT_ACK_WAIT_MS);
+  }
+
+  onChatMessage(m) {
+    if (this.chat.add(m, this.you ? this.you.id : null)) this.emit("chat", { added: m });
+  }
+
+  loadOlder() {
+    if (this.historyPending) return false;
+    this.historyReq++;
+    this.historyPending = "h" + this.historyReq;
+    const ok = this.send("history", { req: this.historyPending, before: this.chat.lowestSeq(), limit: 50 });
+    if (!ok) this.historyPending = null;
+    return ok;
+  }
+
+  onHistory(d) {
+    if (d.req && this.historyPending && d.req !== this.historyPending) return;
+    this.historyPending = null;
+    for (const m of d.messages || []) this.chat.add(m, this.you ? this.you.id : null);
+    this.chat.more = !!d.more;
+    this.emit("chat", { older: true });
+  }
+
+  onError(e) {
+    const code = e.code || "internal";
+    if (e.ref && this.chat.pending.has(e.ref)) {
+      const p = this.chat.pending.get(e.ref);
+      p.status = "failed";
+      p.error = e.message || code;
+      clearTimeout(p.timer);
+      this.emit("chat");
+      return;
+    }
+    if (e.ref && e.ref === this.historyPending) {
+      this.historyPending = null;
+      this.emit("notice", { text: "Older messages could not be loaded." });
+      return;
+    }
+    if (e.fatal) {
+      if (NO_RETRY.has(code)) {
+        this.errorCode = code;
+        this.fatalMessage = e.message || "";
+      }
+      return; // the server closes the socket next
+    }
+    this.emit("notice", { text: e.message || code });
+  }
+
+  // Connection life (§8).
+
+  onClose(ev) {
+    this.teardownMedia();
+    if (this.closing) return;
+    if (this.errorCode) {
+      this.setPhase("error", this.errorCode);
+      return;
+    }
+    if (!this.joinedOnce) {
+      this.errorCode = "unreachable";
+      this.setPhase("error", "unreachable");
+      return;
+    }
+    this.lost(ev);
+  }
+
+  lost() {
+    if (!this.dropAt) this.dropAt = Date.now();
+    if (Date.now() - this.dropAt > RETRY_FOR_MS) {
+      this.errorCode = "server_gone";
+      this.setPhase("error", "server_gone");
+      return;
+    }
+    if (this.phase !== "reconnecting") this.setPhase("reconnecting");
+    const delay = Math.min(3000, 250 * 2 ** this.attempt);
+    this.attempt++;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  // teardownMedia closes the PeerConnection and detaches every remote track.
+  teardownMedia() {
+    if (this.pc) {
+      try { this.pc.close(); } catch { /* already closed */ }
+    }
+    this.pc = null;
+    this.curOffer = null;
+    this.publish = {};
+    for (const old of this.midMap.values()) {
+      this.emit("track", { participant: old.participant, source: old.source, kind: old.kind, track: null, old: old.track });
+    }
+    this.midMap = new Map();
+  }
+
+  leave() {
+    this.closing = true;
+    clearTimeout(this.retryTimer);
+    this.send("leave");
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) setTimeout(() => { try { ws.close(1000); } catch { /* gone */ } }, 200);
+    this.teardownMedia();
+    this.chat.stopTimers();
+    this.setPhase("left");
+  }
+
+  // stats sums inbound RTP counters per participant (confabTest.stats).
+  async stats() {
+    const out = {};
+    const pc = this.pc;
+    if (!pc) return out;
+    const byTrack = new Map();
+    for (const t of pc.getTransceivers()) {
+      if (t.mid != null && t.receiver.track) byTrack.set(t.receiver.track.id, t.mid);
+    }
+    const report = await pc.getStats();
+    report.forEach((r) => {
+      if (r.type !== "inbound-rtp") return;
+      let mid = r.mid;
+      if (mid == null && r.trackIdentifier) mid = byTrack.get(r.trackIdentifier);
+      const m = this.midMap.get(mid);
+      if (!m) return;
+      const o = out[m.participant] || (out[m.participant] = { videoFrames: 0, screenFrames: 0, audioEnergy: 0, audioSamples: 0 });
+      if (r.kind === "video") {
+        if (m.source === "screen") o.screenFrames += r.framesDecoded || 0;
+        else o.videoFrames += r.framesDecoded || 0;
+      } else if (r.kind === "audio") {
+        o.audioEnergy += r.totalAudioEnergy || 0;
+        o.audioSamples += r.totalSamplesReceived || 0;
+      }
+    });
+    return out;
+  }
+}
+
+export { SOURCES };

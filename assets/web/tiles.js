@@ -1,0 +1,219 @@
+// tiles.js: the call's tiles. One tile per participant's camera (the own
+// one mirrored), one more for each screen share; names, mute and camera
+// state, the active speaker, and a pinned tile shown large.
+
+const MIC_OFF_SVG = "M12 3a3 3 0 0 0-3 3v6a3 3 0 0 0 6 0V6a3 3 0 0 0-3-3zM5.5 11a6.5 6.5 0 0 0 13 0M12 17.5V21M4 4l16 16";
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function icon(d, cls) {
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "icon " + cls);
+  const path = document.createElementNS(SVG_NS, "path");
+  path.setAttribute("d", d);
+  svg.appendChild(path);
+  return svg;
+}
+
+function initials(name) {
+  const parts = String(name || "?").trim().split(/\s+/).filter(Boolean);
+  const first = (s) => Array.from(s)[0] || "";
+  const s = parts.length > 1 ? first(parts[0]) + first(parts[parts.length - 1]) : first(parts[0] || "?");
+  return s.toUpperCase();
+}
+
+class Tile {
+  constructor(key, kind, onPin) {
+    this.key = key;
+    this.kind = kind; // "camera" or "screen"
+    this.track = null;
+    this.el = document.createElement("div");
+    this.el.className = "tile " + kind;
+    this.el.tabIndex = 0;
+    this.el.setAttribute("role", "button");
+    this.el.setAttribute("aria-pressed", "false");
+    this.el.dataset.key = key;
+    this.video = document.createElement("video");
+    this.video.autoplay = true;
+    this.video.muted = true;
+    this.video.playsInline = true;
+    this.avatar = document.createElement("div");
+    this.avatar.className = "avatar";
+    this.avatar.setAttribute("aria-hidden", "true");
+    const label = document.createElement("div");
+    label.className = "tile-label";
+    this.micOff = icon(MIC_OFF_SVG, "mic-off");
+    this.nameEl = document.createElement("span");
+    this.nameEl.className = "tile-name";
+    label.append(this.micOff, this.nameEl);
+    this.el.append(this.video, this.avatar, label);
+    const pin = (e) => { e.preventDefault(); onPin(this.key); };
+    this.el.addEventListener("click", pin);
+    this.el.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") pin(e); });
+  }
+
+  update({ name, mic, camera, self, speaking, pinned, mirrored }) {
+    const label = this.kind === "screen" ? (self ? "Your screen" : `${name}'s screen`) : (self ? `${name} (you)` : name);
+    if (this.nameEl.textContent !== label) this.nameEl.textContent = label;
+    const ini = initials(name);
+    if (this.avatar.textContent !== ini) this.avatar.textContent = ini;
+    const showVideo = !!this.track && (this.kind === "screen" || camera);
+    this.el.classList.toggle("video-off", !showVideo);
+    this.el.classList.toggle("muted", this.kind === "camera" && !mic);
+    this.el.classList.toggle("speaking", !!speaking && this.kind === "camera");
+    this.el.classList.toggle("pinned", !!pinned);
+    this.video.classList.toggle("mirrored", !!mirrored);
+    this.micOff.classList.toggle("hidden", this.kind !== "camera" || mic);
+    this.el.setAttribute("aria-pressed", pinned ? "true" : "false");
+    const states = [];
+    if (this.kind === "camera") {
+      if (!mic) states.push("muted");
+      if (!camera) states.push("camera off");
+      if (speaking) states.push("speaking");
+    }
+    const aria = `${label}${states.length ? ", " + states.join(", ") : ""}. ${pinned ? "Pinned; press to unpin" : "Press to pin"}`;
+    if (this.el.getAttribute("aria-label") !== aria) this.el.setAttribute("aria-label", aria);
+  }
+
+  setTrack(track) {
+    if (this.track === track) return;
+    this.track = track;
+    this.video.srcObject = track ? new MediaStream([track]) : null;
+    if (track) this.video.play().catch(() => { /* muted video: autoplay allowed */ });
+  }
+}
+
+// TileGrid keeps the tiles in #grid (and the pinned one in #stage) in step
+// with the call's participants.
+export class TileGrid {
+  constructor({ root, stage, grid, onFirstFrame }) {
+    this.root = root;
+    this.stage = stage;
+    this.grid = grid;
+    this.onFirstFrame = onFirstFrame;
+    this.tiles = new Map(); // key -> Tile
+    this.remote = new Map(); // "id|source" -> track
+    this.pinned = null;
+    this.speaking = new Set();
+    this.last = null;
+    this.framed = new Set();
+    if (window.ResizeObserver) new ResizeObserver(() => this.fit()).observe(root);
+    else window.addEventListener("resize", () => this.fit());
+  }
+
+  clear() {
+    for (const t of this.tiles.values()) { t.setTrack(null); t.el.remove(); }
+    this.tiles.clear();
+    this.remote.clear();
+    this.pinned = null;
+    this.framed.clear();
+  }
+
+  // setRemoteTrack attaches (or, with track null, detaches) a remote
+  // camera or screen track; old is the track a detach is meant for.
+  setRemoteTrack(participant, source, track, old) {
+    const k = participant + "|" + source;
+    if (track) this.remote.set(k, track);
+    else if (!old || this.remote.get(k) === old) this.remote.delete(k);
+    if (this.last) this.render(this.last);
+  }
+
+  pin(key) {
+    this.pinned = this.pinned === key ? null : key;
+    if (this.last) this.render(this.last);
+  }
+
+  setSpeakers(ids) {
+    this.speaking = ids;
+    if (this.last) this.render(this.last);
+  }
+
+  tile(key, kind) {
+    let t = this.tiles.get(key);
+    if (!t) {
+      t = new Tile(key, kind, (k) => this.pin(k));
+      this.tiles.set(key, t);
+    }
+    return t;
+  }
+
+  // render draws state: {you, participants, local: LocalMedia}.
+  render(state) {
+    this.last = state;
+    const { you, participants, local } = state;
+    const order = [];
+    const want = new Set();
+    const add = (key, kind, info, track) => {
+      const t = this.tile(key, kind);
+      want.add(key);
+      t.setTrack(track);
+      t.update({ ...info, speaking: this.speaking.has(info.id), pinned: this.pinned === key });
+      order.push(t);
+      return t;
+    };
+    const others = Array.from(participants.values()).sort((a, b) => (a.joined_at || 0) - (b.joined_at || 0));
+    // Screen shares first: they are what people look at.
+    if (local.screen && local.screen.readyState === "live") {
+      add("screen:self", "screen", { id: you ? you.id : "", name: you ? you.name : "You", self: true, mic: true, camera: true }, local.screen);
+    }
+    for (const p of others) {
+      const tr = this.remote.get(p.id + "|screen") || null;
+      if (p.screen || tr) add("screen:" + p.id, "screen", { id: p.id, name: p.name, mic: p.mic, camera: p.camera }, tr);
+    }
+    if (you) {
+      add("self", "camera", { id: you.id, name: you.name, self: true, mirrored: true, mic: !!local.trackFor("microphone"), camera: !!local.trackFor("camera") }, local.trackFor("camera"));
+    }
+    for (const p of others) {
+      const tr = this.remote.get(p.id + "|camera") || null;
+      const t = add("cam:" + p.id, "camera", { id: p.id, name: p.name, mic: p.mic, camera: p.camera }, tr);
+      if (tr && !this.framed.has(p.id) && t.video.requestVideoFrameCallback) {
+        this.framed.add(p.id);
+        t.video.requestVideoFrameCallback(() => this.onFirstFrame(p.id, performance.now()));
+      }
+    }
+    for (const [key, t] of this.tiles) {
+      if (!want.has(key)) { t.setTrack(null); t.el.remove(); this.tiles.delete(key); }
+    }
+    if (this.pinned && !want.has(this.pinned)) this.pinned = null;
+    // Place tiles in order: appendChild moves nodes without pausing video.
+    let prev = null;
+    for (const t of order) {
+      const parent = t.key === this.pinned ? this.stage : this.grid;
+      if (t.el.parentNode !== parent || (parent === this.grid && t.el.previousElementSibling !== prev)) {
+        if (parent === this.grid) {
+          const next = prev ? prev.nextElementSibling : this.grid.firstElementChild;
+          this.grid.insertBefore(t.el, next);
+        } else {
+          this.stage.appendChild(t.el);
+        }
+      }
+      if (parent === this.grid) prev = t.el;
+    }
+    this.root.classList.toggle("has-pin", !!this.pinned);
+    this.count = order.length - (this.pinned ? 1 : 0);
+    this.fit();
+  }
+
+  // fit picks the column count that gives the largest 16:9 tiles in the
+  // space there is; a narrow phone screen gets one column.
+  fit() {
+    const n = Math.max(1, this.count || 1);
+    if (this.pinned) {
+      this.grid.style.removeProperty("--cols");
+      this.grid.style.removeProperty("--rows");
+      return;
+    }
+    const w = this.grid.clientWidth || this.root.clientWidth || 1;
+    const h = this.grid.clientHeight || this.root.clientHeight || 1;
+    let best = 1;
+    let bestSize = 0;
+    for (let cols = 1; cols <= n; cols++) {
+      const rows = Math.ceil(n / cols);
+      const size = Math.min(w / cols, (h / rows) * (16 / 9));
+      if (size > bestSize + 0.5) { best = cols; bestSize = size; }
+    }
+    this.grid.style.setProperty("--cols", String(best));
+    this.grid.style.setProperty("--rows", String(Math.ceil(n / best)));
+  }
+}
