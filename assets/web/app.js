@@ -154,7 +154,7 @@ function renderDevices() {
   setToggle($("mute"), !micOn, micOn ? "Mute" : "Unmute", micOn ? "Mute" : "Unmute");
   setToggle($("camera"), !cam, cam ? "Stop camera" : "Start camera", cam ? "Camera" : "Camera");
   const sharing = !!media.trackFor("screen");
-  setToggle($("share"), sharing, sharing ? "Stop sharing screen" : "Share screen", sharing ? "Stop share" : "Share");
+  setToggle($("share"), sharing, sharing ? "Stop sharing screen" : "Share screen", sharing ? "Stop" : "Share");
   meterFor(media.trackFor("microphone"));
   if (grid && session) renderTiles();
 }
@@ -271,6 +271,8 @@ function initEntry() {
   $("camera-select").addEventListener("change", (e) => media.useDevice("videoinput", e.target.value).then(() => session && session.replaceLocal("camera")).catch((err) => toast(describeError(err, "camera"))));
   $("mic-select").addEventListener("change", (e) => media.useDevice("audioinput", e.target.value).then(() => session && session.replaceLocal("microphone")).catch((err) => toast(describeError(err, "microphone"))));
   if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) navigator.mediaDevices.addEventListener("devicechange", fillDeviceLists);
+  // A new invite pasted into the address bar while on the entry screen.
+  window.addEventListener("hashchange", () => { if (!session) location.reload(); });
 
   media.onChange = renderDevices;
   renderDevices();

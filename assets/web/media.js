@@ -10,7 +10,7 @@ export function describeError(e, what) {
   switch (e && e.name) {
     case "NotAllowedError":
     case "SecurityError":
-      return `Permission to use the ${what} was refused. You can join without it, or allow it in the browser's site settings and try again.`;
+      return `Permission to use the ${what} was refused. You can join without ${what.includes(" and ") ? "them" : "it"}, or allow ${what.includes(" and ") ? "them" : "it"} in the browser's site settings and reload the page.`;
     case "NotFoundError":
     case "OverconstrainedError":
       return `No ${what} was found.`;
@@ -60,8 +60,8 @@ export class LocalMedia {
       if (wantVideo) this.setCamera(s.getVideoTracks()[0] || null);
     } catch (e) {
       if (e.name === "NotAllowedError" || e.name === "SecurityError") {
-        this.micError = describeError(e, "microphone");
-        this.cameraError = describeError(e, "camera");
+        // One refusal covers both: one message for both.
+        this.micError = this.cameraError = wantVideo ? describeError(e, "camera and microphone") : describeError(e, "microphone");
         this.micOn = this.cameraOn = false;
       } else {
         await this.startMic().catch(() => {});

@@ -212,14 +212,16 @@ export class Session {
     this.joinedOnce = true;
     this.attempt = 0;
     this.dropAt = 0;
-    if (!Array.isArray(d.participants) && d.participants !== null) this.violation("joined.participants is not an array");
-    if (d.participants === null) this.violation("joined.participants is null");
+    if (!Array.isArray(d.participants)) console.warn("confab: joined.participants is not an array:", d.participants);
     this.you = d.you;
     this.participants.clear();
     for (const p of d.participants || []) this.participants.set(p.id, p);
-    if (first) this.chat.more = !!d.chat_more;
-    else if (this.chat.size() === 0) this.chat.more = !!d.chat_more;
+    // chat_more speaks of the newest page; after a rejoin with after_seq
+    // the older-messages state from before stays.
+    if (first || this.chat.size() === 0) this.chat.more = !!d.chat_more;
     for (const m of d.chat || []) this.chat.add(m, this.you.id);
+    this.historyPending = null;
+    if (d.chat_gap) this.requestHistory("after", this.chat.highestSeq());
     this.setPhase("call");
     this.emit("roster");
     this.emit("chat");
@@ -367,6 +369,8 @@ export class Session {
   // Chat (§5.1 chat/history, §5.2 chat).
 
   sendChat(text) {
+    // Lone UTF-16 surrogates cannot be sent as JSON text the server takes.
+    text = typeof text.toWellFormed === "function" ? text.toWellFormed() : text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
     const id = messageID();
     this.chat.addPending(id, text);
     this.transmitChat(id);
@@ -376,6 +380,7 @@ export class Session {
   retryChat(id) {
     const p = this.chat.pending.get(id);
     if (!p) return;
+    p.tries = 0;
     p.status = "sending";
     p.error = null;
     this.transmitChat(id);
@@ -399,34 +404,56 @@ export class Session {
     if (this.chat.add(m, this.you ? this.you.id : null)) this.emit("chat", { added: m });
   }
 
+  // loadOlder asks for the page before the lowest seq seen.
   loadOlder() {
     if (this.historyPending) return false;
+    return this.requestHistory("before", this.chat.lowestSeq());
+  }
+
+  // requestHistory asks for a page "before" a seq (older messages) or
+  // "after" one (filling the gap a rejoin left, joined.chat_gap).
+  requestHistory(mode, seq) {
     this.historyReq++;
-    this.historyPending = "h" + this.historyReq;
-    const ok = this.send("history", { req: this.historyPending, before: this.chat.lowestSeq(), limit: 50 });
-    if (!ok) this.historyPending = null;
-    return ok;
+    const req = "h" + this.historyReq;
+    const data = mode === "after" ? { req, before: 0, after: seq, limit: 50 } : { req, before: seq, limit: 50 };
+    if (!this.send("history", data)) return false;
+    this.historyPending = { req, mode };
+    return true;
   }
 
   onHistory(d) {
-    if (d.req && this.historyPending && d.req !== this.historyPending) return;
+    const p = this.historyPending;
+    if (!p || (d.req && d.req !== p.req)) return;
     this.historyPending = null;
     for (const m of d.messages || []) this.chat.add(m, this.you ? this.you.id : null);
-    this.chat.more = !!d.more;
-    this.emit("chat", { older: true });
+    if (p.mode === "before") {
+      this.chat.more = !!d.more;
+      this.emit("chat", { older: true });
+      return;
+    }
+    this.emit("chat");
+    const msgs = d.messages || [];
+    if (d.more && msgs.length > 0) this.requestHistory("after", msgs[msgs.length - 1].seq);
   }
 
   onError(e) {
     const code = e.code || "internal";
     if (e.ref && this.chat.pending.has(e.ref)) {
       const p = this.chat.pending.get(e.ref);
+      clearTimeout(p.timer);
+      // Not stored: the server was busy (overloaded) or too many messages
+      // went out (rate_limited). Resend by itself a few times, same id.
+      if ((code === "overloaded" || code === "rate_limited") && (p.tries || 0) < 3) {
+        p.tries = (p.tries || 0) + 1;
+        p.timer = setTimeout(() => { if (this.chat.pending.get(p.id) === p && p.status === "sending") this.transmitChat(p.id); }, 1000 * 2 ** p.tries);
+        return;
+      }
       p.status = "failed";
       p.error = e.message || code;
-      clearTimeout(p.timer);
       this.emit("chat");
       return;
     }
-    if (e.ref && e.ref === this.historyPending) {
+    if (e.ref && this.historyPending && e.ref === this.historyPending.req) {
       this.historyPending = null;
       this.emit("notice", { text: "Older messages could not be loaded." });
       return;
@@ -445,8 +472,10 @@ export class Session {
 
   onClose(ev) {
     this.teardownMedia();
+    this.historyPending = null;
     if (this.closing) return;
     if (this.errorCode) {
+      this.participants.clear();
       this.setPhase("error", this.errorCode);
       return;
     }
@@ -462,6 +491,7 @@ export class Session {
     if (!this.dropAt) this.dropAt = Date.now();
     if (Date.now() - this.dropAt > RETRY_FOR_MS) {
       this.errorCode = "server_gone";
+      this.participants.clear();
       this.setPhase("error", "server_gone");
       return;
     }
@@ -495,6 +525,7 @@ export class Session {
     if (ws) setTimeout(() => { try { ws.close(1000); } catch { /* gone */ } }, 200);
     this.teardownMedia();
     this.chat.stopTimers();
+    this.participants.clear();
     this.setPhase("left");
   }
 
