@@ -135,7 +135,8 @@ function showEntryError(text) {
 function renderDevices() {
   const v = $("preview");
   const cam = media.trackFor("camera");
-  if (cam) {
+  // The preview plays only on the entry screen; the call has the own tile.
+  if (cam && (phase === "entry" || phase === "joining" || phase === "error")) {
     if (!v.srcObject || v.srcObject.getVideoTracks()[0] !== cam) v.srcObject = new MediaStream([cam]);
   } else {
     v.srcObject = null;
@@ -145,6 +146,7 @@ function renderDevices() {
   const micOn = !!media.trackFor("microphone");
   setToggle($("mic-toggle"), !micOn, micOn ? "Mute microphone" : "Unmute microphone");
   setToggle($("camera-toggle"), !cam, cam ? "Turn camera off" : "Turn camera on");
+  $("mic-toggle").disabled = $("camera-toggle").disabled = media.starting;
   const msgs = [media.cameraError, media.micError].filter(Boolean);
   const dm = $("device-message");
   const text = msgs[0] === msgs[1] ? msgs[0] : msgs.join(" ");
@@ -296,6 +298,9 @@ async function join() {
   try { localStorage.setItem("confab.name", name); localStorage.setItem("confab.room", room); } catch { /* storage off */ }
   session = null;
   setPhase("joining");
+  // Join with the devices the person has answered for (the browser may
+  // still be asking).
+  await media.ready;
   let tok;
   try {
     tok = invite ? invite.token : (await fetchToken(room, name)).token;
@@ -310,6 +315,7 @@ async function join() {
 
 function startSession(tok, room) {
   if (meter) { meter.stop(); meter = null; }
+  $("preview").srcObject = null;
   $("room-title").textContent = room;
   document.title = room + " · Confab";
   grid.clear();

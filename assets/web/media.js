@@ -34,6 +34,8 @@ export class LocalMedia {
     this.micError = null;
     this.cameraError = null;
     this.onChange = () => {};
+    this.starting = false;
+    this.ready = Promise.resolve();
   }
 
   // trackFor is what the session publishes for source, or null.
@@ -45,9 +47,21 @@ export class LocalMedia {
     return null;
   }
 
-  // start asks for the camera and microphone together (one prompt), then
-  // one by one if that fails for a reason other than a refusal.
-  async start() {
+  // acquire asks for the camera and microphone together (one prompt),
+  // then one by one if that fails for a reason other than a refusal.
+  // start asks for the camera and microphone; ready resolves when it is
+  // done, whatever the answer.
+  start() {
+    this.starting = true;
+    this.onChange();
+    this.ready = this.acquire().finally(() => {
+      this.starting = false;
+      this.onChange();
+    });
+    return this.ready;
+  }
+
+  async acquire() {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       this.micError = this.cameraError = "This browser cannot use a camera or microphone here (a secure https:// address is needed).";
       this.micOn = this.cameraOn = false;

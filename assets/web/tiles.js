@@ -159,7 +159,7 @@ export class TileGrid {
     }
     for (const p of others) {
       const tr = this.remote.get(p.id + "|screen") || null;
-      if (p.screen || tr) add("screen:" + p.id, "screen", { id: p.id, name: p.name, mic: p.mic, camera: p.camera }, tr);
+      if (p.screen) add("screen:" + p.id, "screen", { id: p.id, name: p.name, mic: p.mic, camera: p.camera }, tr);
     }
     if (you) {
       add("self", "camera", { id: you.id, name: you.name, self: true, mirrored: true, mic: !!local.trackFor("microphone"), camera: !!local.trackFor("camera") }, local.trackFor("camera"));
@@ -176,7 +176,9 @@ export class TileGrid {
       if (!want.has(key)) { t.setTrack(null); t.el.remove(); this.tiles.delete(key); }
     }
     if (this.pinned && !want.has(this.pinned)) this.pinned = null;
-    // Place tiles in order: appendChild moves nodes without pausing video.
+    // Place tiles in order: appendChild moves nodes without pausing video,
+    // but a moved node loses focus, which is given back.
+    const active = document.activeElement;
     let prev = null;
     for (const t of order) {
       const parent = t.key === this.pinned ? this.stage : this.grid;
@@ -190,6 +192,7 @@ export class TileGrid {
       }
       if (parent === this.grid) prev = t.el;
     }
+    if (active && active !== document.activeElement && active.isConnected) active.focus({ preventScroll: true });
     this.root.classList.toggle("has-pin", !!this.pinned);
     this.count = order.length - (this.pinned ? 1 : 0);
     this.fit();
