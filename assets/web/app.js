@@ -40,6 +40,7 @@ const MESSAGES = {
   permission_denied: "Your invite does not allow sending camera or microphone. Turn them off and join again.",
   duplicate_identity: "You joined this call from another tab or device, so this one was disconnected.",
   unreachable: "Cannot reach the server. Check the address and your connection, then try again.",
+  refused: "The server could not let you in just now. Try again in a moment.",
   server_gone: "The connection to the server was lost and could not be restored. The server may have stopped.",
   bad_message: "The server did not accept this page's request. Try reloading the page.",
   unsupported_protocol: "This page does not speak the server's protocol version. Try reloading the page.",
@@ -340,7 +341,10 @@ function onSessionEvent(type, d) {
       } else if (d.phase === "reconnecting") {
         setPhase("reconnecting");
       } else if (d.phase === "error") {
-        const text = MESSAGES[d.error] || "Something went wrong: " + d.error;
+        let text = MESSAGES[d.error] || "Something went wrong: " + d.error;
+        // A token from /api/token (not an invite) is simply renewed by joining again.
+        if (d.error === "token_expired" && !invite) text = "Your access to this call expired. Press Rejoin to get back in.";
+        if (d.error === "refused" && s.fatalMessage) text += " (" + s.fatalMessage + ")";
         if (!s.joinedOnce) {
           session = null;
           setPhase("error", text);

@@ -210,6 +210,7 @@ export class Session {
   onJoined(d) {
     const first = !this.joinedOnce;
     this.joinedOnce = true;
+    this.fatalMessage = null;
     this.attempt = 0;
     this.dropAt = 0;
     if (!Array.isArray(d.participants)) console.warn("confab: joined.participants is not an array:", d.participants);
@@ -459,10 +460,8 @@ export class Session {
       return;
     }
     if (e.fatal) {
-      if (NO_RETRY.has(code)) {
-        this.errorCode = code;
-        this.fatalMessage = e.message || "";
-      }
+      if (NO_RETRY.has(code)) this.errorCode = code;
+      this.fatalMessage = e.message || code;
       return; // the server closes the socket next
     }
     this.emit("notice", { text: e.message || code });
@@ -480,8 +479,10 @@ export class Session {
       return;
     }
     if (!this.joinedOnce) {
-      this.errorCode = "unreachable";
-      this.setPhase("error", "unreachable");
+      // The first connection failed: the server could not be reached, or
+      // refused for a reason that may pass (then say so).
+      this.errorCode = this.fatalMessage ? "refused" : "unreachable";
+      this.setPhase("error", this.errorCode);
       return;
     }
     this.lost(ev);
