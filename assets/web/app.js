@@ -9,15 +9,21 @@
 //                 #chat-input #chat-send #chat-older #chat-list #tiles
 //                 #conn-state #sound-on
 //   end screen    #end-title #end-message #rejoin #back
+//   tiles         .tile[data-key] with key "self", "cam:<id>", "screen:<id>"
+//                 or "screen:self"; remote sound: audio[data-participant]
+//   <body data-phase> mirrors confabTest.state().phase
 //
 // window.confabTest (always present) reads the page's state:
 //   state()   -> {phase: "entry"|"joining"|"call"|"reconnecting"|"left"|"error",
 //                 you: id|null, error: string|null,
 //                 participants: [{id,name,mic,camera,screen}] (the others),
 //                 self: {id,name,mic,camera,screen}|null,
-//                 chat: [{seq,id,from,name,text,status}] (status "sent",
-//                       "sending" or "failed"; seq null until stored),
-//                 protocolViolations: [string]}
+//                 chat: [{seq,id,from,name,text,status}] in seq order, then
+//                       own unacknowledged ones (status "sent", "sending"
+//                       or "failed"; seq null until stored),
+//                 protocolViolations: [string] (media sent on a publish
+//                       mid or on a mid missing from the offer's tracks,
+//                       and similar breaks of PROTOCOL.md §5.2)}
 //   stats()   -> Promise of {participantId: {videoFrames, screenFrames,
 //                 audioEnergy, audioSamples}} from inbound-rtp stats,
 //                 mapped to participants by mid
@@ -28,6 +34,7 @@ import { Session } from "./session.js";
 import { ChatView } from "./chat.js";
 import { TileGrid } from "./tiles.js";
 import { LocalMedia, describeError } from "./media.js";
+import { AudioSink } from "./audio.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -503,74 +510,12 @@ function autoGrow(el) {
   el.style.height = Math.min(el.scrollHeight, 160) + "px";
 }
 
-// AudioSink plays each participant's microphone in its own <audio>.
-class AudioSink {
-  constructor(root) {
-    this.root = root;
-    this.els = new Map(); // participant -> {el, track}
-    this.blocked = false;
-  }
-
-  set(participant, track, old) {
-    let a = this.els.get(participant);
-    if (!track) {
-      if (a && (!old || a.track === old)) {
-        a.el.srcObject = null;
-        a.el.remove();
-        this.els.delete(participant);
-      }
-      return;
-    }
-    if (!a) {
-      const el = document.createElement("audio");
-      el.autoplay = true;
-      el.dataset.participant = participant;
-      this.root.appendChild(el);
-      a = { el, track: null };
-      this.els.set(participant, a);
-    }
-    if (a.track === track) return;
-    a.track = track;
-    a.el.srcObject = new MediaStream([track]);
-    this.play(a.el);
-  }
-
-  play(el) {
-    const p = el.play();
-    if (p && p.catch) {
-      p.catch((e) => {
-        if (e && e.name === "NotAllowedError") {
-          this.blocked = true;
-          $("sound-banner").hidden = false;
-        }
-      });
-    }
-  }
-
-  resume() {
-    this.blocked = false;
-    $("sound-banner").hidden = true;
-    for (const a of this.els.values()) this.play(a.el);
-  }
-
-  prune(participants) {
-    for (const id of Array.from(this.els.keys())) {
-      if (!participants.has(id)) this.set(id, null);
-    }
-  }
-
-  clear() {
-    for (const id of Array.from(this.els.keys())) this.set(id, null);
-    $("sound-banner").hidden = true;
-  }
-}
-
 function initCall() {
   grid = new TileGrid({
     root: $("tiles"), stage: $("stage"), grid: $("grid"),
     onFirstFrame: (id, t) => { if (timings.firstFrame[id] == null) timings.firstFrame[id] = t; },
   });
-  audio = new AudioSink($("audio-sink"));
+  audio = new AudioSink($("audio-sink"), $("sound-banner"));
   chatView = new ChatView({
     list: $("chat-list"), scroll: $("chat-scroll"), older: $("chat-older"), empty: $("chat-empty"),
     onRetry: (id) => session && session.retryChat(id),
@@ -625,7 +570,9 @@ window.confabTest = {
       error: pageError,
       participants: s ? Array.from(s.participants.values(), pstate) : [],
       self: s ? pstate(s.you) : null,
-      chat: s ? s.chat.list().map(({ seq, id, from, name, text, status }) => ({ seq, id, from, name, text, status })) : [],
+      chat: s ? s.chat.list().map(({ seq, id, from, name, text, status }) => (seq == null && s.you
+        ? { seq, id, from: s.you.id, name: s.you.name, text, status }
+        : { seq, id, from, name, text, status })) : [],
       protocolViolations: s ? s.violations.slice() : [],
     };
   },
