@@ -56,44 +56,30 @@ func (p *peer) handleSetSource(ss wire.SetSource) {
 	}
 }
 
-// handleChat stores a message and sends it to the room. A resend of an id
-// the sender used before is stored once and answered to the sender alone.
+// handleChat queues a message for the store writer, which stores it and
+// sends it to the room (a resend of an id the sender used before is stored
+// once and answered to the sender alone). A message the writer cannot take
+// now is refused with overloaded rather than queued without bound.
 func (p *peer) handleChat(c wire.ChatSend) {
 	if !p.grants.Chat {
 		p.sendError(wire.CodePermissionDenied, "the token does not allow chat", c.ID)
 		return
 	}
-	if !p.chat.Allow() {
+	if !p.limits.chat.Allow() {
+		p.s.metrics.rateLimited.Add(1)
 		p.sendError(wire.CodeRateLimited, "too many chat messages; slow down", c.ID)
 		return
 	}
-	r := p.room
-	ctx, cancel := p.s.ctx()
-	defer cancel()
-	r.mu.Lock()
-	stored, dup, err := p.s.cfg.Store.AppendChat(ctx, store.ChatMessage{
-		Room: r.name, ID: c.ID, From: p.id, Name: p.name, Text: c.Text, At: p.s.cfg.Now(),
-	})
-	if err != nil {
-		r.mu.Unlock()
-		p.log.Error("chat store", "err", err)
-		p.sendError(wire.CodeInternal, "the message could not be stored", c.ID)
-		return
-	}
-	ev := wire.ChatEvent{Message: toWire([]store.ChatMessage{stored})[0]}
-	if dup {
-		p.sendMsg(wire.TypeChat, ev)
-	} else {
-		r.broadcastLocked(nil, wire.TypeChat, ev)
-	}
-	r.mu.Unlock()
-	if !dup {
-		p.s.metrics.chats.Add(1)
-		r.event(p.id, "chat", c.ID)
+	m := store.ChatMessage{Room: p.room.name, ID: c.ID, From: p.id, Name: p.name, Text: c.Text, At: p.s.cfg.Now()}
+	if !p.s.writer.chat(p.room, p, m) {
+		p.s.metrics.overloaded.Add(1)
+		p.sendError(wire.CodeOverloaded, "the server is busy and did not store the message; send it again shortly", c.ID)
 	}
 }
 
-// handleHistory answers a request for older chat messages.
+// handleHistory answers a request for a page of stored chat: after h.After
+// (paging forward) or before h.Before (paging back). It reads through the
+// store's read connections and takes no lock.
 func (p *peer) handleHistory(h wire.HistoryRequest) {
 	limit := h.Limit
 	if limit == 0 {
@@ -101,7 +87,16 @@ func (p *peer) handleHistory(h wire.HistoryRequest) {
 	}
 	ctx, cancel := p.s.ctx()
 	defer cancel()
-	msgs, more, err := p.s.cfg.Store.ChatHistory(ctx, p.room.name, h.Before, limit)
+	var (
+		msgs []store.ChatMessage
+		more bool
+		err  error
+	)
+	if h.After > 0 {
+		msgs, more, err = p.s.cfg.Store.ChatAfter(ctx, p.room.name, h.After, limit)
+	} else {
+		msgs, more, err = p.s.cfg.Store.ChatHistory(ctx, p.room.name, h.Before, limit)
+	}
 	if err != nil {
 		p.log.Error("chat history", "err", err)
 		p.sendError(wire.CodeInternal, "history could not be read", h.Req)

@@ -11,13 +11,19 @@ import (
 )
 
 // metrics are the counters /metrics exposes in the Prometheus text format.
+// They are atomics (or under their own mu), so /metrics and /healthz never
+// wait for a room's lock or the store.
 type metrics struct {
-	sfu        sfu.Stats
-	joins      atomic.Uint64
-	chats      atomic.Uint64
-	wsMessages atomic.Uint64
-	mu         sync.Mutex
-	refusals   map[string]uint64 // join refusals by error code
+	sfu          sfu.Stats
+	joins        atomic.Uint64
+	chats        atomic.Uint64
+	wsMessages   atomic.Uint64
+	participants atomic.Int64
+	rateLimited  atomic.Uint64
+	overloaded   atomic.Uint64
+	storeBatches atomic.Uint64
+	mu           sync.Mutex
+	refusals     map[string]uint64 // join refusals by error code
 }
 
 func newMetrics() *metrics { return &metrics{refusals: make(map[string]uint64)} }
@@ -29,14 +35,11 @@ func (m *metrics) refused(code string) {
 }
 
 func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
-	s.mu.Lock()
+	s.mu.Lock() // never held across I/O or a room's lock
 	rooms, conns := len(s.rooms), len(s.conns)
-	participants := 0
-	for _, r := range s.rooms {
-		participants += r.size()
-	}
 	s.mu.Unlock()
 	m := s.metrics
+	participants := m.participants.Load()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	gauge := func(name, help string, v any) {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %v\n", name, help, name, name, v)
@@ -51,6 +54,10 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter("confab_joins_total", "Successful joins.", m.joins.Load())
 	counter("confab_chat_messages_total", "Chat messages stored.", m.chats.Load())
 	counter("confab_ws_messages_total", "Websocket messages read.", m.wsMessages.Load())
+	counter("confab_rate_limited_total", "Messages and /api requests refused with rate_limited.", m.rateLimited.Load())
+	counter("confab_chat_overloaded_total", "Chat messages refused with overloaded.", m.overloaded.Load())
+	counter("confab_store_batches_total", "Store transactions written by the store writer.", m.storeBatches.Load())
+	gauge("confab_chat_queue", "Chat messages waiting for the store now.", s.writer.queued.Load())
 	counter("confab_rtp_packets_in_total", "RTP packets received from publishers.", m.sfu.PacketsIn.Load())
 	counter("confab_rtp_bytes_in_total", "RTP bytes received from publishers.", m.sfu.BytesIn.Load())
 	counter("confab_keyframe_requests_total", "PLIs sent to publishers.", m.sfu.Keyframes.Load())

@@ -2,13 +2,14 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
-	"golang.org/x/time/rate"
 
 	"github.com/confab/confab/signaling/sfu"
 	"github.com/confab/confab/signaling/token"
@@ -33,14 +34,15 @@ const (
 // transceivers and negotiation by negMu. Lock order: Server.mu, room.mu,
 // peer.negMu.
 type peer struct {
-	s      *Server
-	conn   *websocket.Conn
-	log    *slog.Logger
-	send   chan []byte
-	done   chan struct{}
-	lim    *rate.Limiter
-	chat   *rate.Limiter
-	viol   int
+	s    *Server
+	conn *websocket.Conn
+	log  *slog.Logger
+	send chan []byte
+	done chan struct{}
+	// limits are the connection's own until join, then its identity's
+	// in the room (shared with its other connections, kept after close).
+	limits *limits
+	joined bool // limits are the identity's; release them at the end
 	closer sync.Once
 
 	closeCode int
@@ -79,8 +81,7 @@ func newPeer(s *Server, conn *websocket.Conn, remote string) *peer {
 		s: s, conn: conn, log: s.log.With("remote", remote),
 		send:      make(chan []byte, sendQueue),
 		done:      make(chan struct{}),
-		lim:       rate.NewLimiter(rate.Limit(s.cfg.MessageRate), s.cfg.MessageBurst),
-		chat:      rate.NewLimiter(10, 30),
+		limits:    s.newLimits(),
 		published: make(map[string]*sfu.Track),
 		publishTr: make(map[string]*webrtc.RTPTransceiver),
 		subs:      make(map[string]*subscription),
@@ -175,15 +176,23 @@ func (p *peer) write(b []byte) error {
 func (p *peer) readPump() {
 	defer p.s.wg.Done()
 	defer p.cleanup()
+	defer func() {
+		if p.joined {
+			p.s.releaseLimits(p.limits)
+		}
+	}()
 	p.conn.SetReadLimit(wire.MaxMessageBytes)
-	_ = p.conn.SetReadDeadline(time.Now().Add(joinWait))
+	_ = p.conn.SetReadDeadline(time.Now().Add(p.s.cfg.JoinTimeout))
 	p.conn.SetPongHandler(func(string) error {
 		return p.conn.SetReadDeadline(time.Now().Add(pongWait))
 	})
 	for {
-		_, b, err := p.conn.ReadMessage()
+		mt, b, err := p.conn.ReadMessage()
 		if err != nil {
+			var ne net.Error
 			switch {
+			case p.room == nil && errors.As(err, &ne) && ne.Timeout():
+				p.fail(wire.CodeNotJoined, fmt.Sprintf("no join within %v", p.s.cfg.JoinTimeout))
 			case errors.Is(err, websocket.ErrReadLimit):
 				// gorilla has already sent close 1009 (message too big).
 				p.close(websocket.CloseMessageTooBig, wire.CodeTooLarge)
@@ -195,26 +204,31 @@ func (p *peer) readPump() {
 			return
 		}
 		p.s.metrics.wsMessages.Add(1)
-		if !p.lim.Allow() {
-			p.viol++
-			if p.viol > maxViolation {
+		if !p.limits.msgs.Allow() {
+			p.s.metrics.rateLimited.Add(1)
+			if p.limits.violation(time.Now()) > maxViolation {
 				p.fail(wire.CodeRateLimited, "too many messages; disconnected")
 				return
 			}
 			p.sendError(wire.CodeRateLimited, "too many messages; slow down", "")
 			continue
 		}
-		env, err := wire.DecodeEnvelope(b)
-		if err != nil {
-			code := wire.CodeBadMessage
-			if errors.Is(err, wire.ErrVersion) {
-				code = wire.CodeUnsupportedProtocol
-			}
+		if mt != websocket.TextMessage {
+			const msg = "binary frames are not accepted; send JSON in text frames"
 			if p.room == nil {
-				p.fail(code, err.Error())
+				p.fail(wire.CodeBadMessage, msg)
 				return
 			}
-			p.sendError(code, err.Error(), "")
+			p.sendError(wire.CodeBadMessage, msg, "")
+			continue
+		}
+		env, err := wire.DecodeEnvelope(b)
+		if err != nil {
+			if p.room == nil {
+				p.fail(wire.Code(err), err.Error())
+				return
+			}
+			p.sendError(wire.Code(err), err.Error(), wire.Ref(env))
 			continue
 		}
 		if p.room == nil {
@@ -225,6 +239,9 @@ func (p *peer) readPump() {
 			if !p.handleJoin(env) {
 				return
 			}
+			// From now on the identity's limits apply, which outlive
+			// this connection.
+			p.limits, p.joined = p.s.acquireLimits(p.room.name, p.id), true
 			_ = p.conn.SetReadDeadline(time.Now().Add(pongWait))
 			continue
 		}
@@ -254,11 +271,7 @@ func (p *peer) handle(env wire.Envelope) bool {
 	case wire.TypeChat:
 		var c wire.ChatSend
 		if err := wire.DecodeData(env, &c); err != nil {
-			code := wire.CodeBadMessage
-			if errors.Is(err, wire.ErrTooLong) {
-				code = wire.CodeTooLarge
-			}
-			p.sendError(code, err.Error(), c.ID)
+			p.sendError(wire.Code(err), err.Error(), c.ID)
 			return true
 		}
 		p.handleChat(c)

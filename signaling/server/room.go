@@ -13,17 +13,20 @@ import (
 // speakerTick is how often active speakers are re-evaluated.
 const speakerTick = 250 * time.Millisecond
 
-// room is one call. mu guards peers and every peer's state fields; chat is
-// stored and broadcast under mu so everyone sees one order.
+// room is one call. mu guards peers and every peer's state fields. Chat is
+// stored by the server's storeWriter, which alone delivers it, under mu and
+// in seq order, so everyone sees one order; mu is never held across I/O.
 type room struct {
 	s        *Server
 	name     string
 	speakers *sfu.SpeakerDetector
 	stop     chan struct{}
 
-	mu     sync.Mutex
-	peers  map[string]*peer
-	closed bool
+	mu      sync.Mutex
+	peers   map[string]*peer
+	joining map[*peer]*chatHold // peers reading their join page
+	members int                 // len(peers) as last counted in metrics
+	closed  bool
 }
 
 func (r *room) size() int {
@@ -43,12 +46,33 @@ func (s *Server) enter(name string, p *peer, afterSeq int64) (*room, string, str
 	}
 	r := s.rooms[name]
 	if r == nil || r.closed {
-		r = &room{s: s, name: name, peers: make(map[string]*peer), speakers: sfu.NewSpeakerDetector(), stop: make(chan struct{})}
+		r = &room{s: s, name: name, peers: make(map[string]*peer), joining: make(map[*peer]*chatHold),
+			speakers: sfu.NewSpeakerDetector(), stop: make(chan struct{})}
 		s.rooms[name] = r
 		go r.speakerLoop()
 	}
+	// The chat page is read from the store without r.mu; messages delivered
+	// meanwhile are held for p and merged into the page below, so none
+	// falls between the page and the live messages. The room stays open
+	// while p is joining.
+	hold := &chatHold{}
 	r.mu.Lock()
+	r.joining[p] = hold
 	s.mu.Unlock()
+	r.mu.Unlock()
+	read, readMore, err := s.readJoinChat(name, afterSeq)
+	r.mu.Lock()
+	delete(r.joining, p)
+	if err != nil {
+		p.log.Error("chat history", "err", err)
+		if afterSeq > 0 {
+			r.mu.Unlock()
+			r.closeIfEmpty()
+			return nil, wire.CodeInternal, "the chat history could not be read; try again"
+		}
+		readMore = true // older messages may exist
+	}
+	page := mergeJoinChat(read, readMore, hold.msgs, afterSeq)
 
 	var replaced *peer
 	if old := r.peers[p.id]; old != nil {
@@ -62,26 +86,11 @@ func (s *Server) enter(name string, p *peer, afterSeq int64) (*room, string, str
 		renegotiate = r.removeLocked(replaced, "joined again from another place")
 	}
 
-	// The snapshot, the chat page and the announcement are made under r.mu,
-	// so no state change or chat message falls between them.
-	ctx, cancel := s.ctx()
-	var (
-		msgs []store.ChatMessage
-		more bool
-		err  error
-	)
-	if afterSeq > 0 {
-		msgs, more, err = s.cfg.Store.ChatAfter(ctx, name, afterSeq, 200)
-		more = false // resumed pages are newer than what the client has
-	} else {
-		msgs, more, err = s.cfg.Store.ChatHistory(ctx, name, 0, wire.HistoryPage)
-	}
-	cancel()
-	if err != nil {
-		p.log.Error("chat history", "err", err)
-	}
+	// The snapshot and the announcement are made under r.mu, so no state
+	// change or chat message falls between them and the page.
 	p.room = r
-	joined := wire.Joined{Room: name, Chat: toWire(msgs), ChatMore: more, ServerTime: s.cfg.Now().UnixMilli()}
+	joined := wire.Joined{Room: name, Participants: []wire.Participant{}, Chat: page.chat, ChatMore: page.more, ChatGap: page.gap,
+		ServerTime: s.cfg.Now().UnixMilli()}
 	for _, q := range r.peers {
 		joined.Participants = append(joined.Participants, q.stateLocked())
 		if p.grants.Subscribe {
@@ -92,6 +101,7 @@ func (s *Server) enter(name string, p *peer, afterSeq int64) (*room, string, str
 	}
 	slices.SortFunc(joined.Participants, func(a, b wire.Participant) int { return int(a.JoinedAt - b.JoinedAt) })
 	r.peers[p.id] = p
+	r.countMembersLocked()
 	joined.You = p.stateLocked()
 	p.sendMsg(wire.TypeJoined, joined)
 	r.broadcastLocked(p, wire.TypeParticipantJoined, wire.ParticipantEvent{Participant: joined.You})
@@ -190,6 +200,7 @@ func (r *room) dropTrackLocked(t *sfu.Track) []*peer {
 func (r *room) remove(p *peer, reason string) {
 	r.mu.Lock()
 	renegotiate := r.removeLocked(p, reason)
+	r.countMembersLocked()
 	r.mu.Unlock()
 	for _, q := range renegotiate {
 		q.negotiate()
@@ -221,7 +232,7 @@ func (r *room) closeIfEmpty() {
 	defer r.s.mu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.peers) > 0 || r.closed {
+	if len(r.peers) > 0 || len(r.joining) > 0 || r.closed {
 		return
 	}
 	r.closed = true
@@ -259,19 +270,24 @@ func (r *room) speakerLoop() {
 	}
 }
 
-// event appends to the meeting event log; failures are logged, not fatal.
+// event queues an entry for the meeting event log. It never blocks: the
+// store writer writes it with the next batch (and before Server.Close
+// returns); failures are logged, not fatal.
 func (r *room) event(identity, kind, detail string) {
-	ctx, cancel := r.s.ctx()
-	defer cancel()
-	if err := r.s.cfg.Store.AppendEvent(ctx, store.Event{Room: r.name, Identity: identity, Kind: kind, At: r.s.cfg.Now(), Detail: detail}); err != nil {
-		r.s.log.Error("event log", "err", err)
-	}
+	r.s.writer.event(store.Event{Room: r.name, Identity: identity, Kind: kind, At: r.s.cfg.Now(), Detail: detail})
+}
+
+// countMembersLocked brings the participants gauge up to date with
+// len(r.peers); r.mu must be held.
+func (r *room) countMembersLocked() {
+	r.s.metrics.participants.Add(int64(len(r.peers) - r.members))
+	r.members = len(r.peers)
 }
 
 func toWire(msgs []store.ChatMessage) []wire.ChatMessage {
 	out := make([]wire.ChatMessage, len(msgs))
 	for i, m := range msgs {
-		out[i] = wire.ChatMessage{Seq: m.Seq, ID: m.ID, From: m.From, Name: m.Name, Text: m.Text, At: m.At.UnixMilli()}
+		out[i] = wireChat(m)
 	}
 	return out
 }

@@ -15,13 +15,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
-	"golang.org/x/time/rate"
 
 	"github.com/confab/confab/signaling/sfu"
 	"github.com/confab/confab/signaling/store"
@@ -47,10 +45,20 @@ type Config struct {
 	AllowedOrigins []string
 	// Net places the media port and chooses ICE candidates.
 	Net sfu.NetConfig
-	// MessageRate and MessageBurst bound each connection's messages per
-	// second (default 30 and 60).
+	// MessageRate and MessageBurst bound each participant's messages per
+	// second (default 30 and 60), per (room, identity) across connections.
 	MessageRate  float64
 	MessageBurst int
+	// ChatRate and ChatBurst bound each participant's chat messages per
+	// second (default 10 and 30), like MessageRate. Benchmarks raise them.
+	ChatRate  float64
+	ChatBurst int
+	// ChatQueue is how many chat messages may wait for the store before
+	// new ones are refused with overloaded (default 4096).
+	ChatQueue int
+	// JoinTimeout is how soon after connecting the join must arrive
+	// (default 10s).
+	JoinTimeout time.Duration
 	// TokenTTL is the life of tokens from /api/token (default 12h).
 	TokenTTL time.Duration
 	// Logger receives the server's logs (default: discard).
@@ -78,6 +86,18 @@ func (c *Config) setDefaults() error {
 	if c.MessageBurst == 0 {
 		c.MessageBurst = 60
 	}
+	if c.ChatRate == 0 {
+		c.ChatRate = 10
+	}
+	if c.ChatBurst == 0 {
+		c.ChatBurst = 30
+	}
+	if c.ChatQueue == 0 {
+		c.ChatQueue = defaultChatQueue
+	}
+	if c.JoinTimeout == 0 {
+		c.JoinTimeout = joinWait
+	}
 	if c.TokenTTL == 0 {
 		c.TokenTTL = 12 * time.Hour
 	}
@@ -88,8 +108,8 @@ func (c *Config) setDefaults() error {
 		c.Now = time.Now
 	}
 	for _, o := range c.AllowedOrigins {
-		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
-			return fmt.Errorf("%w: allowed origin %q is not scheme://host", ErrConfig, o)
+		if _, ok := normalOrigin(o); !ok {
+			return fmt.Errorf("%w: allowed origin %q is not http(s)://host[:port]", ErrConfig, o)
 		}
 	}
 	return nil
@@ -102,13 +122,18 @@ type Server struct {
 	engine   *sfu.Engine
 	upgrader websocket.Upgrader
 	metrics  *metrics
-	tokenLim *rate.Limiter
+	writer   *storeWriter
+	limits   limitRegistry
+	apiLim   addrLimiter
+	origins  map[string]bool // allowed origins besides the server's own, normalised
 
 	mu     sync.Mutex
 	rooms  map[string]*room
 	conns  map[*peer]struct{}
 	closed bool
 	wg     sync.WaitGroup
+
+	closeWriter sync.Once
 }
 
 // New starts the media engine and returns a server ready to serve HTTP.
@@ -125,11 +150,17 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, engine: engine,
-		metrics:  newMetrics(),
-		tokenLim: rate.NewLimiter(20, 40),
-		rooms:    make(map[string]*room),
-		conns:    make(map[*peer]struct{}),
+		metrics: newMetrics(),
+		limits:  limitRegistry{m: make(map[limitKey]*limits)},
+		origins: make(map[string]bool),
+		rooms:   make(map[string]*room),
+		conns:   make(map[*peer]struct{}),
 	}
+	for _, o := range cfg.AllowedOrigins {
+		n, _ := normalOrigin(o)
+		s.origins[n] = true
+	}
+	s.writer = newStoreWriter(s)
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize: 4096, WriteBufferSize: 4096,
 		HandshakeTimeout: 10 * time.Second,
@@ -152,7 +183,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/api/token", s.serveToken)
 	mux.HandleFunc("GET /healthz", s.serveHealth)
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
-	return mux
+	s.webRoutes(mux)
+	return s.guardAPI(mux)
 }
 
 // Close disconnects every client and releases the media port. It waits for
@@ -169,27 +201,20 @@ func (s *Server) Close() error {
 		p.close(websocket.CloseGoingAway, "server shutting down")
 	}
 	s.wg.Wait()
+	s.closeWriter.Do(s.writer.close) // what the connections queued is written
 	return s.engine.Close()
 }
 
 // checkOrigin lets native clients (no Origin header) and browsers from the
-// server's own origin or an allowed one connect; others get 403.
+// server's own origin or an allowed one connect; others get 403. Origins
+// are compared as scheme, host and port (RFC 6454), see originAllowed.
 func (s *Server) checkOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
 	}
-	u, err := url.Parse(origin)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(u.Host, r.Host) {
+	if s.originAllowed(r, origin) {
 		return true
-	}
-	for _, o := range s.cfg.AllowedOrigins {
-		if strings.EqualFold(strings.TrimRight(o, "/"), origin) {
-			return true
-		}
 	}
 	s.log.Warn("websocket origin refused", "origin", origin)
 	return false
@@ -246,23 +271,23 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusMethodNotAllowed, wire.CodeBadMessage, "use GET or POST")
 		return
 	}
-	if !s.tokenLim.Allow() {
-		writeJSONError(w, http.StatusTooManyRequests, wire.CodeRateLimited, "too many token requests; try again shortly")
-		return
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	if err := r.ParseForm(); err != nil {
 		writeJSONError(w, http.StatusBadRequest, wire.CodeBadMessage, "bad form")
 		return
 	}
-	room, name := strings.TrimSpace(r.Form.Get("room")), strings.TrimSpace(r.Form.Get("name"))
-	if err := wire.ValidateName("room", room); err != nil {
-		writeJSONError(w, http.StatusBadRequest, wire.CodeBadMessage, err.Error())
-		return
-	}
-	if err := wire.ValidateName("name", name); err != nil {
-		writeJSONError(w, http.StatusBadRequest, wire.CodeBadMessage, err.Error())
-		return
+	// room and name are used exactly as given: a token for another room
+	// than asked would be worse than a refusal.
+	room, name := r.Form.Get("room"), r.Form.Get("name")
+	for _, f := range []struct{ what, v string }{{"room", room}, {"name", name}} {
+		if err := wire.ValidateName(f.what, f.v); err != nil {
+			writeJSONError(w, http.StatusBadRequest, wire.CodeBadMessage, err.Error())
+			return
+		}
+		if strings.TrimSpace(f.v) != f.v {
+			writeJSONError(w, http.StatusBadRequest, wire.CodeBadMessage, f.what+": begins or ends with whitespace")
+			return
+		}
 	}
 	identity := "u-" + randomHex(8)
 	tok, err := token.Issue(s.cfg.Secret, token.Claims{Identity: identity, Name: name, Room: room, Grants: token.DefaultGrants()},

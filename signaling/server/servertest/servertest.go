@@ -13,6 +13,7 @@ import (
 
 	"github.com/confab/confab/signaling/server"
 	"github.com/confab/confab/signaling/sfu"
+	"github.com/confab/confab/signaling/store"
 	"github.com/confab/confab/signaling/token"
 )
 
@@ -37,6 +38,22 @@ func Closed() Option { return func(c *server.Config) { c.Open = false } }
 
 // MaxParticipants sets the room cap.
 func MaxParticipants(n int) Option { return func(c *server.Config) { c.MaxParticipants = n } }
+
+// Config changes the server's config with f (rates, queue sizes,
+// timeouts).
+func Config(f func(*server.Config)) Option { return Option(f) }
+
+// WrapStore puts a wrapper around the server's store (to slow it down or
+// watch it); it is applied at every start.
+func WrapStore(wrap func(store.Store) store.Store) Option {
+	return func(c *server.Config) { c.Store = storeWrapper{wrap: wrap} }
+}
+
+// storeWrapper marks Config.Store until start opens the real store.
+type storeWrapper struct {
+	store.Store
+	wrap func(store.Store) store.Store
+}
 
 // Clock sets the server's clock.
 func Clock(now func() time.Time) Option { return func(c *server.Config) { c.Now = now } }
@@ -67,6 +84,9 @@ func (s *Server) start(addr string) {
 	}
 	cfg := s.cfg
 	cfg.Store, cfg.Secret = dd.Store, dd.Secret
+	if w, ok := s.cfg.Store.(storeWrapper); ok {
+		cfg.Store = w.wrap(dd.Store)
+	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		s.t.Fatalf("server: %v", err)
