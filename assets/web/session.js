@@ -13,7 +13,6 @@ const NO_RETRY = new Set([
   "unsupported_protocol", "not_joined",
 ]);
 
-const SOURCES = ["microphone", "camera", "screen"];
 const RETRY_FOR_MS = 30000;
 const GATHER_WAIT_MS = 5000;
 const CHAT_ACK_WAIT_MS = 15000;
@@ -541,12 +540,19 @@ export class Session {
       if (t.mid != null && t.receiver.track) byTrack.set(t.receiver.track.id, t.mid);
     }
     const report = await pc.getStats();
+    // A reused mid can have an older stream's report too: per mid, count
+    // the stream that received last.
+    const latest = new Map();
     report.forEach((r) => {
       if (r.type !== "inbound-rtp") return;
       let mid = r.mid;
       if (mid == null && r.trackIdentifier) mid = byTrack.get(r.trackIdentifier);
+      if (mid == null || !this.midMap.has(mid)) return;
+      const prev = latest.get(mid);
+      if (!prev || (r.lastPacketReceivedTimestamp || 0) > (prev.lastPacketReceivedTimestamp || 0)) latest.set(mid, r);
+    });
+    latest.forEach((r, mid) => {
       const m = this.midMap.get(mid);
-      if (!m) return;
       const o = out[m.participant] || (out[m.participant] = { videoFrames: 0, screenFrames: 0, audioEnergy: 0, audioSamples: 0 });
       if (r.kind === "video") {
         if (m.source === "screen") o.screenFrames += r.framesDecoded || 0;
@@ -559,5 +565,3 @@ export class Session {
     return out;
   }
 }
-
-export { SOURCES };

@@ -235,6 +235,13 @@ func TestWebPageNeedsNoInlineCode(t *testing.T) {
 	if regexp.MustCompile(`(?i)\son[a-z]+\s*=`).MatchString(index) {
 		t.Error("index.html has an event-handler attribute")
 	}
+	// The ids automated browser tests drive the page by.
+	for _, id := range []string{"name", "room", "join", "mic-toggle", "camera-toggle", "mute", "camera",
+		"share", "leave", "chat-toggle", "chat-input", "chat-send", "chat-older"} {
+		if n := strings.Count(index, `id="`+id+`"`); n != 1 {
+			t.Errorf("index.html has %d elements with id %q, want 1", n, id)
+		}
+	}
 	for _, m := range regexp.MustCompile(`(?:src|href)="(/web/[^"]+)"`).FindAllStringSubmatch(index, -1) {
 		if _, err := fs.Stat(assets.Web, strings.TrimPrefix(m[1], "/")); err != nil {
 			t.Errorf("index.html references missing %s", m[1])
