@@ -1,9 +1,11 @@
 // Command confab-bot is a headless Confab participant with a synthetic
 // camera (test pattern) and microphone (tone), for tests, demos and load.
 // It joins through the same client session and media pipeline as the app,
-// and prints as its last line one JSON object describing what it received.
+// and prints as its last line one JSON object describing what it received
+// (with --progress, the same object also every interval before that, with
+// "final": false).
 //
-//	confab-bot --server ws://127.0.0.1:7880 --room R --name N [--token T] [--duration 10s] [--chat N]
+//	confab-bot --server ws://127.0.0.1:7880 --room R --name N [--token T] [--duration 10s] [--chat N] [--progress 1s]
 package main
 
 import (
@@ -46,7 +48,23 @@ type Report struct {
 	Remote       map[string]RemoteReport `json:"remote"`
 	ChatReceived int                     `json:"chat_received"`
 	ChatSent     int                     `json:"chat_sent"`
-	Error        string                  `json:"error,omitempty"`
+	// Sources counts decoded video frames per participant name and source
+	// ("camera", "screen").
+	Sources map[string]map[string]uint64 `json:"sources"`
+	// Chat lists every chat message seen (replayed, received, own), in
+	// arrival order.
+	Chat []ChatSeen `json:"chat"`
+	// Left names the participants seen leaving.
+	Left  []string `json:"left"`
+	Final bool     `json:"final"`
+	Error string   `json:"error,omitempty"`
+}
+
+// ChatSeen is one chat message as the bot saw it.
+type ChatSeen struct {
+	Seq  int64  `json:"seq"`
+	ID   string `json:"id"`
+	From string `json:"from"`
 }
 
 // RemoteReport is what the bot received from one other participant.
@@ -76,6 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("v", false, "log to stderr")
 	showVersion := fs.Bool("version", false, "print the version")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	progress := fs.Duration("progress", 0, "also print the report every interval while in the call (0: only at the end)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -96,7 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *verbose {
 		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	report := Report{Remote: map[string]RemoteReport{}}
+	report := Report{Remote: map[string]RemoteReport{}, Final: true}
 	fail := func(err error) int {
 		report.Error = err.Error()
 		printReport(stdout, report)
@@ -130,32 +149,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	w := newWatcher(s)
 	go w.run()
 	sendChat(ctx, s, *chat, *duration)
-	select {
-	case <-ctx.Done():
-	case <-time.After(*duration):
-	case <-s.Done():
+	var tick <-chan time.Time
+	if *progress > 0 {
+		t := time.NewTicker(*progress)
+		defer t.Stop()
+		tick = t.C
+	}
+	end := time.After(*duration)
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case <-end:
+			break wait
+		case <-s.Done():
+			break wait
+		case <-tick:
+			interim := report
+			interim.Final = false
+			w.fill(&interim, s, start)
+			printReport(stdout, interim)
+		}
 	}
 	_ = s.Leave()
 	<-w.done
-
-	var firstFrame time.Time
-	for _, st := range s.Stats() {
-		if st.ID == report.Identity {
-			continue
-		}
-		rr := RemoteReport{Frames: st.Frames, AudioPackets: st.AudioPackets, AudioDecoded: st.AudioDecoded}
-		if !st.FirstFrame.IsZero() {
-			rr.FirstFrameMS = st.FirstFrame.Sub(start).Milliseconds()
-			if firstFrame.IsZero() || st.FirstFrame.Before(firstFrame) {
-				firstFrame = st.FirstFrame
-			}
-		}
-		report.Remote[w.name(st.ID)] = rr
-	}
-	if !firstFrame.IsZero() {
-		report.FirstFrameMS = firstFrame.Sub(start).Milliseconds()
-	}
-	report.ChatReceived, report.ChatSent = w.chatCounts()
+	w.fill(&report, s, start)
 
 	// Decoding nothing from someone who published is a failure.
 	var problems []string
@@ -182,6 +201,51 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	printReport(stdout, report)
 	return 0
+}
+
+// fill sets the report's counts from the session and the watcher.
+func (w *watcher) fill(report *Report, s *client.Session, start time.Time) {
+	report.Remote = map[string]RemoteReport{}
+	var firstFrame time.Time
+	for _, st := range s.Stats() {
+		if st.ID == report.Identity {
+			continue
+		}
+		rr := RemoteReport{Frames: st.Frames, AudioPackets: st.AudioPackets, AudioDecoded: st.AudioDecoded}
+		if !st.FirstFrame.IsZero() {
+			rr.FirstFrameMS = st.FirstFrame.Sub(start).Milliseconds()
+			if firstFrame.IsZero() || st.FirstFrame.Before(firstFrame) {
+				firstFrame = st.FirstFrame
+			}
+		}
+		report.Remote[w.name(st.ID)] = rr
+	}
+	if !firstFrame.IsZero() {
+		report.FirstFrameMS = firstFrame.Sub(start).Milliseconds()
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	report.ChatReceived, report.ChatSent = w.received, w.sent
+	report.Chat = append([]ChatSeen{}, w.chat...)
+	report.Left = append([]string{}, w.left...)
+	report.Sources = map[string]map[string]uint64{}
+	add := func(k videoKey, n uint64) {
+		name := w.names[k.pid]
+		if name == "" {
+			name = k.pid
+		}
+		if report.Sources[name] == nil {
+			report.Sources[name] = map[string]uint64{}
+		}
+		report.Sources[name][k.source] += n
+	}
+	for k, n := range w.frameTotals {
+		add(k, n)
+	}
+	for k, v := range w.videos {
+		_, n := v.Latest()
+		add(k, n)
+	}
 }
 
 func printReport(w io.Writer, r Report) {
@@ -213,6 +277,8 @@ func sendChat(ctx context.Context, s *client.Session, n int, stay time.Duration)
 
 type published struct{ audio, video bool }
 
+type videoKey struct{ pid, source string }
+
 // watcher follows the session's events for the report.
 type watcher struct {
 	s    *client.Session
@@ -223,11 +289,22 @@ type watcher struct {
 	pubs     map[string]published
 	received int
 	sent     int
-	err      error
+	chat     []ChatSeen
+	left     []string
+	// videos are the remote videos being decoded; frameTotals keeps the
+	// frames of those that ended.
+	videos      map[videoKey]client.VideoSource
+	frameTotals map[videoKey]uint64
+	err         error
 }
 
 func newWatcher(s *client.Session) *watcher {
-	return &watcher{s: s, done: make(chan struct{}), names: map[string]string{}, pubs: map[string]published{}}
+	return &watcher{s: s, done: make(chan struct{}), names: map[string]string{}, pubs: map[string]published{},
+		videos: map[videoKey]client.VideoSource{}, frameTotals: map[videoKey]uint64{}}
+}
+
+func (w *watcher) noteChat(m client.ChatMessage) {
+	w.chat = append(w.chat, ChatSeen{Seq: m.Seq, ID: m.ID, From: m.From})
 }
 
 func (w *watcher) note(p client.Participant) {
@@ -258,6 +335,7 @@ func (w *watcher) run() {
 				w.note(p)
 			}
 			for _, m := range e.Chat {
+				w.noteChat(m)
 				if m.From != e.You.ID {
 					w.received++ // replayed: sent before we arrived
 				}
@@ -266,7 +344,30 @@ func (w *watcher) run() {
 			w.note(e.Participant)
 		case client.ParticipantUpdated:
 			w.note(e.Participant)
+		case client.ParticipantLeft:
+			name := w.names[e.ID]
+			if name == "" {
+				name = e.ID
+			}
+			w.left = append(w.left, name)
+		case client.VideoAdded:
+			if !e.Local {
+				k := videoKey{e.ParticipantID, e.Source}
+				if old := w.videos[k]; old != nil {
+					_, n := old.Latest()
+					w.frameTotals[k] += n
+				}
+				w.videos[k] = e.Video
+			}
+		case client.VideoRemoved:
+			k := videoKey{e.ParticipantID, e.Source}
+			if v := w.videos[k]; v != nil {
+				_, n := v.Latest()
+				w.frameTotals[k] += n
+				delete(w.videos, k)
+			}
 		case client.ChatReceived:
+			w.noteChat(e.Message)
 			if e.Own {
 				w.sent++
 			} else {
@@ -298,12 +399,6 @@ func (w *watcher) publishers() map[string]published {
 		out[k] = v
 	}
 	return out
-}
-
-func (w *watcher) chatCounts() (int, int) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.received, w.sent
 }
 
 func (w *watcher) endErr() error {
