@@ -90,18 +90,35 @@ func (s *Session) resendPending() {
 // chatArrived handles a stored message from the server.
 func (s *Session) chatArrived(m ChatMessage) {
 	s.mu.Lock()
-	s.lastSeq = max(s.lastSeq, m.Seq)
 	own := m.From == s.self.ID
+	acked := false
 	if p := s.pending[m.ID]; own && p != nil {
 		p.timer.Stop()
 		delete(s.pending, m.ID)
+		acked = true
+	}
+	dup := s.gap.seen(m.Seq) // a gap page ran ahead of the live message
+	if s.gap.active {
+		// lastSeq stays where the gap fill is, so a rejoin resumes there.
+		if s.gap.stop == 0 {
+			s.gap.stop = m.Seq
+		}
+		s.gap.live = max(s.gap.live, m.Seq)
+	} else {
+		s.lastSeq = max(s.lastSeq, m.Seq)
 	}
 	s.mu.Unlock()
+	if dup && !acked {
+		return
+	}
 	s.events.push(ChatReceived{Message: m, Own: own})
 }
 
 // chatFailed reports a pending message as failed; false if id is not one.
 func (s *Session) chatFailed(id string, err error) bool {
+	if s.gapFailed(id) {
+		return true
+	}
 	s.mu.Lock()
 	p := s.pending[id]
 	if p != nil && p.timer != nil {

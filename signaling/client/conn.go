@@ -254,7 +254,7 @@ func (c *conn) handle(env wire.Envelope) error {
 		if err := wire.DecodeData(env, &h); err != nil {
 			return err
 		}
-		s.events.push(HistoryLoaded{Messages: h.Messages, More: h.More})
+		s.historyArrived(h)
 	case wire.TypeError:
 		var we wire.Error
 		if err := wire.DecodeData(env, &we); err != nil {

@@ -101,7 +101,8 @@ type Session struct {
 	self     Participant
 	room     string
 	names    map[string]string
-	lastSeq  int64
+	lastSeq  int64   // every chat message up to it was delivered
+	gap      gapFill // fetching what a rejoin's joined message left out
 	pending  map[string]*pendingChat
 	local    map[string]LocalTrack
 	enabled  map[string]bool
@@ -319,11 +320,13 @@ func (s *Session) welcome(c *conn, j wire.Joined, rejoined bool) {
 	for _, m := range j.Chat {
 		s.lastSeq = max(s.lastSeq, m.Seq)
 	}
+	gapReq := s.startGapFillLocked(j)
 	s.mu.Unlock()
 	s.events.push(Welcome{Room: j.Room, You: j.You, Participants: j.Participants, Chat: j.Chat, ChatMore: j.ChatMore, Rejoined: rejoined})
 	s.setState(StateConnected, nil)
 	s.announceLocalVideo()
 	s.resendPending()
+	s.sendGapRequest(gapReq) // the rest arrives as ChatReceived
 }
 
 // Leave ends the session: it tells the server, closes the PeerConnection

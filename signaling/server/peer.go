@@ -210,7 +210,11 @@ func (p *peer) readPump() {
 				p.fail(wire.CodeRateLimited, "too many messages; disconnected")
 				return
 			}
-			p.sendError(wire.CodeRateLimited, "too many messages; slow down", "")
+			ref := "" // name the chat message dropped, so its sender knows
+			if env, err := wire.DecodeEnvelope(b); err == nil {
+				ref = wire.Ref(env)
+			}
+			p.sendError(wire.CodeRateLimited, "too many messages; slow down", ref)
 			continue
 		}
 		if mt != websocket.TextMessage {
