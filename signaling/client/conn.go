@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +36,11 @@ type conn struct {
 
 	pcMu  sync.Mutex // serializes changes to the PeerConnection
 	slots map[string]*webrtc.RTPTransceiver
+
+	// routes maps the mid of each m-line the server sends on to whose
+	// track it carries, from the latest offer (PROTOCOL.md §5.2 "tracks").
+	routesMu sync.Mutex
+	routes   map[string]wire.TrackRef
 
 	wg       sync.WaitGroup
 	tracksMu sync.Mutex
@@ -279,6 +283,12 @@ func (c *conn) handle(env wire.Envelope) error {
 func (c *conn) handleOffer(o wire.Offer) error {
 	c.pcMu.Lock()
 	defer c.pcMu.Unlock()
+	// Routes are set before the offer is applied: a track may start at once.
+	// The server never moves an m-line from one track to another in one
+	// offer, so a track still running keeps its route.
+	c.routesMu.Lock()
+	c.routes = o.Tracks
+	c.routesMu.Unlock()
 	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: o.SDP}); err != nil {
 		return err
 	}
@@ -322,9 +332,27 @@ func (c *conn) attach(tr *webrtc.RTPTransceiver, t LocalTrack) error {
 	return tr.SetSender(sender, t)
 }
 
+// route tells whose track arrives on receiver, from the mid of its m-line
+// and the latest offer's tracks map. A track on any other m-line (one of
+// our publish m-lines, or one the offer does not name) is not routed.
+func (c *conn) route(receiver *webrtc.RTPReceiver) (wire.TrackRef, string, bool) {
+	mid := ""
+	for _, tr := range c.pc.GetTransceivers() {
+		if tr.Receiver() == receiver {
+			mid = tr.Mid()
+			break
+		}
+	}
+	c.routesMu.Lock()
+	defer c.routesMu.Unlock()
+	ref, ok := c.routes[mid]
+	return ref, mid, ok && mid != ""
+}
+
 // onTrack receives one remote track until it ends: video is decoded into a
-// frame slot the UI draws from, audio into PCM for the speaker.
-func (c *conn) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+// frame slot the UI draws from, audio into PCM for the speaker. Whose track
+// it is comes from the offer's tracks map, not from the msid.
+func (c *conn) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	c.tracksMu.Lock()
 	if c.closing {
 		c.tracksMu.Unlock()
@@ -335,8 +363,13 @@ func (c *conn) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	defer c.wg.Done()
 
 	s := c.s
-	pid := remote.StreamID()
-	source, _, _ := strings.Cut(remote.ID(), ":")
+	ref, mid, ok := c.route(receiver)
+	if !ok || !wire.ValidSource(ref.Source) {
+		s.log.Warn("media on an m-line the offer does not name in tracks; ignored", "mid", mid, "msid", remote.StreamID()+" "+remote.ID())
+		drain(remote)
+		return
+	}
+	pid, source := ref.Participant, ref.Source
 	counters := s.counters(pid)
 	if remote.Kind() == webrtc.RTPCodecTypeVideo {
 		c.receiveVideo(remote, pid, source, counters)

@@ -14,25 +14,61 @@ import (
 // and no STUN, gathering is immediate.
 const gatherWait = 5 * time.Second
 
-// subscribe adds t to p's PeerConnection. The caller holds the room lock
-// and calls p.negotiate after releasing it.
+// subscribe adds t to p's PeerConnection on a transceiver of the server's
+// own: a fresh sendonly one, or one whose earlier track's removal has been
+// negotiated. It never uses a publish m-line, so the client receives every
+// forwarded track on an m-line that is sendonly on the server's side and
+// named in the offer's tracks map. The caller holds the room lock and
+// calls p.negotiate after releasing it.
 func (p *peer) subscribe(t *sfu.Track) {
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
-	if _, ok := p.subs[t.ID]; ok || p.pc == nil {
+	if _, ok := p.subs[t.ID]; ok || p.pc == nil || p.closing {
 		return
 	}
-	sender, err := p.pc.AddTrack(t.Local)
-	if err != nil {
-		p.log.Warn("subscribe", "track", t.ID, "err", err)
-		return
+	sub := &subscription{track: t}
+	if tr := p.takeFree(t.Kind); tr != nil {
+		sender, err := p.s.engine.API().NewRTPSender(t.Local, p.pc.SCTP().Transport())
+		if err == nil {
+			err = tr.SetSender(sender, t.Local)
+		}
+		if err != nil {
+			p.log.Warn("subscribe", "track", t.ID, "err", err)
+			return
+		}
+		sub.tr, sub.sender = tr, sender
+	} else {
+		tr, err := p.pc.AddTransceiverFromTrack(t.Local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		if err != nil {
+			p.log.Warn("subscribe", "track", t.ID, "err", err)
+			return
+		}
+		sub.tr, sub.sender = tr, tr.Sender()
 	}
-	p.subs[t.ID] = &subscription{track: t, sender: sender}
+	p.subs[t.ID] = sub
 	p.fresh = append(p.fresh, t)
-	go t.RelayFeedback(sender)
+	p.relays.Add(1)
+	go func() {
+		defer p.relays.Done()
+		t.RelayFeedback(sub.sender)
+	}()
 }
 
-// unsubscribe removes a forwarded track; it reports whether p had it.
+// takeFree returns a subscription transceiver of kind whose last track's
+// removal the client has answered, or nil; p.negMu must be held.
+func (p *peer) takeFree(kind webrtc.RTPCodecType) *webrtc.RTPTransceiver {
+	for i, f := range p.free {
+		if f.answered && f.tr.Kind() == kind {
+			p.free = append(p.free[:i], p.free[i+1:]...)
+			return f.tr
+		}
+	}
+	return nil
+}
+
+// unsubscribe removes a forwarded track; it reports whether p had it. Its
+// transceiver goes inactive and is reused once the client has answered an
+// offer that shows it inactive.
 func (p *peer) unsubscribe(trackID string) bool {
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
@@ -43,21 +79,25 @@ func (p *peer) unsubscribe(trackID string) bool {
 	delete(p.subs, trackID)
 	if err := p.pc.RemoveTrack(sub.sender); err != nil {
 		p.log.Debug("unsubscribe", "track", trackID, "err", err)
+		return true
 	}
+	p.free = append(p.free, &freeTransceiver{tr: sub.tr})
 	return true
 }
 
 // negotiate sends a new offer when none is outstanding, or remembers that
 // one is needed once the outstanding offer is answered. The server is the
-// only offerer, so offers never cross (no glare).
+// only offerer, so offers never cross (no glare). p.negMu is not held
+// while ICE gathering completes.
 func (p *peer) negotiate() {
 	p.negMu.Lock()
-	defer p.negMu.Unlock()
-	if !p.ready || p.pc == nil || p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
+	if !p.ready || p.pc == nil || p.closing || p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
+		p.negMu.Unlock()
 		return
 	}
 	if p.awaiting {
 		p.pending = true
+		p.negMu.Unlock()
 		return
 	}
 	offer, err := p.pc.CreateOffer(nil)
@@ -65,54 +105,83 @@ func (p *peer) negotiate() {
 		err = p.pc.SetLocalDescription(offer)
 	}
 	if err != nil {
+		p.negMu.Unlock()
 		p.log.Error("offer", "err", err)
-		go p.fail(wire.CodeInternal, "the media connection could not be negotiated")
+		p.fail(wire.CodeInternal, "the media connection could not be negotiated")
 		return
 	}
-	select {
-	case <-webrtc.GatheringCompletePromise(p.pc):
-	case <-time.After(gatherWait):
-		p.log.Warn("ICE gathering did not complete; sending the candidates found so far")
-	case <-p.done:
-		return
-	}
-	msg := wire.Offer{SDP: p.pc.LocalDescription().SDP, Publish: map[string]string{}, Tracks: map[string]wire.TrackRef{}}
+	// Mids are assigned by CreateOffer: name them now, while the
+	// transceivers are as this offer shows them.
+	msg := wire.Offer{Publish: map[string]string{}, Tracks: map[string]wire.TrackRef{}}
 	for src, tr := range p.publishTr {
 		if mid := tr.Mid(); mid != "" {
 			msg.Publish[mid] = src
 		}
 	}
-	for _, tr := range p.pc.GetTransceivers() {
-		s := tr.Sender()
-		if s == nil || s.Track() == nil || tr.Mid() == "" {
-			continue
-		}
-		if sub := p.subs[s.Track().ID()]; sub != nil {
-			msg.Tracks[tr.Mid()] = wire.TrackRef{Participant: sub.track.Publisher, Source: sub.track.Source}
+	for _, sub := range p.subs {
+		if mid := sub.tr.Mid(); mid != "" {
+			msg.Tracks[mid] = wire.TrackRef{Participant: sub.track.Publisher, Source: sub.track.Source}
 		}
 	}
+	for _, f := range p.free {
+		f.offered = true
+	}
 	p.awaiting = true
+	gathered := webrtc.GatheringCompletePromise(p.pc)
+	p.negMu.Unlock()
+
+	select {
+	case <-gathered:
+	case <-time.After(gatherWait):
+		p.log.Warn("ICE gathering did not complete; sending the candidates found so far")
+	case <-p.done:
+		return
+	}
+	p.negMu.Lock()
+	msg.SDP = p.pc.LocalDescription().SDP
+	p.offerSDP = msg.SDP
+	p.negMu.Unlock()
 	p.sendMsg(wire.TypeOffer, msg)
 }
 
-// handleAnswer applies the client's answer, asks for keyframes for the
-// tracks it just started receiving, and sends the next offer if one waits.
+// handleAnswer checks the client's answer against the outstanding offer
+// and applies it, asks for keyframes for the tracks it just started
+// receiving, and sends the next offer if one waits. A broken answer leaves
+// the offer open for a correct one.
 func (p *peer) handleAnswer(a wire.Answer) {
 	p.negMu.Lock()
-	if !p.awaiting {
+	if !p.awaiting || p.offerSDP == "" {
 		p.negMu.Unlock()
 		p.sendError(wire.CodeBadMessage, "no offer is waiting for an answer", "")
 		return
 	}
-	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: a.SDP}); err != nil {
-		// The offer stays open: a client that sent a broken answer may
-		// still send a good one.
+	if err := checkAnswer(p.offerSDP, a.SDP); err != nil {
 		p.negMu.Unlock()
-		p.log.Warn("answer refused", "err", err)
+		p.log.Info("answer refused", "err", err)
 		p.sendError(wire.CodeBadMessage, "the answer was not accepted: "+err.Error(), "")
 		return
 	}
-	p.awaiting = false
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: a.SDP}); err != nil {
+		p.log.Warn("answer refused", "err", err)
+		if p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
+			// The offer is still open: a good answer may follow.
+			p.negMu.Unlock()
+			p.sendError(wire.CodeBadMessage, "the answer was not accepted: "+err.Error(), "")
+			return
+		}
+		// pion has moved past the offer: start over with a new one.
+		p.awaiting, p.offerSDP = false, ""
+		p.negMu.Unlock()
+		p.sendError(wire.CodeBadMessage, "the answer was not accepted ("+err.Error()+"); a new offer follows", "")
+		p.negotiate()
+		return
+	}
+	p.awaiting, p.offerSDP = false, ""
+	for _, f := range p.free {
+		if f.offered {
+			f.answered = true
+		}
+	}
 	fresh, pending := p.fresh, p.pending
 	p.fresh, p.pending = nil, false
 	p.negMu.Unlock()

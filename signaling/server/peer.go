@@ -62,18 +62,36 @@ type peer struct {
 
 	// Guarded by negMu.
 	negMu     sync.Mutex
-	ready     bool // joined was sent: offers may follow
-	awaiting  bool // an offer is out, its answer not yet in
-	pending   bool // another offer is needed after the answer
+	ready     bool   // joined was sent: offers may follow
+	closing   bool   // cleanup has begun: no new subscriptions or tracks
+	awaiting  bool   // an offer is being made or is out, its answer not yet in
+	offerSDP  string // the offer sent, once it is out
+	pending   bool   // another offer is needed after the answer
 	publishTr map[string]*webrtc.RTPTransceiver
 	subs      map[string]*subscription // by track id
+	free      []*freeTransceiver       // subscription m-lines without a track
 	fresh     []*sfu.Track             // subscribed since the last answer
+
+	// relays counts the goroutines reading subscribers' feedback and the
+	// published tracks' forwarders; cleanup waits for them.
+	relays sync.WaitGroup
 }
 
-// subscription is one forwarded track sent to this peer.
+// subscription is one forwarded track sent to this peer on a transceiver
+// the server added for it (sendonly on the server's side).
 type subscription struct {
 	track  *sfu.Track
+	tr     *webrtc.RTPTransceiver
 	sender *webrtc.RTPSender
+}
+
+// freeTransceiver is a subscription m-line whose track was removed. It is
+// reused for another track only after the client has answered an offer
+// that shows it inactive, so an m-line never changes tracks in one step.
+type freeTransceiver struct {
+	tr       *webrtc.RTPTransceiver
+	offered  bool // an offer showing it without a track has been made
+	answered bool // and answered
 }
 
 func newPeer(s *Server, conn *websocket.Conn, remote string) *peer {
@@ -393,6 +411,14 @@ func (p *peer) watchPeerConnection() {
 			p.log.Warn("track on an m-line the server did not offer for publishing")
 			return
 		}
+		p.negMu.Lock()
+		if p.closing {
+			p.negMu.Unlock()
+			return
+		}
+		p.relays.Add(1)
+		p.negMu.Unlock()
+		defer p.relays.Done()
 		t, err := sfu.NewTrack(p.pc, remote, receiver, wire.TrackID(p.id, source), p.id, source, &p.s.metrics.sfu)
 		if err != nil {
 			p.log.Error("track", "err", err)
@@ -443,8 +469,12 @@ func (p *peer) cleanup() {
 		}
 		p.room.remove(p, reason)
 	}
+	p.negMu.Lock()
+	p.closing = true
+	p.negMu.Unlock()
 	if p.pc != nil {
 		_ = p.pc.Close()
 	}
+	p.relays.Wait() // forwarders and feedback readers end with the PeerConnection
 	p.s.forget(p)
 }
