@@ -152,8 +152,8 @@ function renderDevices() {
   $("preview-off").hidden = !!cam;
   $("preview-off-text").textContent = media.cameraError && !media.camera ? "No camera" : "Camera is off";
   const micOn = !!media.trackFor("microphone");
-  setToggle($("mic-toggle"), !micOn, micOn ? "Mute microphone" : "Unmute microphone");
-  setToggle($("camera-toggle"), !cam, cam ? "Turn camera off" : "Turn camera on");
+  setToggle($("mic-toggle"), !micOn, micOn ? "Mute the microphone" : "Microphone is muted; press to unmute");
+  setToggle($("camera-toggle"), !cam, cam ? "Turn the camera off" : "Camera is off; press to turn it on");
   $("mic-toggle").disabled = $("camera-toggle").disabled = media.starting;
   const msgs = [media.cameraError, media.micError].filter(Boolean);
   const dm = $("device-message");
@@ -161,22 +161,20 @@ function renderDevices() {
   dm.textContent = text || "";
   dm.hidden = !text;
   // In the call.
-  setToggle($("mute"), !micOn, micOn ? "Mute" : "Unmute", micOn ? "Mute" : "Unmute");
-  setToggle($("camera"), !cam, cam ? "Stop camera" : "Start camera", cam ? "Camera" : "Camera");
+  setToggle($("mute"), !micOn, micOn ? "Mute the microphone" : "Microphone is muted; press to unmute");
+  setToggle($("camera"), !cam, cam ? "Turn the camera off" : "Camera is off; press to turn it on");
   const sharing = !!media.trackFor("screen");
-  setToggle($("share"), sharing, sharing ? "Stop sharing screen" : "Share screen", sharing ? "Stop" : "Share");
+  setToggle($("share"), sharing, sharing ? "Sharing your screen; press to stop" : "Share your screen");
   meterFor(media.trackFor("microphone"));
   if (grid && session) renderTiles();
 }
 
-// setToggle sets a toggle button's pressed state and labels; the visible
-// label follows the aria-label.
-function setToggle(btn, pressed, aria, text) {
+// setToggle sets a toggle button's pressed state. Its name (aria-label
+// and visible label) stays the same, so a screen reader says e.g. "Mute,
+// toggle button, pressed"; the tooltip says what a press does.
+function setToggle(btn, pressed, hint) {
   btn.setAttribute("aria-pressed", pressed ? "true" : "false");
-  btn.setAttribute("aria-label", aria);
-  btn.title = aria;
-  const l = btn.querySelector(".control-label");
-  if (l && text) l.textContent = text;
+  btn.title = hint;
 }
 
 async function fillDeviceLists() {
