@@ -49,6 +49,7 @@ func (s *Server) enter(name string, p *peer, afterSeq int64) (*room, string, str
 		r = &room{s: s, name: name, peers: make(map[string]*peer), joining: make(map[*peer]*chatHold),
 			speakers: sfu.NewSpeakerDetector(), stop: make(chan struct{})}
 		s.rooms[name] = r
+		s.wg.Add(1) // under s.mu with s.closed false: Close waits for it
 		go r.speakerLoop()
 	}
 	// The chat page is read from the store without r.mu; messages delivered
@@ -244,6 +245,7 @@ func (r *room) closeIfEmpty() {
 
 // speakerLoop tells the room who speaks whenever the list changes.
 func (r *room) speakerLoop() {
+	defer r.s.wg.Done()
 	tick := time.NewTicker(speakerTick)
 	defer tick.Stop()
 	var last []string

@@ -25,6 +25,14 @@ type Stats struct {
 	BytesIn    atomic.Uint64
 	Keyframes  atomic.Uint64
 	TracksLive atomic.Int64
+	// WriteErrors counts packets that could not be written to at least one
+	// subscriber; forwarding goes on for the others.
+	WriteErrors atomic.Uint64
+}
+
+// packetWriter is where Forward writes each packet.
+type packetWriter interface {
+	WriteRTP(p *rtp.Packet) error
 }
 
 // Track is one published track and its fan-out: every subscriber's
@@ -38,6 +46,7 @@ type Track struct {
 	Kind      webrtc.RTPCodecType
 	Local     *webrtc.TrackLocalStaticRTP
 
+	out        packetWriter // Local, the fan-out to every subscriber
 	remote     *webrtc.TrackRemote
 	publisher  *webrtc.PeerConnection
 	levelExtID uint8
@@ -60,7 +69,7 @@ func NewTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, receiver *w
 	}
 	t := &Track{
 		ID: id, Publisher: streamID, Source: source, Kind: remote.Kind(), Local: local,
-		remote: remote, publisher: pc, stats: stats, done: make(chan struct{}),
+		out: local, remote: remote, publisher: pc, stats: stats, done: make(chan struct{}),
 	}
 	if stats == nil {
 		t.stats = &Stats{}
@@ -102,8 +111,10 @@ func (t *Track) Forward(onLevel func(level uint8, voice bool)) error {
 				onLevel(ext[0]&0x7f, ext[0]&0x80 != 0)
 			}
 		}
-		if err := t.Local.WriteRTP(&pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
-			return err
+		// A failed write to one subscriber (the fan-out writes to all of
+		// them and joins the errors) must not stop the others' media.
+		if err := t.out.WriteRTP(&pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+			t.stats.WriteErrors.Add(1)
 		}
 	}
 }
