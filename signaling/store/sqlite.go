@@ -185,20 +185,19 @@ func (s *SQLite) AppendBatch(ctx context.Context, b Batch) ([]ChatResult, error)
 	if b.LogChats {
 		events = append(events[:len(events):len(events)], logged...)
 	}
-	if len(events) > 0 {
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO events (room, identity, kind, at_ms, detail) VALUES (?, ?, ?, ?, ?)`)
-		if err != nil {
-			return nil, fmt.Errorf("store: append event: %w", err)
-		}
-		defer ins.Close()
-		for _, e := range events {
+	for len(events) > 0 {
+		n := min(len(events), rowsPerStatement)
+		args := make([]any, 0, 5*n)
+		for _, e := range events[:n] {
 			if e.At.IsZero() {
 				e.At = s.now()
 			}
-			if _, err := ins.ExecContext(ctx, e.Room, e.Identity, e.Kind, e.At.UnixMilli(), e.Detail); err != nil {
-				return nil, fmt.Errorf("store: append event: %w", err)
-			}
+			args = append(args, e.Room, e.Identity, e.Kind, e.At.UnixMilli(), e.Detail)
 		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events (room, identity, kind, at_ms, detail) VALUES `+placeholders(n, 5), args...); err != nil {
+			return nil, fmt.Errorf("store: append event: %w", err)
+		}
+		events = events[n:]
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("store: append: %w", err)
@@ -206,63 +205,135 @@ func (s *SQLite) AppendBatch(ctx context.Context, b Batch) ([]ChatResult, error)
 	return results, nil
 }
 
+// rowsPerStatement bounds the rows one multi-row statement carries, well
+// under SQLite's limit of 32766 bound parameters.
+const rowsPerStatement = 256
+
+// chatKey identifies a message for duplicate detection.
+type chatKey struct{ room, from, id string }
+
 // appendChats inserts msgs in tx; it returns their results and a KindChat
-// event for each newly stored one.
+// event for each newly stored one. It finds the duplicates and the rooms'
+// last seqs first, so new messages get gap-free seqs, then inserts them
+// with multi-row statements: a few statements per batch, not per message.
 func (s *SQLite) appendChats(ctx context.Context, tx *sql.Tx, msgs []ChatMessage) ([]ChatResult, []Event, error) {
 	if len(msgs) == 0 {
 		return nil, nil, nil
 	}
-	last, err := tx.PrepareContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM chat WHERE room = ?`)
+	stored, err := findStored(ctx, tx, msgs)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer last.Close()
-	// The unique index on (room, sender, msg_id) finds duplicates: the
-	// insert then changes nothing and the stored message is read back.
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO chat (room, seq, msg_id, sender, name, body, at_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (room, sender, msg_id) DO NOTHING`)
+	last, err := lastSeqs(ctx, tx, msgs)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer ins.Close()
 	results := make([]ChatResult, len(msgs))
+	var fresh []ChatMessage
 	var logged []Event
-	seqs := map[string]int64{} // the last seq of each room touched
 	for i, m := range msgs {
-		seq, ok := seqs[m.Room]
-		if !ok {
-			if err := last.QueryRowContext(ctx, m.Room).Scan(&seq); err != nil {
-				return nil, nil, err
-			}
-			seqs[m.Room] = seq
+		k := chatKey{m.Room, m.From, m.ID}
+		if prev, ok := stored[k]; ok {
+			results[i] = ChatResult{Msg: prev, Dup: true}
+			continue
 		}
 		if m.At.IsZero() {
 			m.At = s.now()
 		}
-		atMS := m.At.UnixMilli()
-		res, err := ins.ExecContext(ctx, m.Room, seq+1, m.ID, m.From, m.Name, m.Text, atMS)
-		if err != nil {
-			return nil, nil, err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return nil, nil, err
-		} else if n == 0 {
-			prev := ChatMessage{Room: m.Room, ID: m.ID, From: m.From}
-			var prevMS int64
-			if err := tx.QueryRowContext(ctx, `SELECT seq, name, body, at_ms FROM chat WHERE room = ? AND sender = ? AND msg_id = ?`,
-				m.Room, m.From, m.ID).Scan(&prev.Seq, &prev.Name, &prev.Text, &prevMS); err != nil {
-				return nil, nil, err
-			}
-			prev.At = time.UnixMilli(prevMS).UTC()
-			results[i] = ChatResult{Msg: prev, Dup: true}
-			continue
-		}
-		seqs[m.Room] = seq + 1
-		m.Seq, m.At = seq+1, time.UnixMilli(atMS).UTC()
+		last[m.Room]++
+		m.Seq, m.At = last[m.Room], time.UnixMilli(m.At.UnixMilli()).UTC()
+		stored[k] = m // a second copy later in this batch is a duplicate
 		results[i] = ChatResult{Msg: m}
+		fresh = append(fresh, m)
 		logged = append(logged, Event{Room: m.Room, Identity: m.From, Kind: KindChat, At: m.At, Detail: m.ID})
 	}
+	for len(fresh) > 0 {
+		n := min(len(fresh), rowsPerStatement)
+		args := make([]any, 0, 7*n)
+		for _, m := range fresh[:n] {
+			args = append(args, m.Room, m.Seq, m.ID, m.From, m.Name, m.Text, m.At.UnixMilli())
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO chat (room, seq, msg_id, sender, name, body, at_ms) VALUES `+
+			placeholders(n, 7), args...); err != nil {
+			return nil, nil, err
+		}
+		fresh = fresh[n:]
+	}
 	return results, logged, nil
+}
+
+// findStored returns the messages of msgs already in the table.
+func findStored(ctx context.Context, tx *sql.Tx, msgs []ChatMessage) (map[chatKey]ChatMessage, error) {
+	stored := make(map[chatKey]ChatMessage)
+	for rest := msgs; len(rest) > 0; {
+		n := min(len(rest), rowsPerStatement)
+		args := make([]any, 0, 3*n)
+		for _, m := range rest[:n] {
+			args = append(args, m.Room, m.From, m.ID)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT room, sender, msg_id, seq, name, body, at_ms FROM chat
+			WHERE (room, sender, msg_id) IN (VALUES `+placeholders(n, 3)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var m ChatMessage
+			var atMS int64
+			if err := rows.Scan(&m.Room, &m.From, &m.ID, &m.Seq, &m.Name, &m.Text, &atMS); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			m.At = time.UnixMilli(atMS).UTC()
+			stored[chatKey{m.Room, m.From, m.ID}] = m
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, err
+		}
+		rest = rest[n:]
+	}
+	return stored, nil
+}
+
+// lastSeqs returns the last seq of every room of msgs (0 for none yet).
+func lastSeqs(ctx context.Context, tx *sql.Tx, msgs []ChatMessage) (map[string]int64, error) {
+	last := make(map[string]int64)
+	var rooms []any
+	for _, m := range msgs {
+		if _, ok := last[m.Room]; !ok {
+			last[m.Room] = 0
+			rooms = append(rooms, m.Room)
+		}
+	}
+	for len(rooms) > 0 {
+		n := min(len(rooms), rowsPerStatement)
+		// One lookup per room on the (room, seq) primary key.
+		q := `SELECT column1, (SELECT MAX(seq) FROM chat WHERE chat.room = v.column1) FROM (VALUES ` + placeholders(n, 1) + `) AS v`
+		rows, err := tx.QueryContext(ctx, q, rooms[:n]...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var room string
+			var seq sql.NullInt64
+			if err := rows.Scan(&room, &seq); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			last[room] = seq.Int64
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, err
+		}
+		rooms = rooms[n:]
+	}
+	return last, nil
+}
+
+// placeholders returns n groups of k "?" for a multi-row statement:
+// "(?, ?), (?, ?)".
+func placeholders(n, k int) string {
+	group := "(" + strings.Repeat("?, ", k-1) + "?)"
+	return strings.Repeat(group+", ", n-1) + group
 }
 
 // ChatHistory returns up to limit messages of room with Seq < before
