@@ -212,6 +212,8 @@ function meterFor(track) {
   if (!track || !AC || phase !== "entry") return;
   try {
     const ctx = new AC();
+    // Without a click yet, some browsers start audio contexts suspended.
+    if (ctx.state === "suspended") document.addEventListener("pointerdown", () => ctx.resume().catch(() => {}), { once: true });
     const src = ctx.createMediaStreamSource(new MediaStream([track]));
     const an = ctx.createAnalyser();
     an.fftSize = 512;

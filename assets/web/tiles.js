@@ -179,6 +179,7 @@ export class TileGrid {
     // Place tiles in order: appendChild moves nodes without pausing video,
     // but a moved node loses focus, which is given back.
     const active = document.activeElement;
+    this.root.classList.toggle("has-pin", !!this.pinned); // the stage shows first: focus needs it
     let prev = null;
     for (const t of order) {
       const parent = t.key === this.pinned ? this.stage : this.grid;
@@ -193,7 +194,6 @@ export class TileGrid {
       if (parent === this.grid) prev = t.el;
     }
     if (active && active !== document.activeElement && active.isConnected) active.focus({ preventScroll: true });
-    this.root.classList.toggle("has-pin", !!this.pinned);
     this.count = order.length - (this.pinned ? 1 : 0);
     this.fit();
   }
