@@ -114,6 +114,7 @@ func serve(args []string) error {
 	data := fs.String("data", env("data", defaultDataDir()), "data directory (secret, chat and events)")
 	open := fs.Bool("open", envBool("open", false), "hand out tokens to anyone at /api/token")
 	udpPort := fs.Int("udp-port", envInt("udp_port", 7881), "the one UDP port for all media")
+	iceTCP := fs.Bool("ice-tcp", envBool("ice_tcp", true), "also accept media over TCP on the same port number (for clients whose UDP is blocked)")
 	announce := fs.String("announce", env("announce", ""), "comma-separated IPs to announce as media addresses (1:1 NAT)")
 	ifaces := fs.String("interfaces", env("interfaces", ""), "comma-separated network interfaces to offer media on (default: all)")
 	maxPart := fs.Int("max-participants", envInt("max_participants", 16), "participants per room")
@@ -146,7 +147,7 @@ func serve(args []string) error {
 		return err
 	}
 	defer dd.Close()
-	netCfg := sfu.NetConfig{UDPPort: *udpPort, LoopbackOnly: loopback, Interfaces: splitList(*ifaces), AnnounceIPs: splitList(*announce)}
+	netCfg := sfu.NetConfig{UDPPort: *udpPort, TCP: *iceTCP, LoopbackOnly: loopback, Interfaces: splitList(*ifaces), AnnounceIPs: splitList(*announce)}
 	srv, err := server.New(server.Config{
 		Store: dd.Store, Secret: dd.Secret, Open: *open, MaxParticipants: *maxPart,
 		AllowedOrigins: splitList(*origins), Net: netCfg, Logger: log,

@@ -171,7 +171,9 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 
 func newAPI(cfg Config) (*webrtc.API, error) {
 	se := webrtc.SettingEngine{LoggerFactory: sfu.NewLoggerFactory(cfg.Logger)}
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	// TCP4 lets the client reach a server's ICE-TCP candidates (it dials
+	// out as an active candidate) when UDP is blocked.
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
 	sfu.ConfigureCandidates(&se, cfg.LoopbackOnly, nil)
 	me, ir, err := sfu.NewMediaEngine()
 	if err != nil {

@@ -33,6 +33,10 @@ type NetConfig struct {
 	LoopbackOnly bool
 	// Interfaces, when set, limits candidates to these interface names.
 	Interfaces []string
+	// TCP also accepts media over ICE-TCP (RFC 6544, passive candidates)
+	// on the same port number, so a client whose UDP is blocked still gets
+	// media.
+	TCP bool
 	// AnnounceIPs, when set, are announced as host candidates instead of
 	// the local addresses (a server behind 1:1 NAT).
 	AnnounceIPs []string
@@ -42,9 +46,10 @@ type NetConfig struct {
 
 // Engine creates PeerConnections that share one UDP port.
 type Engine struct {
-	api  *webrtc.API
-	mux  ice.UDPMux
-	addr net.Addr
+	api    *webrtc.API
+	mux    ice.UDPMux
+	tcpMux ice.TCPMux // nil unless NetConfig.TCP
+	addr   net.Addr
 }
 
 // NewEngine opens the media UDP port and prepares the pion API: VP8 and
@@ -93,11 +98,29 @@ func NewEngine(cfg NetConfig) (*Engine, error) {
 	se := webrtc.SettingEngine{LoggerFactory: logf}
 	se.SetICEUDPMux(e.mux)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if cfg.TCP {
+		port := 0
+		if ua, ok := e.addr.(*net.UDPAddr); ok {
+			port = ua.Port
+		}
+		tcpIP := listenIP
+		if tcpIP == "" {
+			tcpIP = "0.0.0.0"
+		}
+		ln, err := net.Listen("tcp4", net.JoinHostPort(tcpIP, strconv.Itoa(port)))
+		if err != nil {
+			e.mux.Close()
+			return nil, fmt.Errorf("%w: media TCP port %d: %w", ErrConfig, port, err)
+		}
+		e.tcpMux = webrtc.NewICETCPMux(logf.NewLogger("ice-tcp"), ln, 16)
+		se.SetICETCPMux(e.tcpMux)
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
+	}
 	ConfigureCandidates(&se, cfg.LoopbackOnly, cfg.Interfaces)
 	if len(cfg.AnnounceIPs) > 0 {
 		for _, ip := range cfg.AnnounceIPs {
 			if net.ParseIP(ip) == nil {
-				e.mux.Close()
+				e.Close()
 				return nil, fmt.Errorf("%w: announce address %q is not an IP", ErrConfig, ip)
 			}
 		}
@@ -106,7 +129,7 @@ func NewEngine(cfg NetConfig) (*Engine, error) {
 
 	me, ir, err := NewMediaEngine()
 	if err != nil {
-		e.mux.Close()
+		e.Close()
 		return nil, err
 	}
 	e.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
@@ -185,7 +208,11 @@ func (e *Engine) MediaAddr() net.Addr { return e.addr }
 
 // Close releases the media port. PeerConnections should be closed first.
 func (e *Engine) Close() error {
-	if err := e.mux.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+	err := e.mux.Close()
+	if e.tcpMux != nil {
+		err = errors.Join(err, e.tcpMux.Close())
+	}
+	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return err
 	}
 	return nil

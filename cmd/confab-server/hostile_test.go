@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/confab/confab/internal/testbin"
+)
+
+// netPair is two network namespaces joined by a veth pair: the server's
+// (10.203.0.1) and the clients' (10.203.0.2). Nothing else is reachable
+// from either, so all traffic stays between them.
+type netPair struct {
+	t              *testing.T
+	server, client string
+}
+
+const (
+	serverIP = "10.203.0.1"
+	clientIP = "10.203.0.2"
+)
+
+func run(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+// newNetPair makes the namespaces, or skips when this machine cannot
+// (not root, or no ip/nft); CONFAB_REQUIRE_NETNS=1 turns the skip into a
+// failure.
+func newNetPair(t *testing.T) *netPair {
+	t.Helper()
+	var missing []string
+	for _, tool := range []string{"ip", "nft"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	if os.Geteuid() != 0 || len(missing) > 0 {
+		msg := fmt.Sprintf("network namespaces need root and ip, nft (missing: %v, uid %d)", missing, os.Geteuid())
+		if os.Getenv("CONFAB_REQUIRE_NETNS") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	id := strconv.Itoa(os.Getpid() % 100000)
+	n := &netPair{t: t, server: "cfsrv" + id, client: "cfcli" + id}
+	vs, vc := "cfs"+id, "cfc"+id
+	run(t, "ip", "netns", "add", n.server)
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", n.server).Run() })
+	run(t, "ip", "netns", "add", n.client)
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", n.client).Run() })
+	run(t, "ip", "link", "add", vs, "type", "veth", "peer", "name", vc)
+	run(t, "ip", "link", "set", vs, "netns", n.server)
+	run(t, "ip", "link", "set", vc, "netns", n.client)
+	for _, side := range []struct{ ns, dev, ip string }{{n.server, vs, serverIP}, {n.client, vc, clientIP}} {
+		run(t, "ip", "-n", side.ns, "addr", "add", side.ip+"/30", "dev", side.dev)
+		run(t, "ip", "-n", side.ns, "link", "set", side.dev, "up")
+		run(t, "ip", "-n", side.ns, "link", "set", "lo", "up")
+	}
+	// Drop every UDP packet between the two sides, both ways.
+	rules := fmt.Sprintf(`table inet confabtest {
+	chain in { type filter hook input priority 0; policy accept; iifname "%[1]s" meta l4proto udp drop; }
+	chain out { type filter hook output priority 0; policy accept; oifname "%[1]s" meta l4proto udp drop; }
+}`, vs)
+	nft := exec.Command("ip", "netns", "exec", n.server, "nft", "-f", "-")
+	nft.Stdin = strings.NewReader(rules)
+	if out, err := nft.CombinedOutput(); err != nil {
+		t.Fatalf("nft: %v\n%s", err, out)
+	}
+	return n
+}
+
+// start runs a command inside namespace ns; it is killed when the test ends.
+func (n *netPair) start(ns string, stdout *bytes.Buffer, name string, args ...string) *exec.Cmd {
+	n.t.Helper()
+	c := exec.Command("ip", append([]string{"netns", "exec", ns, name}, args...)...)
+	c.Stdout = stdout
+	if err := c.Start(); err != nil {
+		n.t.Fatal(err)
+	}
+	n.t.Cleanup(func() { _ = c.Process.Kill(); _ = c.Wait() })
+	return c
+}
+
+// waitTCP waits until addr accepts TCP connections from the client side.
+func (n *netPair) waitTCP(addr string) {
+	n.t.Helper()
+	host, port, _ := strings.Cut(addr, ":")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		probe := exec.Command("ip", "netns", "exec", n.client, "bash", "-c", fmt.Sprintf("exec 3<>/dev/tcp/%s/%s", host, port))
+		if probe.Run() == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			n.t.Fatalf("server at %s never answered", addr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+type botReport struct {
+	Identity string `json:"identity"`
+	Remote   map[string]struct {
+		Frames       uint64 `json:"frames"`
+		AudioPackets uint64 `json:"audio_packets"`
+	} `json:"remote"`
+	Error string `json:"error"`
+}
+
+// call runs a server in the server namespace (with extra flags) and two
+// bots in the client namespace for d; it returns the bots' reports.
+func (n *netPair) call(serverBin, bot string, d time.Duration, serverFlags ...string) []botReport {
+	n.t.Helper()
+	dir := n.t.TempDir()
+	srv := n.start(n.server, &bytes.Buffer{}, serverBin, append([]string{"serve", "--addr", serverIP + ":7880",
+		"--udp-port", "7881", "--data", filepath.Join(dir, "data"), "--open", "--log-level", "error"}, serverFlags...)...)
+	n.waitTCP(serverIP + ":7880")
+	outs := []*bytes.Buffer{{}, {}}
+	var bots []*exec.Cmd
+	for i, out := range outs {
+		bots = append(bots, n.start(n.client, out, bot, "--server", "http://"+serverIP+":7880", "--room", "hostile",
+			"--name", fmt.Sprintf("Bot %d", i), "--duration", d.String(), "--fps", "15", "--loopback=false"))
+	}
+	var reports []botReport
+	for i, b := range bots {
+		_ = b.Wait()
+		lines := strings.Split(strings.TrimSpace(outs[i].String()), "\n")
+		var r botReport
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
+			n.t.Fatalf("bot %d report %q: %v", i, outs[i].String(), err)
+		}
+		reports = append(reports, r)
+	}
+	_ = srv.Process.Kill()
+	_ = srv.Wait()
+	return reports
+}
+
+// TestMediaOverTCPWhenUDPIsBlocked puts the server and two clients on two
+// sides of a link that drops all UDP. Without ICE-TCP no media gets
+// through (the control: proof the link really blocks UDP); with the
+// server's ICE-TCP on the media port, each client decodes the other's
+// video and receives its audio.
+func TestMediaOverTCPWhenUDPIsBlocked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes in network namespaces")
+	}
+	n := newNetPair(t)
+	dir := t.TempDir()
+	serverBin := filepath.Join(dir, "confab-server")
+	build := exec.Command("go", "build", "-o", serverBin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build server: %v\n%s", err, out)
+	}
+	bot, err := testbin.Build(dir, "./cmd/confab-bot", "CONFAB_BOT_BIN")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, r := range n.call(serverBin, bot, 8*time.Second, "--ice-tcp=false") {
+		for id, got := range r.Remote {
+			if got.Frames > 0 || got.AudioPackets > 0 {
+				t.Fatalf("control: with UDP blocked and no ICE-TCP, %s still got %d frames and %d audio packets from %s",
+					r.Identity, got.Frames, got.AudioPackets, id)
+			}
+		}
+	}
+	reports := n.call(serverBin, bot, 15*time.Second)
+	for _, r := range reports {
+		if len(r.Remote) != 1 {
+			t.Fatalf("%s received from %d participants, want 1: %+v", r.Identity, len(r.Remote), r)
+		}
+		for id, got := range r.Remote {
+			t.Logf("%s <- %s over TCP: %d frames, %d audio packets", r.Identity, id, got.Frames, got.AudioPackets)
+			if got.Frames < 30 || got.AudioPackets < 50 {
+				t.Errorf("%s got %d frames and %d audio packets from %s over ICE-TCP; want >= 30 and >= 50",
+					r.Identity, got.Frames, got.AudioPackets, id)
+			}
+		}
+	}
+}
