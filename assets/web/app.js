@@ -240,10 +240,20 @@ function readURL() {
     try { room = decodeURIComponent(raw); } catch { room = raw; }
   }
   const frag = new URLSearchParams(location.hash.slice(1));
-  const tok = frag.get("token");
+  let tok = frag.get("token");
+  if (tok) {
+    // The token is the person's identity: keep it out of the address bar
+    // (and so out of links copied from it), but across reloads of this tab.
+    try { sessionStorage.setItem("confab.invite", tok); } catch { /* storage off */ }
+    try { history.replaceState(null, "", location.pathname + location.search); } catch { /* fine */ }
+  } else {
+    try { tok = sessionStorage.getItem("confab.invite"); } catch { tok = null; }
+  }
   if (tok) {
     const c = tokenClaims(tok) || {};
-    invite = { token: tok, room: typeof c.room === "string" ? c.room : room, name: typeof c.name === "string" ? c.name : "" };
+    const inv = { token: tok, room: typeof c.room === "string" ? c.room : room, name: typeof c.name === "string" ? c.name : "" };
+    // A stored invite only counts for its own room.
+    if (frag.get("token") || !room || inv.room === room) invite = inv;
   }
   return room;
 }
@@ -287,6 +297,15 @@ function initEntry() {
   media.onChange = renderDevices;
   renderDevices();
   media.start().then(fillDeviceLists);
+}
+
+// dropInvite forgets an invite the server refused, so the entry screen
+// works as without one (a server in open mode still lets people in).
+function dropInvite() {
+  invite = null;
+  try { sessionStorage.removeItem("confab.invite"); } catch { /* storage off */ }
+  $("name").readOnly = $("room").readOnly = false;
+  $("invite-note").hidden = true;
 }
 
 // ---- Joining and the call ----
@@ -342,7 +361,7 @@ function onSessionEvent(type, d) {
     case "phase":
       if (d.phase === "call") {
         if (timings.joined == null) timings.joined = performance.now();
-        try { if (location.pathname !== "/r/" + encodeURIComponent(s.room)) history.replaceState(null, "", "/r/" + encodeURIComponent(s.room) + location.hash); } catch { /* fine */ }
+        try { if (location.pathname !== "/r/" + encodeURIComponent(s.room)) history.replaceState(null, "", "/r/" + encodeURIComponent(s.room)); } catch { /* fine */ }
         setPhase("call");
         renderTiles();
       } else if (d.phase === "reconnecting") {
@@ -352,6 +371,7 @@ function onSessionEvent(type, d) {
         // A token from /api/token (not an invite) is simply renewed by joining again.
         if (d.error === "token_expired" && !invite) text = "Your access to this call expired. Press Rejoin to get back in.";
         if (d.error === "refused" && s.fatalMessage) text += " (" + s.fatalMessage + ")";
+        if (invite && /^token_|^room_mismatch$/.test(d.error)) dropInvite();
         if (!s.joinedOnce) {
           session = null;
           setPhase("error", text);
