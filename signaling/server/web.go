@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"path"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/confab/confab/assets"
@@ -39,19 +38,6 @@ type webFile struct {
 	body  []byte
 	ctype string
 	etag  string
-}
-
-var (
-	webOnce   sync.Once
-	webByName map[string]*webFile
-	webErr    error
-)
-
-// webFiles reads the embedded guest page once; the files never change
-// while the process runs.
-func webFiles() (map[string]*webFile, error) {
-	webOnce.Do(func() { webByName, webErr = loadWebFiles(assets.Web, "web") })
-	return webByName, webErr
 }
 
 // loadWebFiles reads every servable file under root in fsys, keyed by its
@@ -89,7 +75,7 @@ func loadWebFiles(fsys fs.FS, root string) (map[string]*webFile, error) {
 // URL, the server never writes it into the page), and its scripts, styles
 // and icons under /web/. Other paths stay 404.
 func (s *Server) webRoutes(mux *http.ServeMux) {
-	files, err := webFiles()
+	files, err := loadWebFiles(assets.Web, "web")
 	if err != nil {
 		s.log.Error("browser guest page not served", "err", err)
 		return
