@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,6 +24,14 @@ import (
 	"github.com/confab/confab/signaling/sfu"
 	"github.com/confab/confab/signaling/wire"
 )
+
+// DefaultReconnectFor is how long a lost session keeps trying to rejoin
+// when Config.ReconnectFor is zero: long enough for a laptop lid, a Wi-Fi
+// change or a server restart, as Meet and Zoom keep trying for minutes.
+const DefaultReconnectFor = 15 * time.Minute
+
+// MaxReconnectWait is the longest wait between two rejoin attempts.
+const MaxReconnectWait = 15 * time.Second
 
 // Sentinel errors.
 var (
@@ -53,7 +62,8 @@ type Config struct {
 	// LoopbackOnly keeps media on 127.0.0.1 (tests, the embedded server).
 	LoopbackOnly bool
 	// ReconnectFor is how long a lost session keeps trying to rejoin
-	// (default 30s; negative: never).
+	// (default DefaultReconnectFor; negative: never). Between attempts it
+	// waits longer and longer, up to MaxReconnectWait.
 	ReconnectFor time.Duration
 	// ChatTimeout is how long a sent message waits for the server (default 10s).
 	ChatTimeout time.Duration
@@ -95,6 +105,7 @@ type Session struct {
 	stop   chan struct{}
 	ended  chan struct{}
 	leave  sync.Once
+	retry  chan struct{} // ReconnectNow: try at once
 
 	mu       sync.Mutex
 	state    State
@@ -119,7 +130,7 @@ type Session struct {
 // connect in the background.
 func Join(ctx context.Context, cfg Config) (*Session, error) {
 	if cfg.ReconnectFor == 0 {
-		cfg.ReconnectFor = 30 * time.Second
+		cfg.ReconnectFor = DefaultReconnectFor
 	}
 	if cfg.ChatTimeout == 0 {
 		cfg.ChatTimeout = 10 * time.Second
@@ -143,7 +154,7 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 	}
 	s := &Session{
 		cfg: cfg, log: cfg.Logger, api: api, token: cfg.Token, wsURL: wsURL,
-		events: newEventQueue(), stop: make(chan struct{}), ended: make(chan struct{}),
+		events: newEventQueue(), stop: make(chan struct{}), ended: make(chan struct{}), retry: make(chan struct{}, 1),
 		names: map[string]string{}, pending: map[string]*pendingChat{}, local: map[string]LocalTrack{},
 		enabled: map[string]bool{wire.SourceMicrophone: cfg.Mic, wire.SourceCamera: cfg.Camera},
 		stats:   map[string]*remoteCounters{}, started: time.Now(),
@@ -387,17 +398,61 @@ func (s *Session) supervise(c *conn) {
 	}
 }
 
+// Reconnecting reports, before each wait of a lost session, when the
+// next rejoin attempt is due and until when the session keeps trying.
+// Attempt counts the attempts made so far; Err is why the last one failed.
+type Reconnecting struct {
+	Attempt int
+	Next    time.Time
+	Until   time.Time
+	Err     error
+}
+
+func (Reconnecting) event() {}
+
+// ReconnectNow makes a session that lost its connection try to rejoin at
+// once instead of waiting out its backoff (the "Rejoin now" button). It
+// does nothing while connected.
+func (s *Session) ReconnectNow() {
+	select {
+	case s.retry <- struct{}{}:
+	default:
+	}
+}
+
+// reconnectWait is how long to wait before rejoin attempt n (0-based):
+// 250 ms doubling up to MaxReconnectWait, with up to 20% of jitter so
+// the clients of a restarted server do not all come back at once.
+func reconnectWait(n int, jitter float64) time.Duration {
+	d := 250 * time.Millisecond
+	for i := 0; i < n && d < MaxReconnectWait; i++ {
+		d *= 2
+	}
+	d = min(d, MaxReconnectWait)
+	return d - time.Duration(float64(d)*0.2*jitter)
+}
+
+// reconnect rejoins with the same token until it works, a refusal says
+// it never will, the user leaves, or ReconnectFor has passed.
 func (s *Session) reconnect(cause error) (*conn, error) {
-	deadline := time.Now().Add(s.cfg.ReconnectFor)
-	wait := 250 * time.Millisecond
+	until := time.Now().Add(s.cfg.ReconnectFor)
 	err := cause
-	for time.Now().Before(deadline) {
+	select { // a click from an earlier outage does not count
+	case <-s.retry:
+	default:
+	}
+	for attempt := 0; time.Now().Before(until); attempt++ {
+		wait := reconnectWait(attempt, rand.Float64())
+		s.events.push(Reconnecting{Attempt: attempt, Next: time.Now().Add(wait), Until: until, Err: err})
+		t := time.NewTimer(wait)
 		select {
 		case <-s.stop:
+			t.Stop()
 			return nil, nil
-		case <-time.After(wait):
+		case <-s.retry:
+			t.Stop()
+		case <-t.C:
 		}
-		wait = min(wait*2, 3*time.Second)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		c, joined, cerr := s.connect(ctx)
 		cancel()
@@ -409,7 +464,7 @@ func (s *Session) reconnect(cause error) (*conn, error) {
 		if fatal(cerr) {
 			return nil, cerr
 		}
-		s.log.Debug("rejoin failed", "err", cerr)
+		s.log.Debug("rejoin failed", "attempt", attempt+1, "err", cerr)
 	}
 	return nil, err
 }
