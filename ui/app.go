@@ -8,6 +8,7 @@
 package ui
 
 import (
+	"slices"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -123,6 +124,9 @@ func (a *App) showEntry(errMsg string) {
 // showCall switches to the call screen for a call just joined.
 func (a *App) showCall(call Call, req JoinRequest) {
 	a.entry.hidden()
+	// Joining with Enter leaves the focus in the hidden form: typing
+	// would edit it and the call's shortcuts would not reach the window.
+	a.win.Canvas().Unfocus()
 	cs := newCallScreen(a, call, req)
 	a.call = cs
 	a.setScreen(cs.content)
@@ -152,4 +156,29 @@ func (a *App) closeWindow() {
 		}
 		a.do(a.win.Close)
 	}()
+}
+
+// maxIdentities is how many of the user's past identities are kept per
+// server.
+const maxIdentities = 200
+
+// ownIdentities remembers id as the user's identity on server ("" for
+// the built-in one) and returns every identity the user had there, so
+// messages from earlier calls show as theirs. Servers hand out a new
+// identity with every token.
+func (a *App) ownIdentities(server, id string) []string {
+	key := "identities " + server
+	if server == "" {
+		key = "identities (built-in)"
+	}
+	prefs := a.fyneApp.Preferences()
+	ids := prefs.StringList(key)
+	if id != "" && !slices.Contains(ids, id) {
+		ids = append(ids, id)
+		if len(ids) > maxIdentities {
+			ids = ids[len(ids)-maxIdentities:]
+		}
+		prefs.SetStringList(key, ids)
+	}
+	return ids
 }

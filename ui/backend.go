@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 
 	"github.com/confab/confab/signaling/client"
 )
@@ -11,7 +12,15 @@ type JoinRequest struct {
 	Name, Room, Server         string
 	CameraID, MicID, SpeakerID string
 	UseTestPattern             bool
+	// MicOff and CameraOff join with the microphone muted and the camera
+	// off; they can be turned on in the call.
+	MicOff, CameraOff bool
 }
+
+// ErrDevicesInUse is what Preview and MicLevel return (wrapped or not)
+// while a call still holds the camera and microphone. The entry screen
+// then waits for the call to let them go and tries again.
+var ErrDevicesInUse = errors.New("the camera and microphone are in use by the call")
 
 // Device is one camera, microphone or speaker the user can pick.
 type Device struct {
@@ -65,6 +74,9 @@ type Call interface {
 	SetCameraOn(on bool) error
 	// SetScreenShare starts or stops sharing the screen.
 	SetScreenShare(on bool) error
+	// ReconnectNow makes a call that lost its connection try to rejoin at
+	// once instead of waiting for its next attempt.
+	ReconnectNow()
 	// Leave ends the call. It is idempotent.
 	Leave() error
 }
@@ -78,4 +90,20 @@ type NetworkHost interface {
 	// SetNetworkAccess opens the built-in server to the network or closes
 	// it again. It is called off the UI goroutine and may take a moment.
 	SetNetworkAccess(on bool) error
+}
+
+// ServerWatcher is implemented by a Backend whose built-in server can
+// change by itself: the app whose server it used quit and this one took
+// over hosting it. The entry screen then says so.
+type ServerWatcher interface {
+	// OnServerChanged registers f, called from any goroutine after the
+	// change; ServerHint and NetworkAccess then tell the new state.
+	OnServerChanged(f func())
+}
+
+// SoundPlayer is implemented by a Call that can play the app's short
+// sounds (the names in assets/sounds) on its speaker.
+type SoundPlayer interface {
+	// PlaySound plays the sound called name; it must not block.
+	PlaySound(name string)
 }

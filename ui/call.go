@@ -8,8 +8,10 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/confab/confab/assets/sounds"
 	"github.com/confab/confab/signaling/client"
 )
 
@@ -37,12 +39,19 @@ type CallScreen struct {
 	connText   *widget.Label
 	banner     *fyne.Container
 	bannerText *widget.Label
+	// RejoinNow, on the reconnecting banner, tries to rejoin at once.
+	RejoinNow  *widget.Button
+	retry      client.Reconnecting // the latest reconnect attempt
 	notice     *fyne.Container
 	noticeText *widget.Label
-	noticeGen  int
-	body       *fyne.Container
-	split      *container.Split
-	content    fyne.CanvasObject
+	// alone says "You're the only one here" with InviteButton, which
+	// copies how to join to the clipboard.
+	alone        *fyne.Container
+	InviteButton *widget.Button
+	noticeGen    int
+	body         *fyne.Container
+	split        *container.Split
+	content      fyne.CanvasObject
 
 	chatOpen bool
 	unread   int
@@ -62,7 +71,8 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 		done: make(chan struct{}), ops: make(chan func(), 64)}
 	cs.model.room = req.Room
 	// Until the server says otherwise, show what the user asked for.
-	cs.model.self = client.Participant{Name: req.Name, Mic: req.MicID != "", Camera: req.CameraID != "" || req.UseTestPattern}
+	cs.model.self = client.Participant{Name: req.Name, Mic: req.MicID != "" && !req.MicOff,
+		Camera: (req.CameraID != "" || req.UseTestPattern) && !req.CameraOff}
 
 	cs.chat = newChatPanel()
 	cs.chat.send = call.SendChat
@@ -86,7 +96,9 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 	cs.bannerText.Wrapping = fyne.TextWrapWord
 	cs.bannerText.Alignment = fyne.TextAlignCenter
 	bannerBg := canvas.NewRectangle(colorBanner)
-	cs.banner = container.NewVBox(container.NewStack(bannerBg, cs.bannerText))
+	cs.RejoinNow = widget.NewButton("Rejoin now", cs.rejoinNow)
+	cs.banner = container.NewVBox(container.NewStack(bannerBg,
+		container.NewBorder(nil, nil, nil, container.NewCenter(cs.RejoinNow), cs.bannerText)))
 	cs.banner.Hide()
 
 	cs.noticeText = widget.NewLabel("")
@@ -96,7 +108,17 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 		container.NewCenter(container.NewStack(noticeBg, container.NewPadded(cs.noticeText))))
 	cs.notice.Hide()
 
+	aloneText := widget.NewLabelWithStyle("You're the only one here", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	aloneHint := widget.NewLabelWithStyle("Others join with the room name "+quoteRoom(req.Room)+".", fyne.TextAlignCenter, fyne.TextStyle{})
+	cs.InviteButton = widget.NewButtonWithIcon("Copy invite", theme.ContentCopyIcon(), cs.copyInvite)
+	aloneBg := canvas.NewRectangle(colorTooltip)
+	aloneBg.CornerRadius = 10
+	cs.alone = container.NewVBox(container.NewCenter(container.NewStack(aloneBg,
+		container.NewPadded(container.NewVBox(aloneText, aloneHint, container.NewCenter(cs.InviteButton))))))
+	cs.alone.Hide()
+
 	cs.stageWrap = container.NewStack(canvas.NewRectangle(colorStage), cs.stage, cs.connecting,
+		container.New(layout.NewCustomPaddedLayout(16, 0, 0, 0), cs.alone),
 		container.NewBorder(cs.banner, nil, nil, nil), container.New(layout.NewCustomPaddedLayout(0, 16, 0, 0), cs.notice))
 	cs.split = container.NewHSplit(cs.stageWrap, cs.chat.content)
 	cs.split.Offset = 0.72
@@ -186,6 +208,7 @@ func (cs *CallScreen) handle(ev client.Event) {
 	switch e := ev.(type) {
 	case client.Welcome:
 		cs.model.apply(e)
+		cs.chat.setPastIDs(cs.app.ownIdentities(cs.req.Server, e.You.ID))
 		cs.chat.welcome(e)
 		cs.sync()
 	case client.ChatReceived:
@@ -204,17 +227,72 @@ func (cs *CallScreen) handle(ev client.Event) {
 		cs.chat.history(e)
 	case client.ErrorEvent:
 		cs.showNotice(ErrorText(e.Err, cs.req.Server))
+	case client.Reconnecting:
+		cs.retry = e
+		cs.updateControls()
 	case client.StateChanged:
+		if e.State != client.StateReconnecting {
+			cs.retry = client.Reconnecting{}
+		}
 		cs.model.apply(e)
 		if e.State == client.StateLeft {
 			cs.ended(e.Err)
 			return
 		}
 		cs.sync()
+	case client.ParticipantJoined:
+		known := cs.model.knows(e.Participant.ID)
+		cs.model.apply(e)
+		cs.sync()
+		if !known && e.Participant.ID != cs.model.selfID {
+			cs.announce(e.Participant.Name+" joined", sounds.Join)
+		}
+	case client.ParticipantLeft:
+		p, known := cs.model.people[e.ID]
+		cs.model.apply(e)
+		cs.sync()
+		if known && e.ID != cs.model.selfID {
+			cs.announce(p.Name+" left", sounds.Leave)
+		}
 	default:
 		if cs.model.apply(ev) {
 			cs.sync()
 		}
+	}
+}
+
+// copyInvite puts how to join this call on the clipboard.
+func (cs *CallScreen) copyInvite() {
+	cs.app.fyneApp.Clipboard().SetContent(cs.inviteText())
+	cs.showNotice("Invite copied")
+}
+
+// inviteText says how someone else joins this call.
+func (cs *CallScreen) inviteText() string {
+	room := cs.model.room
+	server := cs.req.Server
+	if server == "" {
+		server = cs.app.backend.ServerHint()
+		if nh, ok := cs.app.backend.(NetworkHost); !ok || !nh.NetworkAccess() {
+			return fmt.Sprintf("Join me in Confab: open the app on this computer and join the room %s.", quoteRoom(room))
+		}
+		return fmt.Sprintf("Join me in Confab: join the room %s. %s", quoteRoom(room), server)
+	}
+	return fmt.Sprintf("Join me in Confab: confab --server %s --room %s", server, quoteRoom(room))
+}
+
+// quoteRoom puts a room name in quotes.
+func quoteRoom(room string) string { return "“" + room + "”" }
+
+// Alone reports whether the "You're the only one here" card shows.
+func (cs *CallScreen) Alone() bool { return cs.alone.Visible() }
+
+// announce shows a short notice of someone coming or going, with a
+// sound when the call can play one.
+func (cs *CallScreen) announce(msg, sound string) {
+	cs.showNotice(msg)
+	if sp, ok := cs.call.(SoundPlayer); ok {
+		go sp.PlaySound(sound)
 	}
 }
 
@@ -262,6 +340,7 @@ func (cs *CallScreen) sync() {
 	cs.stageLay.pinned = pinned
 	cs.stage.Objects = objs
 	cs.stage.Refresh()
+	setVisible(cs.alone, cs.model.selfID != "" && len(cs.model.people) == 1)
 	cs.updateControls()
 }
 
@@ -272,8 +351,28 @@ func (cs *CallScreen) Leave() {
 	}
 	cs.detach()
 	cs.app.showEntry("")
+	cs.release()
+}
+
+// release leaves the call in the background (it may take a moment to tell
+// the server and close the devices) and then lets the entry screen open
+// the camera and microphone again.
+func (cs *CallScreen) release() {
+	call, do, entry := cs.call, cs.app.do, cs.app.entry
+	go func() {
+		_ = call.Leave()
+		do(entry.devicesReleased)
+	}()
+}
+
+// rejoinNow asks the call to try rejoining at once.
+func (cs *CallScreen) rejoinNow() {
+	if cs.detached {
+		return
+	}
+	cs.bannerText.SetText("Connection lost. Rejoining now…")
 	call := cs.call
-	go func() { _ = call.Leave() }()
+	go call.ReconnectNow()
 }
 
 // ended handles the end of the session: back to the entry screen, with
@@ -285,6 +384,12 @@ func (cs *CallScreen) ended(err error) {
 		msg = "The call ended. " + ErrorText(err, cs.req.Server)
 	}
 	cs.app.showEntry(msg)
+	if err != nil {
+		cs.app.entry.offerRejoin()
+	}
+	// The session is over, but the call still holds the devices until
+	// Leave releases them.
+	cs.release()
 }
 
 // detach stops the ticker and the shortcuts; later events are ignored.

@@ -2,11 +2,14 @@ package ui
 
 import (
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"github.com/confab/confab/assets/sounds"
 	"github.com/confab/confab/signaling/client"
 	"github.com/confab/confab/signaling/wire"
 )
@@ -332,4 +335,156 @@ func TestWindowCloseLeaves(t *testing.T) {
 	})
 	close(c.events)
 	h.q.until(t, "the window to close", func() bool { return closed })
+}
+
+// afterCallDevices checks that the entry screen, shown while the call
+// still holds the devices, says so inside the preview box, and brings the
+// preview and the meter back once the call has let them go.
+func afterCallDevices(t *testing.T, h *harness, c *fakeCall, gate chan struct{}) {
+	t.Helper()
+	e := h.app.Entry()
+	h.q.until(t, "the preview's refusal while the call holds the camera", func() bool {
+		return e.PreviewNote.Visible() && e.PreviewNote.Text == "Waiting for the call to release the camera…"
+	})
+	if w := e.PreviewNote.Size().Width; w < 300 {
+		t.Errorf("the preview note is %v wide: long messages run out of the 400 px box", w)
+	}
+	if e.Preview.Source() != nil || e.level != nil {
+		t.Fatal("preview or meter running while the call holds the devices")
+	}
+	close(gate)
+	h.q.until(t, "the preview and the meter back after the call let go", func() bool {
+		return e.Preview.Source() != nil && e.level != nil && !e.PreviewNote.Visible()
+	})
+	c.get(func(c *fakeCall) {
+		if c.leaves != 1 {
+			t.Errorf("Leave called %d times, want 1", c.leaves)
+		}
+	})
+}
+
+func TestPreviewComesBackAfterLeaving(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.b.holdDevices = true
+	cs, c := h.welcome(fox)
+	gate := make(chan struct{})
+	c.get(func(c *fakeCall) { c.leaveGate = gate })
+	test.Tap(cs.Controls().Leave)
+	afterCallDevices(t, h, c, gate)
+}
+
+func TestDroppedCallReleasesDevices(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.b.holdDevices = true
+	cs, c := h.welcome(fox)
+	gate := make(chan struct{})
+	c.get(func(c *fakeCall) { c.leaveGate = gate })
+	h.send(cs, c, client.StateChanged{State: client.StateLeft, Err: client.ErrUnreachable})
+	if h.app.Call() != nil {
+		t.Fatal("still on the call screen after the call dropped")
+	}
+	afterCallDevices(t, h, c, gate)
+}
+
+func TestJoinWithEnterMovesFocusOutOfTheForm(t *testing.T) {
+	h := newHarness(t, Options{})
+	e := h.app.Entry()
+	test.Type(e.NameEntry, "Dana")
+	canvas := h.app.win.Canvas()
+	canvas.Focus(e.RoomEntry)
+	e.RoomEntry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.q.until(t, "the call screen", func() bool { return h.app.Call() != nil })
+	if f := canvas.Focused(); f == e.RoomEntry || f == e.NameEntry || f == e.ServerEntry {
+		t.Fatalf("focus stayed in the hidden entry form (%T)", f)
+	}
+	if canvas.Focused() != nil {
+		test.TypeOnCanvas(canvas, "x")
+	}
+	if e.RoomEntry.Text != "lobby" {
+		t.Errorf("typing in the call edited the hidden room field: %q", e.RoomEntry.Text)
+	}
+}
+
+func TestReconnectBannerTellsTheTruthAndRejoins(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, c := h.welcome(fox)
+	h.send(cs, c, client.StateChanged{State: client.StateReconnecting, Err: client.ErrUnreachable})
+	h.send(cs, c, client.Reconnecting{Attempt: 0})
+	if cs.Banner() != "Connection lost. Reconnecting…" || !cs.RejoinNow.Visible() {
+		t.Errorf("banner %q, rejoin button shown %v", cs.Banner(), cs.RejoinNow.Visible())
+	}
+	until := time.Date(2026, 1, 2, 15, 4, 0, 0, time.Local)
+	h.send(cs, c, client.Reconnecting{Attempt: 4, Until: until, Err: client.ErrUnreachable})
+	want := "Connection lost; 4 attempts to reconnect failed. Can't reach the built-in server. Check the address and your connection, then try again. Trying again until 15:04."
+	if cs.Banner() != want {
+		t.Errorf("banner = %q\nwant     %q", cs.Banner(), want)
+	}
+	test.Tap(cs.RejoinNow)
+	eventually(t, "ReconnectNow", func() (ok bool) {
+		c.get(func(c *fakeCall) { ok = c.reconnects == 1 })
+		return
+	})
+	h.send(cs, c, client.StateChanged{State: client.StateConnected})
+	if cs.Banner() != "" {
+		t.Errorf("banner %q after reconnecting", cs.Banner())
+	}
+
+	// Giving up ends the call; the entry screen offers to rejoin.
+	h.send(cs, c, client.StateChanged{State: client.StateReconnecting, Err: client.ErrUnreachable})
+	h.send(cs, c, client.StateChanged{State: client.StateLeft, Err: client.ErrUnreachable})
+	e := h.app.Entry()
+	if e.JoinButton.Text != "Rejoin lobby" {
+		t.Errorf("join button = %q after the call dropped, want Rejoin lobby", e.JoinButton.Text)
+	}
+	test.Tap(e.JoinButton)
+	h.q.until(t, "the call screen again", func() bool { return h.app.Call() != nil && h.app.Call() != cs })
+	if n := h.b.joinCount(); n != 2 {
+		t.Errorf("%d joins, want 2", n)
+	}
+}
+
+func TestJoinAndLeaveAreAnnounced(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, c := h.welcome(fox)
+	if cs.Notice() != "" {
+		t.Errorf("notice %q for the people already there", cs.Notice())
+	}
+	h.send(cs, c, client.ParticipantJoined{Participant: walter})
+	if cs.Notice() != "Walter Skinner joined" {
+		t.Errorf("notice = %q, want Walter Skinner joined", cs.Notice())
+	}
+	h.send(cs, c, client.ParticipantLeft{ID: "p1", Reason: "left"})
+	if cs.Notice() != "Fox Mulder left" {
+		t.Errorf("notice = %q, want Fox Mulder left", cs.Notice())
+	}
+	h.send(cs, c, client.ParticipantLeft{ID: "p1", Reason: "left"}) // again: not announced twice
+	eventually(t, "a join and a leave sound", func() (ok bool) {
+		c.get(func(c *fakeCall) { ok = len(c.sounds) == 2 })
+		return
+	})
+	c.get(func(c *fakeCall) {
+		if c.sounds[0] != sounds.Join || c.sounds[1] != sounds.Leave {
+			t.Errorf("sounds = %v", c.sounds)
+		}
+	})
+}
+
+func TestAloneInTheRoom(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, c := h.welcome()
+	if !cs.Alone() {
+		t.Fatal("no \"You're the only one here\" in an empty room")
+	}
+	test.Tap(cs.InviteButton)
+	if got := h.fa.Clipboard().Content(); !strings.Contains(got, "lobby") {
+		t.Errorf("invite on the clipboard = %q, want the room name in it", got)
+	}
+	h.send(cs, c, client.ParticipantJoined{Participant: fox})
+	if cs.Alone() {
+		t.Error("still alone with Fox in the room")
+	}
+	h.send(cs, c, client.ParticipantLeft{ID: "p1"})
+	if !cs.Alone() {
+		t.Error("not alone again after Fox left")
+	}
 }

@@ -68,11 +68,29 @@ func (cs *CallScreen) updateControls() {
 	setVisible(cs.connecting, connecting)
 	setVisible(cs.stage, !connecting)
 	if cs.model.state == client.StateReconnecting {
-		cs.bannerText.SetText("Connection lost. Reconnecting… You will be back in the call when the network returns.")
+		cs.bannerText.SetText(reconnectText(cs.retry, cs.req.Server))
 		cs.banner.Show()
 	} else {
 		cs.banner.Hide()
 	}
+}
+
+// reconnectText says what the call is doing about a lost connection: how
+// many attempts failed and until when it keeps trying.
+func reconnectText(r client.Reconnecting, server string) string {
+	if r.Attempt == 0 {
+		return "Connection lost. Reconnecting…"
+	}
+	attempts := "1 attempt"
+	if r.Attempt > 1 {
+		attempts = fmt.Sprintf("%d attempts", r.Attempt)
+	}
+	why := ""
+	if r.Err != nil {
+		why = " " + causeText(r.Err, server)
+	}
+	return fmt.Sprintf("Connection lost; %s to reconnect failed.%s Trying again until %s.",
+		attempts, why, r.Until.Format("15:04"))
 }
 
 // showNotice shows msg at the bottom of the stage for a few seconds.

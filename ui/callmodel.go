@@ -122,6 +122,12 @@ func (m *callModel) apply(ev client.Event) bool {
 	return true
 }
 
+// knows reports whether participant id is in the call.
+func (m *callModel) knows(id string) bool {
+	_, ok := m.people[id]
+	return ok
+}
+
 // put adds or updates a participant, keeping the join order.
 func (m *callModel) put(p client.Participant) {
 	if p.ID == "" {

@@ -50,6 +50,7 @@ type ChatItem struct {
 // stored in the order you sent them. It is owned by the UI goroutine.
 type chatModel struct {
 	selfID    string
+	pastIDs   map[string]bool // the user's identities in earlier calls
 	confirmed []*ChatItem
 	pending   []*ChatItem
 	more      bool // older messages exist before the first stored one
@@ -92,7 +93,7 @@ func (m *chatModel) findOwn(id string) *ChatItem {
 // pending entry into a sent one. It reports whether the message was new
 // to the panel (false for a duplicate or an acknowledgement).
 func (m *chatModel) receive(msg client.ChatMessage, own bool) bool {
-	own = own || (m.selfID != "" && msg.From == m.selfID)
+	own = own || m.isSelf(msg.From)
 	if own {
 		for i, it := range m.pending {
 			if it.ID == msg.ID {
@@ -114,6 +115,12 @@ func (m *chatModel) receive(msg client.ChatMessage, own bool) bool {
 	}
 	m.insert(&ChatItem{Seq: msg.Seq, ID: msg.ID, From: msg.From, Name: msg.Name, Text: msg.Text, At: msg.At, Own: own})
 	return true
+}
+
+// isSelf reports whether a message from id is the user's own, sent in
+// this call or an earlier one.
+func (m *chatModel) isSelf(id string) bool {
+	return id != "" && (id == m.selfID || m.pastIDs[id])
 }
 
 // merge adds a page of stored messages, skipping ones already shown, and

@@ -321,3 +321,30 @@ func TestChatRejectsTooLong(t *testing.T) {
 		t.Error("the text was thrown away")
 	}
 }
+
+func TestOwnMessagesFromAnEarlierCallShowAsYou(t *testing.T) {
+	fa := test.NewTempApp(t)
+	// An earlier run of the app joined as u-old.
+	h1 := newHarnessOn(t, fa, newFakeBackend(), Options{})
+	cs1, c1 := h1.join("Dana")
+	h1.send(cs1, c1, client.Welcome{Room: "lobby", You: client.Participant{ID: "u-old", Name: "Dana"}})
+
+	// Now, with a new identity, the history holds the old messages.
+	h := newHarnessOn(t, fa, newFakeBackend(), Options{})
+	cs, c := h.join("Dana")
+	h.send(cs, c, client.Welcome{Room: "lobby", You: client.Participant{ID: "u-new", Name: "Dana"},
+		Chat: []client.ChatMessage{msg(1, "u-old", "from my last call"), msg(2, "u-grace", "hi")}})
+	items := cs.Chat().Items()
+	if len(items) != 2 || !items[0].Own || items[1].Own {
+		t.Fatalf("items %+v: want the first one own", items)
+	}
+	rows := cs.Chat().Rows()
+	if rows[0].Sender.Text != "You" || rows[1].Sender.Text != "Name u-grace" {
+		t.Errorf("senders %q %q, want You and Name u-grace", rows[0].Sender.Text, rows[1].Sender.Text)
+	}
+	// Another server's identities are not mixed in.
+	h.app.Entry().ServerEntry.SetText("http://10.0.0.5:7880")
+	if ids := h.app.ownIdentities("http://10.0.0.5:7880", ""); len(ids) != 0 {
+		t.Errorf("identities on another server: %v", ids)
+	}
+}

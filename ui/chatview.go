@@ -175,11 +175,20 @@ func (p *ChatPanel) showError(msg string) {
 
 // reset empties the panel for a new call.
 func (p *ChatPanel) reset(selfID string) {
-	p.model = &chatModel{selfID: selfID}
+	p.model = &chatModel{selfID: selfID, pastIDs: p.model.pastIDs}
 	p.rows = map[*ChatItem]*MessageRow{}
 	p.Entry.SetText("")
 	p.showError("")
 	p.rebuild()
+}
+
+// setPastIDs tells the panel the user's identities in earlier calls, so
+// their old messages show as "You".
+func (p *ChatPanel) setPastIDs(ids []string) {
+	p.model.pastIDs = map[string]bool{}
+	for _, id := range ids {
+		p.model.pastIDs[id] = true
+	}
 }
 
 // welcome loads the history that comes with joining or rejoining.
@@ -202,7 +211,7 @@ func (p *ChatPanel) received(e client.ChatReceived) bool {
 	if atBottom || e.Own {
 		p.Scroll.ScrollToBottom()
 	}
-	return isNew && !e.Own && e.Message.From != p.model.selfID
+	return isNew && !e.Own && !p.model.isSelf(e.Message.From)
 }
 
 // failed marks a message as not sent.

@@ -58,6 +58,9 @@ type EntryScreen struct {
 	PreviewNote *widget.Label
 	// MicMeter shows the chosen microphone's level.
 	MicMeter *LevelMeter
+	// MicToggle and CameraToggle, over the preview, choose to join with
+	// the microphone muted or the camera off.
+	MicToggle, CameraToggle *ControlButton
 	// JoinButton joins, Progress spins while joining and CancelButton
 	// stops a join under way.
 	JoinButton   *widget.Button
@@ -77,7 +80,9 @@ type EntryScreen struct {
 	cancel                 context.CancelFunc
 	visible                bool
 	triedJoin              bool
+	rejoin                 bool // the last call dropped: Join says Rejoin
 	previewStop, micStop   func()
+	micOff, cameraOff      bool
 	previewGen, micGen     int
 	level                  func() float64
 	stopTick               func()
@@ -102,7 +107,13 @@ func newEntryScreen(a *App) *EntryScreen {
 	s.RoomEntry.OnSubmitted = func(string) { s.join() }
 	s.ServerEntry.OnSubmitted = func(string) { s.join() }
 	s.NameEntry.OnChanged = func(string) { s.validateLive() }
-	s.RoomEntry.OnChanged = func(string) { s.validateLive() }
+	s.RoomEntry.OnChanged = func(string) {
+		if s.rejoin {
+			s.rejoin = false
+			s.setJoining(s.joining)
+		}
+		s.validateLive()
+	}
 
 	s.NameError = errorLabel()
 	s.RoomError = errorLabel()
@@ -116,6 +127,10 @@ func newEntryScreen(a *App) *EntryScreen {
 		s.NetworkCheck.Checked = nh.NetworkAccess()
 	} else {
 		s.NetworkCheck.Hide()
+	}
+	s.ServerEntry.OnChanged = func(string) { s.updateServerHint() }
+	if sw, ok := a.backend.(ServerWatcher); ok {
+		sw.OnServerChanged(func() { a.do(s.updateServerHint) })
 	}
 
 	s.CameraSelect = widget.NewSelect(nil, func(string) { s.deviceChanged(prefCamera) })
@@ -131,6 +146,9 @@ func newEntryScreen(a *App) *EntryScreen {
 	s.PreviewNote = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{})
 	s.PreviewNote.Wrapping = fyne.TextWrapWord
 	s.MicMeter = NewLevelMeter()
+	s.MicToggle = newControlButton(iconMic, "", lookNormal, a.tips, s.toggleMic)
+	s.CameraToggle = newControlButton(iconCamera, "", lookNormal, a.tips, s.toggleCamera)
+	s.updateToggles()
 
 	s.JoinButton = widget.NewButtonWithIcon("Join room", theme.LoginIcon(), s.join)
 	s.JoinButton.Importance = widget.HighImportance
@@ -160,7 +178,13 @@ func (s *EntryScreen) build() fyne.CanvasObject {
 	previewBg.CornerRadius = 10
 	previewSize := canvas.NewRectangle(nil)
 	previewSize.SetMinSize(fyne.NewSize(400, 225))
-	preview := container.NewStack(previewSize, previewBg, s.Preview, container.NewCenter(s.PreviewNote))
+	// The note gets the preview's width (less a margin) so long messages
+	// wrap inside the box instead of running out of it.
+	note := container.New(layout.NewCustomPaddedLayout(0, 0, 24, 24),
+		container.NewVBox(layout.NewSpacer(), s.PreviewNote, layout.NewSpacer()))
+	toggles := container.NewVBox(layout.NewSpacer(),
+		container.NewCenter(container.NewHBox(s.MicToggle, s.CameraToggle)), widget.NewLabel(""))
+	preview := container.NewStack(previewSize, previewBg, s.Preview, note, toggles)
 
 	micIcon := widget.NewIcon(iconMic)
 	meter := container.NewBorder(nil, nil, micIcon, nil, container.NewVBox(layout.NewSpacer(), s.MicMeter, layout.NewSpacer()))
@@ -229,7 +253,7 @@ func (s *EntryScreen) shown(errMsg string) {
 	s.visible = true
 	s.setJoining(false)
 	setMessage(s.ErrorLabel, errMsg)
-	setMessage(s.ServerHint, s.app.backend.ServerHint())
+	s.updateServerHint()
 	s.loadDevices()
 	s.startPreview()
 	s.startMic()
@@ -270,6 +294,8 @@ func (s *EntryScreen) request() JoinRequest {
 		MicID:          s.micIDs[s.MicSelect.Selected],
 		SpeakerID:      s.spkIDs[s.SpeakerSelect.Selected],
 		UseTestPattern: s.TestPattern.Checked,
+		MicOff:         s.micOff,
+		CameraOff:      s.cameraOff,
 	}
 }
 
@@ -344,6 +370,7 @@ func (s *EntryScreen) joined(ctx context.Context, cancel context.CancelFunc, req
 	prefs.SetString(prefName, req.Name)
 	prefs.SetString(prefRoom, req.Room)
 	prefs.SetString(prefServer, req.Server)
+	s.rejoin = false
 	s.setJoining(false)
 	s.app.showCall(call, req)
 }
@@ -380,9 +407,35 @@ func (s *EntryScreen) networkChanged(on bool) {
 			if !s.joining {
 				s.NetworkCheck.Enable()
 			}
-			setMessage(s.ServerHint, s.app.backend.ServerHint())
+			s.updateServerHint()
 		})
 	}()
+}
+
+// updateServerHint says which server a join will use: the one typed, or
+// the built-in one as the backend describes it now. The box that opens
+// the built-in server to the network only shows when that is used.
+func (s *EntryScreen) updateServerHint() {
+	if s.networkBusy {
+		return
+	}
+	typed := strings.TrimSpace(s.ServerEntry.Text)
+	nh, hosts := s.app.backend.(NetworkHost)
+	if typed != "" {
+		setMessage(s.ServerHint, "Joining the server at "+typed+"; the built-in server is not used.")
+		s.NetworkCheck.Hide()
+		return
+	}
+	setMessage(s.ServerHint, s.app.backend.ServerHint())
+	if hosts {
+		if on := nh.NetworkAccess(); on != s.NetworkCheck.Checked {
+			cb := s.NetworkCheck.OnChanged
+			s.NetworkCheck.OnChanged = nil
+			s.NetworkCheck.SetChecked(on)
+			s.NetworkCheck.OnChanged = cb
+		}
+		s.NetworkCheck.Show()
+	}
 }
 
 // setJoining shows or hides the join progress and locks the fields.
@@ -404,13 +457,62 @@ func (s *EntryScreen) setJoining(on bool) {
 		s.Progress.Start()
 		s.CancelButton.Show()
 		s.joinExtras.Show()
+	} else if s.rejoin {
+		s.JoinButton.SetText("Rejoin " + truncateText(s.RoomEntry.Text, 180, theme.TextSize(), fyne.TextStyle{Bold: true}))
 	} else {
 		s.JoinButton.SetText("Join room")
+	}
+	if !on {
 		s.Progress.Stop()
 		s.Progress.Hide()
 		s.CancelButton.Hide()
 		s.joinExtras.Hide()
 	}
+}
+
+// toggleMic chooses to join with the microphone muted, or not.
+func (s *EntryScreen) toggleMic() {
+	s.micOff = !s.micOff
+	s.updateToggles()
+	if s.micOff {
+		s.stopMic()
+	} else {
+		s.startMic()
+	}
+}
+
+// toggleCamera chooses to join with the camera off, or not.
+func (s *EntryScreen) toggleCamera() {
+	s.cameraOff = !s.cameraOff
+	s.updateToggles()
+	s.startPreview()
+}
+
+// updateToggles shows the mic and camera choices on their buttons.
+func (s *EntryScreen) updateToggles() {
+	if s.micOff {
+		s.MicToggle.set(iconMicOff, "Join with the microphone muted; click to unmute", lookOff)
+	} else {
+		s.MicToggle.set(iconMic, "Join with the microphone on; click to mute", lookNormal)
+	}
+	if s.cameraOff {
+		s.CameraToggle.set(iconCameraOff, "Join with the camera off; click to turn it on", lookOff)
+	} else {
+		s.CameraToggle.set(iconCamera, "Join with the camera on; click to turn it off", lookNormal)
+	}
+}
+
+// MicOff reports the choice to join with the microphone muted.
+func (s *EntryScreen) MicOff() bool { return s.micOff }
+
+// CameraOff reports the choice to join with the camera off.
+func (s *EntryScreen) CameraOff() bool { return s.cameraOff }
+
+// offerRejoin turns the Join button into "Rejoin ROOM" after a call
+// dropped; editing the room puts it back.
+func (s *EntryScreen) offerRejoin() {
+	s.rejoin = true
+	s.setJoining(false)
 }
 
 // Joining reports whether a join is under way.

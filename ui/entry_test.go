@@ -191,3 +191,64 @@ func TestAutoJoin(t *testing.T) {
 		t.Errorf("auto join request = %+v", r)
 	}
 }
+
+func TestServerHintFollowsTheServerField(t *testing.T) {
+	h := newHarness(t, Options{})
+	e := h.app.Entry()
+	test.Type(e.ServerEntry, "http://10.0.0.5:7880")
+	if want := "Joining the server at http://10.0.0.5:7880; the built-in server is not used."; e.ServerHint.Text != want {
+		t.Errorf("hint with a server typed = %q, want %q", e.ServerHint.Text, want)
+	}
+	e.ServerEntry.SetText("")
+	if e.ServerHint.Text != "Hosting on 127.0.0.1:7880" {
+		t.Errorf("hint with the field cleared = %q", e.ServerHint.Text)
+	}
+}
+
+func TestServerHintFollowsATakeOver(t *testing.T) {
+	fa := test.NewTempApp(t)
+	b := newFakeBackend()
+	b.hint = "Using the Confab server already running on this computer (127.0.0.1:7880)"
+	h := newHarnessOn(t, fa, b, Options{})
+	e := h.app.Entry()
+	if e.ServerHint.Text != b.hint {
+		t.Fatalf("hint = %q", e.ServerHint.Text)
+	}
+	b.serverChanged("Hosting on this computer (127.0.0.1:7880); only this computer can join")
+	h.q.until(t, "the hint to say this app hosts the server now", func() bool {
+		return strings.HasPrefix(e.ServerHint.Text, "Hosting on this computer")
+	})
+}
+
+func TestJoinMutedWithCameraOff(t *testing.T) {
+	h := newHarness(t, Options{})
+	e := h.app.Entry()
+	h.q.until(t, "the preview and the meter", func() bool { return e.Preview.Source() != nil && e.level != nil })
+	test.Tap(e.MicToggle)
+	test.Tap(e.CameraToggle)
+	h.q.drain()
+	if e.Preview.Source() != nil || e.level != nil {
+		t.Error("preview or meter still running with the camera and mic turned off")
+	}
+	if e.PreviewNote.Text != "Your camera will be off when you join" || e.MicToggle.Icon() != iconMicOff || e.CameraToggle.Icon() != iconCameraOff {
+		t.Errorf("note %q, toggles not shown off", e.PreviewNote.Text)
+	}
+	cs, _ := h.join("Dana")
+	h.b.mu.Lock()
+	req := h.b.joins[0]
+	h.b.mu.Unlock()
+	if !req.MicOff || !req.CameraOff {
+		t.Errorf("join request mic off %v camera off %v, want both", req.MicOff, req.CameraOff)
+	}
+	if cs.Controls().Mic.Icon() != iconMicOff || cs.Controls().Camera.Icon() != iconCameraOff {
+		t.Error("the call's controls do not show the mic muted and the camera off")
+	}
+	// Back on the entry screen the choices are kept and the devices stay off.
+	test.Tap(cs.Controls().Leave)
+	h.q.drain()
+	if !e.MicOff() || !e.CameraOff() {
+		t.Error("choices lost after the call")
+	}
+	test.Tap(e.CameraToggle)
+	h.q.until(t, "the preview after turning the camera back on", func() bool { return e.Preview.Source() != nil })
+}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 
 	"fyne.io/fyne/v2/widget"
@@ -81,6 +82,11 @@ func (s *EntryScreen) startPreview() {
 	s.previewGen++
 	gen := s.previewGen
 	cam, pattern := s.selectedCamera(), s.TestPattern.Checked
+	if s.cameraOff {
+		s.Preview.SetSource(nil)
+		setMessage(s.PreviewNote, "Your camera will be off when you join")
+		return
+	}
 	if cam == "" && !pattern {
 		s.Preview.SetSource(nil)
 		setMessage(s.PreviewNote, "Camera off")
@@ -95,6 +101,12 @@ func (s *EntryScreen) startPreview() {
 				if stop != nil {
 					go stop()
 				}
+				return
+			}
+			if errors.Is(err, ErrDevicesInUse) {
+				// devicesReleased starts it again once the call let go.
+				s.Preview.SetSource(nil)
+				setMessage(s.PreviewNote, "Waiting for the call to release the camera…")
 				return
 			}
 			if err != nil {
@@ -128,7 +140,7 @@ func (s *EntryScreen) startMic() {
 	s.micGen++
 	gen := s.micGen
 	mic, ok := s.micIDs[s.MicSelect.Selected]
-	if !ok {
+	if !ok || s.micOff {
 		return
 	}
 	b, do := s.app.backend, s.app.do
@@ -154,5 +166,20 @@ func (s *EntryScreen) stopMic() {
 	if stop := s.micStop; stop != nil {
 		s.micStop = nil
 		go stop()
+	}
+}
+
+// devicesReleased is called when a call has let go of the camera and
+// microphone: the preview and the meter start again if they are not
+// running (they may have been refused while the call was ending).
+func (s *EntryScreen) devicesReleased() {
+	if !s.visible {
+		return
+	}
+	if s.previewStop == nil && !s.cameraOff {
+		s.startPreview()
+	}
+	if s.micStop == nil && !s.micOff {
+		s.startMic()
 	}
 }

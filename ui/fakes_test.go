@@ -100,6 +100,14 @@ type fakeBackend struct {
 	calls    []*fakeCall
 	previews []string
 	stops    int
+	// holdDevices makes a call hold the devices as the real backend does:
+	// Preview and MicLevel fail with ErrDevicesInUse from Join until the
+	// call's Leave returns.
+	holdDevices bool
+	busy        bool
+	micOpens    int
+	hint        string // ServerHint; "" for the default
+	changed     func() // from OnServerChanged
 }
 
 func newFakeBackend() *fakeBackend {
@@ -131,6 +139,14 @@ func (b *fakeBackend) Join(ctx context.Context, req JoinRequest) (Call, error) {
 	c := newFakeCall()
 	b.mu.Lock()
 	b.calls = append(b.calls, c)
+	if b.holdDevices {
+		b.busy = true
+		c.onLeave = func() {
+			b.mu.Lock()
+			b.busy = false
+			b.mu.Unlock()
+		}
+	}
 	b.mu.Unlock()
 	return c, nil
 }
@@ -145,6 +161,9 @@ func (b *fakeBackend) Preview(cameraID string, testPattern bool) (client.VideoSo
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.previews = append(b.previews, fmt.Sprintf("%s/%v", cameraID, testPattern))
+	if b.busy {
+		return nil, nil, fmt.Errorf("preview: %w", ErrDevicesInUse)
+	}
 	return newFakeSource(64, 36), func() {
 		b.mu.Lock()
 		b.stops++
@@ -153,10 +172,38 @@ func (b *fakeBackend) Preview(cameraID string, testPattern bool) (client.VideoSo
 }
 
 func (b *fakeBackend) MicLevel(string) (func() float64, func(), error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.busy {
+		return nil, nil, ErrDevicesInUse
+	}
+	b.micOpens++
 	return func() float64 { return 0.5 }, func() {}, nil
 }
 
-func (b *fakeBackend) ServerHint() string { return "Hosting on 127.0.0.1:7880" }
+func (b *fakeBackend) ServerHint() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.hint != "" {
+		return b.hint
+	}
+	return "Hosting on 127.0.0.1:7880"
+}
+
+func (b *fakeBackend) OnServerChanged(f func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.changed = f
+}
+
+// serverChanged says the built-in server is now described by hint.
+func (b *fakeBackend) serverChanged(hint string) {
+	b.mu.Lock()
+	b.hint = hint
+	f := b.changed
+	b.mu.Unlock()
+	go f()
+}
 
 func (b *fakeBackend) joinCount() int {
 	b.mu.Lock()
@@ -187,6 +234,24 @@ type fakeCall struct {
 	leaves  int
 	camErr  error
 	nextID  int
+	// leaveGate, when set, makes Leave wait for it to close; onLeave runs
+	// when Leave returns.
+	leaveGate  chan struct{}
+	onLeave    func()
+	reconnects int
+	sounds     []string
+}
+
+func (c *fakeCall) PlaySound(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sounds = append(c.sounds, name)
+}
+
+func (c *fakeCall) ReconnectNow() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reconnects++
 }
 
 func newFakeCall() *fakeCall { return &fakeCall{events: make(chan client.Event, 64)} }
@@ -238,8 +303,15 @@ func (c *fakeCall) SetScreenShare(on bool) error {
 
 func (c *fakeCall) Leave() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.leaves++
+	gate, done := c.leaveGate, c.onLeave
+	c.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	if done != nil {
+		done()
+	}
 	return nil
 }
 
