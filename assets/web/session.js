@@ -240,7 +240,7 @@ export class Session {
     const publish = o.publish || {};
     const tracks = o.tracks || {};
     for (const m of mlines(o.sdp)) {
-      if (m.mid == null || m.port === "0") continue;
+      if (m.mid == null || m.port === "0" || (m.kind !== "audio" && m.kind !== "video")) continue;
       const sends = m.direction === "sendrecv" || m.direction === "sendonly";
       if (publish[m.mid] && sends) this.violation(`offer sends media on publish mid ${m.mid} (${m.direction})`);
       else if (sends && !tracks[m.mid]) this.violation(`offer sends media on mid ${m.mid}, which is not in tracks`);
