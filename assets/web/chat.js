@@ -55,6 +55,17 @@ export class ChatStore {
     return m.length ? m[m.length - 1].seq : 0;
   }
 
+  // contiguousSeq is the highest seq up to which no message is missing
+  // (from the lowest one held): what a rejoin asks after (PROTOCOL.md §8),
+  // so a gap still being filled is asked for again.
+  contiguousSeq() {
+    const m = this.messages();
+    if (m.length === 0) return 0;
+    let last = m[0].seq;
+    for (let i = 1; i < m.length && m[i].seq === last + 1; i++) last = m[i].seq;
+    return last;
+  }
+
   // list is what the page shows and confabTest reports: stored messages in
   // seq order, then own messages still sending or failed.
   list() {

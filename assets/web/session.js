@@ -138,7 +138,7 @@ export class Session {
         room: this.room,
         mic: !!this.media.trackFor("microphone"),
         camera: !!this.media.trackFor("camera"),
-        after_seq: this.chat.highestSeq(),
+        after_seq: this.chat.contiguousSeq(),
       });
     };
     ws.onmessage = (ev) => {
@@ -222,7 +222,7 @@ export class Session {
     if (first || this.chat.size() === 0) this.chat.more = !!d.chat_more;
     for (const m of d.chat || []) this.chat.add(m, this.you.id);
     this.historyPending = null;
-    if (d.chat_gap) this.requestHistory("after", this.chat.highestSeq());
+    if (d.chat_gap) this.requestHistory("after", this.chat.contiguousSeq());
     this.setPhase("call");
     this.emit("roster");
     this.emit("chat");
@@ -434,7 +434,7 @@ export class Session {
     }
     this.emit("chat");
     const msgs = d.messages || [];
-    if (d.more && msgs.length > 0) this.requestHistory("after", msgs[msgs.length - 1].seq);
+    if (d.more && msgs.length > 0) this.requestHistory("after", this.chat.contiguousSeq());
   }
 
   onError(e) {
@@ -442,9 +442,10 @@ export class Session {
     if (e.ref && this.chat.pending.has(e.ref)) {
       const p = this.chat.pending.get(e.ref);
       clearTimeout(p.timer);
-      // Not stored: the server was busy (overloaded) or too many messages
-      // went out (rate_limited). Resend by itself a few times, same id.
-      if ((code === "overloaded" || code === "rate_limited") && (p.tries || 0) < 3) {
+      // Not stored: the server was busy (overloaded), failed to store
+      // (internal) or too many messages went out (rate_limited). Resend by
+      // itself a few times, same id.
+      if ((code === "overloaded" || code === "rate_limited" || code === "internal") && (p.tries || 0) < 3) {
         p.tries = (p.tries || 0) + 1;
         p.timer = setTimeout(() => { if (this.chat.pending.get(p.id) === p && p.status === "sending") this.transmitChat(p.id); }, 1000 * 2 ** p.tries);
         return;
