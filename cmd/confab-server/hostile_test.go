@@ -38,7 +38,7 @@ func run(t *testing.T, name string, args ...string) {
 // newNetPair makes the namespaces, or skips when this machine cannot
 // (not root, or no ip/nft); CONFAB_REQUIRE_NETNS=1 turns the skip into a
 // failure.
-func newNetPair(t *testing.T) *netPair {
+func newNetPair(t *testing.T, blockUDP bool) *netPair {
 	t.Helper()
 	var missing []string
 	for _, tool := range []string{"ip", "nft"} {
@@ -67,6 +67,9 @@ func newNetPair(t *testing.T) *netPair {
 		run(t, "ip", "-n", side.ns, "addr", "add", side.ip+"/30", "dev", side.dev)
 		run(t, "ip", "-n", side.ns, "link", "set", side.dev, "up")
 		run(t, "ip", "-n", side.ns, "link", "set", "lo", "up")
+	}
+	if !blockUDP {
+		return n
 	}
 	// Drop every UDP packet between the two sides, both ways.
 	rules := fmt.Sprintf(`table inet confabtest {
@@ -157,18 +160,8 @@ func TestMediaOverTCPWhenUDPIsBlocked(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes in network namespaces")
 	}
-	n := newNetPair(t)
-	dir := t.TempDir()
-	serverBin := filepath.Join(dir, "confab-server")
-	build := exec.Command("go", "build", "-o", serverBin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build server: %v\n%s", err, out)
-	}
-	bot, err := testbin.Build(dir, "./cmd/confab-bot", "CONFAB_BOT_BIN")
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := newNetPair(t, true)
+	serverBin, bot := buildServerAndBot(t)
 
 	for _, r := range n.call(serverBin, bot, 8*time.Second, "--ice-tcp=false") {
 		for id, got := range r.Remote {
@@ -190,5 +183,127 @@ func TestMediaOverTCPWhenUDPIsBlocked(t *testing.T) {
 					r.Identity, got.Frames, got.AudioPackets, id)
 			}
 		}
+	}
+}
+
+func buildServerAndBot(t *testing.T) (serverBin, bot string) {
+	t.Helper()
+	dir := t.TempDir()
+	serverBin = filepath.Join(dir, "confab-server")
+	build := exec.Command("go", "build", "-o", serverBin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build server: %v\n%s", err, out)
+	}
+	bot, err := testbin.Build(dir, "./cmd/confab-bot", "CONFAB_BOT_BIN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serverBin, bot
+}
+
+// metric reads one counter from the server's /metrics, from the client side.
+func (n *netPair) metric(name string) float64 {
+	n.t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", n.client, "curl", "-sf", "--max-time", "5",
+		"http://"+serverIP+":7880/metrics").Output()
+	if err != nil {
+		n.t.Fatalf("metrics: %v", err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(l, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				n.t.Fatalf("metric %s: %q", name, l)
+			}
+			return f
+		}
+	}
+	n.t.Fatalf("metric %s not found", name)
+	return 0
+}
+
+// waitMetric waits until metric reaches at least want.
+func (n *netPair) waitMetric(name string, want float64, within time.Duration) float64 {
+	n.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		v := n.metric(name)
+		if v >= want {
+			return v
+		}
+		if time.Now().After(deadline) {
+			n.t.Fatalf("%s is %v after %v; want >= %v", name, v, within, want)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// clientUDPPorts lists the local ports of the UDP sockets open in the
+// client namespace (the bots' ICE candidates).
+func (n *netPair) clientUDPPorts() []string {
+	n.t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", n.client, "ss", "-Huan").Output()
+	if err != nil {
+		n.t.Fatalf("ss: %v", err)
+	}
+	var ports []string
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 5 {
+			continue
+		}
+		local := f[3]
+		if i := strings.LastIndexByte(local, ':'); i > 0 && strings.HasPrefix(local, clientIP) {
+			ports = append(ports, local[i+1:])
+		}
+	}
+	return ports
+}
+
+// TestICERestartWhenMediaStops keeps the websocket alive while the media
+// path dies, as when a NAT rebinds: the UDP ports the clients' media uses
+// are dropped for good. The server (and the clients) notice media stopped
+// and restart ICE on the same session; media comes back on new ports with
+// no rejoin.
+func TestICERestartWhenMediaStops(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes in network namespaces")
+	}
+	n := newNetPair(t, false)
+	serverBin, bot := buildServerAndBot(t)
+	dir := t.TempDir()
+	n.start(n.server, &bytes.Buffer{}, serverBin, "serve", "--addr", serverIP+":7880", "--udp-port", "7881",
+		"--data", filepath.Join(dir, "data"), "--open", "--log-level", "error", "--ice-tcp=false")
+	n.waitTCP(serverIP + ":7880")
+	for i := 0; i < 2; i++ {
+		n.start(n.client, &bytes.Buffer{}, bot, "--server", "http://"+serverIP+":7880", "--room", "restart",
+			"--name", fmt.Sprintf("Bot %d", i), "--duration", "90s", "--fps", "15", "--loopback=false")
+	}
+	n.waitMetric("confab_joins_total", 2, 30*time.Second)
+	before := n.waitMetric("confab_rtp_packets_in_total", 300, 30*time.Second)
+
+	ports := n.clientUDPPorts()
+	if len(ports) == 0 {
+		t.Fatal("no UDP sockets in the client namespace")
+	}
+	rules := fmt.Sprintf(`table inet rebind {
+	chain out { type filter hook output priority 0; policy accept; udp sport { %s } drop; }
+}`, strings.Join(ports, ", "))
+	nft := exec.Command("ip", "netns", "exec", n.client, "nft", "-f", "-")
+	nft.Stdin = strings.NewReader(rules)
+	if out, err := nft.CombinedOutput(); err != nil {
+		t.Fatalf("nft: %v\n%s", err, out)
+	}
+	t.Logf("dropped UDP from ports %v after %v packets", ports, before)
+	// Media stops: the count stands still for a while.
+	time.Sleep(3 * time.Second)
+	stalled := n.metric("confab_rtp_packets_in_total")
+	restarts := n.waitMetric("confab_ice_restarts_total", 1, 40*time.Second)
+	after := n.waitMetric("confab_rtp_packets_in_total", stalled+500, 60*time.Second)
+	joins := n.metric("confab_joins_total")
+	t.Logf("packets: %v before the drop, %v while stalled, %v after %v ICE restart(s); joins %v", before, stalled, after, restarts, joins)
+	if joins != 2 {
+		t.Errorf("joins = %v, want 2: media came back by rejoining, not by an ICE restart on the live session", joins)
 	}
 }

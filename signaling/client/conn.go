@@ -42,6 +42,8 @@ type conn struct {
 	routesMu sync.Mutex
 	routes   map[string]wire.TrackRef
 
+	ice iceWatch // asks for ICE restarts while media is down
+
 	wg       sync.WaitGroup
 	tracksMu sync.Mutex
 	closing  bool
@@ -67,6 +69,7 @@ func (s *Session) connect(ctx context.Context) (*conn, wire.Joined, error) {
 	}
 	c := &conn{s: s, ws: ws, pc: pc, send: make(chan []byte, 256), done: make(chan struct{}), slots: map[string]*webrtc.RTPTransceiver{}}
 	pc.OnTrack(c.onTrack)
+	c.watchICE()
 	s.openEnabled()
 
 	s.mu.Lock()
@@ -139,6 +142,7 @@ func (c *conn) cause() error {
 // shutdown closes the connection and waits for its goroutines, including
 // the remote tracks' readers.
 func (c *conn) shutdown() {
+	c.stopICEWatch()
 	c.fail(errors.New("closed"))
 	c.tracksMu.Lock()
 	c.closing = true

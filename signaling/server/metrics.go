@@ -16,6 +16,7 @@ import (
 type metrics struct {
 	sfu          sfu.Stats
 	joins        atomic.Uint64
+	iceRestarts  atomic.Uint64
 	chats        atomic.Uint64
 	wsMessages   atomic.Uint64
 	participants atomic.Int64
@@ -52,6 +53,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	gauge("confab_connections", "Websocket connections now.", conns)
 	gauge("confab_tracks", "Published tracks being forwarded now.", m.sfu.TracksLive.Load())
 	counter("confab_joins_total", "Successful joins.", m.joins.Load())
+	counter("confab_ice_restarts_total", "Offers that restarted ICE after media stopped.", m.iceRestarts.Load())
 	counter("confab_chat_messages_total", "Chat messages stored.", m.chats.Load())
 	counter("confab_ws_messages_total", "Websocket messages read.", m.wsMessages.Load())
 	counter("confab_rate_limited_total", "Messages and /api requests refused with rate_limited.", m.rateLimited.Load())

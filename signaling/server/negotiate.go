@@ -100,7 +100,13 @@ func (p *peer) negotiate() {
 		p.negMu.Unlock()
 		return
 	}
-	offer, err := p.pc.CreateOffer(nil)
+	var opts *webrtc.OfferOptions
+	if p.iceRestart {
+		opts = &webrtc.OfferOptions{ICERestart: true}
+		p.iceRestart = false
+		p.s.metrics.iceRestarts.Add(1)
+	}
+	offer, err := p.pc.CreateOffer(opts)
 	if err == nil {
 		err = p.pc.SetLocalDescription(offer)
 	}

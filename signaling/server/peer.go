@@ -61,16 +61,19 @@ type peer struct {
 	left                bool
 
 	// Guarded by negMu.
-	negMu     sync.Mutex
-	ready     bool   // joined was sent: offers may follow
-	closing   bool   // cleanup has begun: no new subscriptions or tracks
-	awaiting  bool   // an offer is being made or is out, its answer not yet in
-	offerSDP  string // the offer sent, once it is out
-	pending   bool   // another offer is needed after the answer
-	publishTr map[string]*webrtc.RTPTransceiver
-	subs      map[string]*subscription // by track id
-	free      []*freeTransceiver       // subscription m-lines without a track
-	fresh     []*sfu.Track             // subscribed since the last answer
+	negMu      sync.Mutex
+	ready      bool   // joined was sent: offers may follow
+	closing    bool   // cleanup has begun: no new subscriptions or tracks
+	awaiting   bool   // an offer is being made or is out, its answer not yet in
+	offerSDP   string // the offer sent, once it is out
+	pending    bool   // another offer is needed after the answer
+	iceRestart bool   // the next offer restarts ICE
+	publishTr  map[string]*webrtc.RTPTransceiver
+	subs       map[string]*subscription // by track id
+	free       []*freeTransceiver       // subscription m-lines without a track
+	fresh      []*sfu.Track             // subscribed since the last answer
+
+	ice iceWatch // media outages and ICE restarts
 
 	// relays counts the goroutines reading subscribers' feedback and the
 	// published tracks' forwarders; cleanup waits for them.
@@ -305,6 +308,17 @@ func (p *peer) handle(env wire.Envelope) bool {
 		}
 		p.handleHistory(h)
 	case wire.TypeRenegotiate:
+		var rn wire.Renegotiate
+		if len(env.Data) > 0 && string(env.Data) != "null" {
+			if err := wire.DecodeData(env, &rn); err != nil {
+				p.sendError(wire.CodeBadMessage, err.Error(), "")
+				return true
+			}
+		}
+		if rn.ICERestart {
+			p.restartICE("asked by the client")
+			return true
+		}
 		p.negotiate()
 	case wire.TypeLeave:
 		p.close(websocket.CloseNormalClosure, "left")
@@ -436,14 +450,11 @@ func (p *peer) watchPeerConnection() {
 		p.room.unpublish(p, t)
 	})
 	p.pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
-		switch st {
-		case webrtc.PeerConnectionStateConnected:
+		if st == webrtc.PeerConnectionStateConnected {
 			p.requestKeyframes(nil)
-		case webrtc.PeerConnectionStateFailed:
-			p.log.Warn("media connection failed")
-			p.fail(wire.CodeInternal, "the media connection failed")
 		}
 	})
+	p.pc.OnICEConnectionStateChange(p.iceStateChanged)
 }
 
 // requestKeyframes asks the publishers of tracks (all subscribed tracks if
@@ -472,6 +483,7 @@ func (p *peer) cleanup() {
 	p.negMu.Lock()
 	p.closing = true
 	p.negMu.Unlock()
+	p.stopICEWatch()
 	if p.pc != nil {
 		_ = p.pc.Close()
 	}

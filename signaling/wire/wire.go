@@ -448,3 +448,10 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// Renegotiate is the optional data of a renegotiate request.
+type Renegotiate struct {
+	// ICERestart asks for an offer with new ICE credentials (RFC 8445
+	// §9): send it when your media stopped while the websocket lives.
+	ICERestart bool `json:"ice_restart,omitempty"`
+}
