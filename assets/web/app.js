@@ -407,6 +407,7 @@ function onSessionEvent(type, d) {
 function renderTiles() {
   if (!session) return;
   grid.render({ you: session.you, participants: session.participants, local: media });
+  $("alone").hidden = session.participants.size > 0 || phase !== "call";
 }
 
 function showEnd(title, text) {
@@ -562,6 +563,7 @@ function initCall() {
     media.start().then(fillDeviceLists);
     $("name").focus();
   });
+  $("alone-copy").addEventListener("click", () => $("copy-link").click());
   $("copy-link").addEventListener("click", async () => {
     const link = location.origin + "/r/" + encodeURIComponent(session ? session.room : $("room").value.trim());
     try {

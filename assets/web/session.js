@@ -357,13 +357,21 @@ export class Session {
 
   onParticipant(p) {
     if (!p || !p.id) return;
-    if (this.you && p.id === this.you.id) this.you = p;
-    else this.participants.set(p.id, p);
+    if (this.you && p.id === this.you.id) {
+      this.you = p;
+    } else {
+      const arrived = !this.participants.has(p.id);
+      this.participants.set(p.id, p);
+      if (arrived) this.emit("notice", { text: `${p.name} joined` });
+    }
     this.emit("roster");
   }
 
   onLeft(d) {
-    if (!this.participants.delete(d.id)) return;
+    const p = this.participants.get(d.id);
+    if (!p) return;
+    this.participants.delete(d.id);
+    this.emit("notice", { text: `${p.name} left` });
     this.emit("roster");
   }
 
