@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/confab/confab/assets/sounds"
 	"github.com/confab/confab/media/capture"
 	"github.com/confab/confab/media/playout"
 	"github.com/confab/confab/signaling/client"
@@ -18,8 +19,9 @@ import (
 	"github.com/confab/confab/ui"
 )
 
-// ErrDeviceInUse means a call holds the camera and microphone.
-var ErrDeviceInUse = errors.New("the camera and microphone are in use by the call")
+// ErrDeviceInUse means a call holds the camera and microphone; the entry
+// screen waits for the call to release them.
+var ErrDeviceInUse = ui.ErrDevicesInUse
 
 // backend is the app's ui.Backend: it joins rooms with the client session
 // and the local media pipeline, and previews devices on the entry screen.
@@ -41,6 +43,13 @@ type backend struct {
 	mu    sync.Mutex
 	entry map[capture.Kind]func() // stops the entry screen's preview and mic meter
 	calls map[*call]bool
+
+	// The take-over of another app's built-in server (takeover.go).
+	takeoverMu    sync.Mutex // one take-over attempt at a time
+	quit          chan struct{}
+	stopped       bool
+	watchers      sync.WaitGroup
+	serverChanged func()
 }
 
 func newBackend(log *slog.Logger, fake bool) *backend {
@@ -85,8 +94,18 @@ func (b *backend) server() *embedded {
 	return b.embedded
 }
 
-// stopServer stops the built-in server, if any.
+// stopServer stops the built-in server, if any, and the watcher that
+// would take it over.
 func (b *backend) stopServer() {
+	b.mu.Lock()
+	if !b.stopped {
+		b.stopped = true
+		if b.quit != nil {
+			close(b.quit)
+		}
+	}
+	b.mu.Unlock()
+	b.watchers.Wait()
 	if e := b.server(); e != nil {
 		e.Stop()
 	}
@@ -236,6 +255,7 @@ func (b *backend) release() {
 func (b *backend) join(ctx context.Context, req ui.JoinRequest) (ui.Call, error) {
 	serverURL := strings.TrimSpace(req.Server)
 	if serverURL == "" {
+		b.ensureServer()
 		e := b.server()
 		if e == nil {
 			return nil, fmt.Errorf("%w: no server given", client.ErrUnreachable)
@@ -250,7 +270,7 @@ func (b *backend) join(ctx context.Context, req ui.JoinRequest) (ui.Call, error)
 		return nil, err
 	}
 	s, err := client.Join(ctx, client.Config{
-		Server: serverURL, Room: req.Room, Name: req.Name, Mic: true, Camera: true,
+		Server: serverURL, Room: req.Room, Name: req.Name, Mic: !req.MicOff, Camera: !req.CameraOff,
 		Media: m, Decoders: m, Audio: m, LoopbackOnly: isLoopback(serverURL), Logger: b.log,
 	})
 	if err != nil {
@@ -305,6 +325,16 @@ func (c *call) Leave() error {
 	})
 	return err
 }
+
+// UseCamera makes the camera's next start use device id.
+func (c *call) UseCamera(id string) { c.media.SetCameraID(id) }
+
+// UseMicrophone makes the microphone's next start use device id.
+func (c *call) UseMicrophone(id string) { c.media.SetMicID(id) }
+
+// PlaySound plays one of the app's sounds (assets/sounds) on the call's
+// speaker.
+func (c *call) PlaySound(name string) { c.media.PlaySound(sounds.PCM(name)) }
 
 // isLoopback reports whether a server URL points at this machine's
 // loopback, so media can stay on 127.0.0.1.

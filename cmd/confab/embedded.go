@@ -41,6 +41,15 @@ func (e *embedded) Stop() {
 // address is taken by another Confab's server (a second window on the
 // same machine), that one is used instead.
 func startEmbedded(listen, dataDir string, log *slog.Logger) (*embedded, error) {
+	return startEmbeddedShared(listen, dataDir, log, true)
+}
+
+// errHostedElsewhere means the address is another Confab's server.
+var errHostedElsewhere = errors.New("another Confab hosts the server")
+
+// startEmbeddedShared is startEmbedded; with share false a server already
+// running at the address is errHostedElsewhere instead of being used.
+func startEmbeddedShared(listen, dataDir string, log *slog.Logger, share bool) (*embedded, error) {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
 		return nil, fmt.Errorf("--listen %q: %w", listen, err)
@@ -56,6 +65,9 @@ func startEmbedded(listen, dataDir string, log *slog.Logger) (*embedded, error) 
 
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) && !share {
+			return nil, errHostedElsewhere
+		}
 		if errors.Is(err, syscall.EADDRINUSE) && confabAt(e.URL) {
 			log.Info("using the Confab server already running", "url", e.URL)
 			e.Shared = true

@@ -86,7 +86,7 @@ func run() error {
 			return err
 		}
 		defer b.stopServer()
-		b.embedded = emb
+		b.setServer(emb)
 	}
 
 	a := app.NewWithID(appID)

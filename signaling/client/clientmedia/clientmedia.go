@@ -113,12 +113,18 @@ func (m *Media) Close() error { return m.player.Close() }
 
 // OpenMicrophone opens the chosen microphone.
 func (m *Media) OpenMicrophone() (client.LocalTrack, error) {
-	return m.cap.OpenMicrophone(m.micID)
+	m.mu.Lock()
+	id := m.micID
+	m.mu.Unlock()
+	return m.cap.OpenMicrophone(id)
 }
 
 // OpenCamera opens the chosen camera.
 func (m *Media) OpenCamera() (client.LocalTrack, error) {
-	t, err := m.cap.OpenCamera(m.cameraID)
+	m.mu.Lock()
+	id := m.cameraID
+	m.mu.Unlock()
+	t, err := m.cap.OpenCamera(id)
 	if err != nil {
 		return nil, err
 	}
