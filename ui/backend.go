@@ -107,3 +107,12 @@ type SoundPlayer interface {
 	// PlaySound plays the sound called name; it must not block.
 	PlaySound(name string)
 }
+
+// DeviceSwitcher is implemented by a Call that can move to another camera
+// or microphone during the call. The choice takes effect the next time
+// the device starts; the call screen restarts a device that is on.
+type DeviceSwitcher interface {
+	// UseCamera and UseMicrophone choose the device by id.
+	UseCamera(id string)
+	UseMicrophone(id string)
+}

@@ -53,6 +53,7 @@ type CallScreen struct {
 	split        *container.Split
 	content      fyne.CanvasObject
 
+	devices  *DevicePicker // the device pop-up, once opened
 	chatOpen bool
 	unread   int
 	detached bool
@@ -82,7 +83,7 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 	cs.chat.Entry.onShortcut = cs.handleShortcut
 
 	cs.controls = newControls(a.tips, cs.toggleMic, cs.toggleCamera, cs.toggleShare,
-		func() { cs.setChatOpen(!cs.chatOpen) }, cs.showPeople, cs.Leave)
+		func() { cs.setChatOpen(!cs.chatOpen) }, cs.showPeople, cs.showDevices, cs.Leave)
 
 	cs.stageLay = &stageLayout{gap: 10}
 	cs.stage = container.New(cs.stageLay)
@@ -406,6 +407,9 @@ func (cs *CallScreen) detach() {
 		cs.app.win.Canvas().RemoveShortcut(s.sc.fyne())
 	}
 	cs.app.tips.hide()
+	if cs.devices != nil {
+		cs.devices.pop.Hide()
+	}
 	for _, t := range cs.tiles {
 		t.Video.SetSource(nil)
 	}

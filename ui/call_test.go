@@ -488,3 +488,33 @@ func TestAloneInTheRoom(t *testing.T) {
 		t.Error("not alone again after Fox left")
 	}
 }
+
+func TestSwitchDevicesDuringACall(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, c := h.welcome(fox)
+	test.Tap(cs.Controls().Devices)
+	dp := cs.Devices()
+	if dp == nil || dp.Camera.Selected != "Webcam" || dp.Microphone.Selected != "Mic" {
+		t.Fatalf("device picker %+v: want the call's devices selected", dp)
+	}
+	dp.Camera.SetSelected("Desk camera")
+	test.Tap(cs.Controls().Mic) // mute: the microphone then only changes for later
+	dp.Microphone.SetSelected("Headset")
+	eventually(t, "the camera restarted on the new device", func() (ok bool) {
+		c.get(func(c *fakeCall) {
+			ok = len(c.used) == 2 && len(c.cam) == 2 && !c.cam[0] && c.cam[1]
+		})
+		return
+	})
+	c.get(func(c *fakeCall) {
+		if c.used[0] != "camera cam2" || c.used[1] != "mic mic2" {
+			t.Errorf("devices chosen %v", c.used)
+		}
+		if len(c.mic) != 1 || !c.mic[0] {
+			t.Errorf("mic calls %v: a muted mic is not restarted", c.mic)
+		}
+	})
+	if got := h.fa.Preferences().String(prefCamera); got != "cam2" {
+		t.Errorf("camera preference %q, want cam2 for next time", got)
+	}
+}

@@ -112,8 +112,8 @@ type fakeBackend struct {
 
 func newFakeBackend() *fakeBackend {
 	return &fakeBackend{devices: Devices{
-		Cameras:     []Device{{ID: "cam1", Label: "Webcam"}},
-		Microphones: []Device{{ID: "mic1", Label: "Mic"}},
+		Cameras:     []Device{{ID: "cam1", Label: "Webcam"}, {ID: "cam2", Label: "Desk camera"}},
+		Microphones: []Device{{ID: "mic1", Label: "Mic"}, {ID: "mic2", Label: "Headset"}},
 		Speakers:    []Device{{ID: "spk1", Label: "Speakers"}},
 	}}
 }
@@ -240,6 +240,19 @@ type fakeCall struct {
 	onLeave    func()
 	reconnects int
 	sounds     []string
+	used       []string // UseCamera and UseMicrophone choices
+}
+
+func (c *fakeCall) UseCamera(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.used = append(c.used, "camera "+id)
+}
+
+func (c *fakeCall) UseMicrophone(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.used = append(c.used, "mic "+id)
 }
 
 func (c *fakeCall) PlaySound(name string) {

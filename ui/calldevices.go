@@ -1,0 +1,115 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/confab/confab/signaling/client"
+)
+
+// DevicePicker is the call screen's pop-up that moves the call to another
+// camera or microphone. Its fields exist while it shows.
+type DevicePicker struct {
+	// Camera and Microphone pick the devices.
+	Camera, Microphone *widget.Select
+
+	pop *widget.PopUp
+}
+
+// Devices returns the device picker on show, or nil.
+func (cs *CallScreen) Devices() *DevicePicker { return cs.devices }
+
+// showDevices opens the device picker above its button. A call that
+// cannot switch devices says so instead.
+func (cs *CallScreen) showDevices() {
+	if cs.detached {
+		return
+	}
+	sw, ok := cs.call.(DeviceSwitcher)
+	if !ok {
+		cs.showNotice("This call can't change devices; leave and pick them on the first screen.")
+		return
+	}
+	devs := cs.app.backend.Devices()
+	prefs := cs.app.fyneApp.Preferences()
+	dp := &DevicePicker{}
+	dp.Camera = widget.NewSelect(nil, nil)
+	dp.Microphone = widget.NewSelect(nil, nil)
+	camIDs := fillSelect(dp.Camera, devs.Cameras, cs.req.CameraID, "No camera found")
+	micIDs := fillSelect(dp.Microphone, devs.Microphones, cs.req.MicID, "No microphone found")
+	if cs.req.UseTestPattern {
+		// The call runs on the test pattern: no hardware camera is chosen.
+		dp.Camera.ClearSelected()
+		dp.Camera.PlaceHolder = "Test pattern"
+		dp.Camera.Refresh()
+	}
+	dp.Camera.OnChanged = func(label string) {
+		id, ok := camIDs[label]
+		if !ok || cs.detached {
+			return
+		}
+		cs.req.CameraID, cs.req.UseTestPattern = id, false
+		prefs.SetString(prefCamera, id)
+		cs.switchDevice(func() { sw.UseCamera(id) }, func(p client.Participant) bool { return p.Camera },
+			func(on bool) error { return cs.call.SetCameraOn(on) }, "Couldn't switch the camera")
+	}
+	dp.Microphone.OnChanged = func(label string) {
+		id, ok := micIDs[label]
+		if !ok || cs.detached {
+			return
+		}
+		cs.req.MicID = id
+		prefs.SetString(prefMic, id)
+		cs.switchDevice(func() { sw.UseMicrophone(id) }, func(p client.Participant) bool { return p.Mic },
+			func(on bool) error { return cs.call.SetMicMuted(!on) }, "Couldn't switch the microphone")
+	}
+	title := widget.NewLabelWithStyle("Devices", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	form := container.New(layout.NewFormLayout(),
+		fieldLabel("Camera"), dp.Camera,
+		fieldLabel("Microphone"), dp.Microphone)
+	note := widget.NewLabel("The speaker is chosen before joining.")
+	note.Importance = widget.LowImportance
+	width := canvasRect(320)
+	c := cs.app.win.Canvas()
+	dp.pop = widget.NewPopUp(container.NewPadded(container.NewVBox(title, form, note, width)), c)
+	size := dp.pop.MinSize()
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(cs.controls.Devices)
+	x := min(pos.X, c.Size().Width-size.Width-8)
+	dp.pop.ShowAtPosition(fyne.NewPos(max(x, 8), max(pos.Y-size.Height-8, 8)))
+	cs.devices = dp
+}
+
+// switchDevice chooses another device and, if that device is on now,
+// restarts it so the choice takes effect; the calls run in order off the
+// UI goroutine.
+func (cs *CallScreen) switchDevice(use func(), isOn func(client.Participant) bool, set func(on bool) error, what string) {
+	on := isOn(cs.model.self)
+	do := cs.app.do
+	cs.ops <- func() {
+		use()
+		if !on {
+			return
+		}
+		err := set(false)
+		if err == nil {
+			err = set(true)
+		}
+		if err != nil {
+			do(func() {
+				if !cs.detached {
+					cs.showNotice(what + ". " + causeText(err, cs.req.Server))
+				}
+			})
+		}
+	}
+}
+
+// canvasRect is an invisible spacer that is w wide.
+func canvasRect(w float32) fyne.CanvasObject {
+	r := canvas.NewRectangle(nil)
+	r.SetMinSize(fyne.NewSize(w, 1))
+	return r
+}
