@@ -233,6 +233,14 @@ function meterFor(track) {
   } catch { /* no meter */ }
 }
 
+// isolated wraps text from outside (a room or name) in <bdi>, so its
+// writing direction cannot spill into the sentence around it.
+function isolated(text) {
+  const b = document.createElement("bdi");
+  b.textContent = text;
+  return b;
+}
+
 function readURL() {
   let room = "";
   if (location.pathname.startsWith("/r/")) {
@@ -272,11 +280,12 @@ function initEntry() {
     nameEl.readOnly = !!invite.name;
     roomEl.readOnly = !!invite.room;
     const note = $("invite-note");
-    note.textContent = invite.room ? `You are invited to “${invite.room}”.` : "You have an invite link.";
+    if (invite.room) note.replaceChildren("You are invited to “", isolated(invite.room), "”.");
+    else note.textContent = "You have an invite link.";
     note.hidden = false;
   }
   if (urlRoom || invite) {
-    $("entry-title").textContent = "Join “" + roomEl.value + "”";
+    $("entry-title").replaceChildren("Join “", isolated(roomEl.value), "”");
     $("entry-sub").textContent = "Type your name, check your camera and microphone, then join.";
   }
   if (urlRoom) {
