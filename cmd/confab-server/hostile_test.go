@@ -38,7 +38,16 @@ func run(t *testing.T, name string, args ...string) {
 // newNetPair makes the namespaces, or skips when this machine cannot
 // (not root, or no ip/nft); CONFAB_REQUIRE_NETNS=1 turns the skip into a
 // failure.
-func newNetPair(t *testing.T, blockUDP bool) *netPair {
+// Drops, for newNetPair: nft rules (with %[1]s for the server's veth)
+// for packets coming in to and going out of the server's side.
+var (
+	dropAllUDP = [2]string{`iifname "%[1]s" meta l4proto udp drop;`, `oifname "%[1]s" meta l4proto udp drop;`}
+	dropMedia  = [2]string{`iifname "%[1]s" udp dport 7881 drop; iifname "%[1]s" tcp dport 7881 drop;`,
+		`oifname "%[1]s" udp sport 7881 drop; oifname "%[1]s" tcp sport 7881 drop;`}
+	dropUDPAndMedia = [2]string{dropAllUDP[0] + " " + dropMedia[0], dropAllUDP[1] + " " + dropMedia[1]}
+)
+
+func newNetPair(t *testing.T, drop [2]string) *netPair {
 	t.Helper()
 	var missing []string
 	for _, tool := range []string{"ip", "nft"} {
@@ -68,13 +77,12 @@ func newNetPair(t *testing.T, blockUDP bool) *netPair {
 		run(t, "ip", "-n", side.ns, "link", "set", side.dev, "up")
 		run(t, "ip", "-n", side.ns, "link", "set", "lo", "up")
 	}
-	if !blockUDP {
+	if drop[0] == "" {
 		return n
 	}
-	// Drop every UDP packet between the two sides, both ways.
 	rules := fmt.Sprintf(`table inet confabtest {
-	chain in { type filter hook input priority 0; policy accept; iifname "%[1]s" meta l4proto udp drop; }
-	chain out { type filter hook output priority 0; policy accept; oifname "%[1]s" meta l4proto udp drop; }
+	chain in { type filter hook input priority 0; policy accept; `+drop[0]+` }
+	chain out { type filter hook output priority 0; policy accept; `+drop[1]+` }
 }`, vs)
 	nft := exec.Command("ip", "netns", "exec", n.server, "nft", "-f", "-")
 	nft.Stdin = strings.NewReader(rules)
@@ -160,27 +168,39 @@ func TestMediaOverTCPWhenUDPIsBlocked(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes in network namespaces")
 	}
-	n := newNetPair(t, true)
+	n := newNetPair(t, dropAllUDP)
 	serverBin, bot := buildServerAndBot(t)
 
-	for _, r := range n.call(serverBin, bot, 8*time.Second, "--ice-tcp=false") {
+	expectNoMedia(t, n.call(serverBin, bot, 8*time.Second, "--ice-tcp=false"))
+	expectMedia(t, "over ICE-TCP", n.call(serverBin, bot, 15*time.Second))
+}
+
+// expectNoMedia is the control of a blocked path: nothing got through.
+func expectNoMedia(t *testing.T, reports []botReport) {
+	t.Helper()
+	for _, r := range reports {
 		for id, got := range r.Remote {
 			if got.Frames > 0 || got.AudioPackets > 0 {
-				t.Fatalf("control: with UDP blocked and no ICE-TCP, %s still got %d frames and %d audio packets from %s",
+				t.Fatalf("control: on the blocked path %s still got %d frames and %d audio packets from %s",
 					r.Identity, got.Frames, got.AudioPackets, id)
 			}
 		}
 	}
-	reports := n.call(serverBin, bot, 15*time.Second)
+}
+
+// expectMedia checks that each of two bots decoded the other's video and
+// received its audio.
+func expectMedia(t *testing.T, how string, reports []botReport) {
+	t.Helper()
 	for _, r := range reports {
 		if len(r.Remote) != 1 {
 			t.Fatalf("%s received from %d participants, want 1: %+v", r.Identity, len(r.Remote), r)
 		}
 		for id, got := range r.Remote {
-			t.Logf("%s <- %s over TCP: %d frames, %d audio packets", r.Identity, id, got.Frames, got.AudioPackets)
+			t.Logf("%s <- %s %s: %d frames, %d audio packets", r.Identity, id, how, got.Frames, got.AudioPackets)
 			if got.Frames < 30 || got.AudioPackets < 50 {
-				t.Errorf("%s got %d frames and %d audio packets from %s over ICE-TCP; want >= 30 and >= 50",
-					r.Identity, got.Frames, got.AudioPackets, id)
+				t.Errorf("%s got %d frames and %d audio packets from %s %s; want >= 30 and >= 50",
+					r.Identity, got.Frames, got.AudioPackets, id, how)
 			}
 		}
 	}
@@ -270,7 +290,7 @@ func TestICERestartWhenMediaStops(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes in network namespaces")
 	}
-	n := newNetPair(t, false)
+	n := newNetPair(t, [2]string{})
 	serverBin, bot := buildServerAndBot(t)
 	dir := t.TempDir()
 	n.start(n.server, &bytes.Buffer{}, serverBin, "serve", "--addr", serverIP+":7880", "--udp-port", "7881",
@@ -306,4 +326,25 @@ func TestICERestartWhenMediaStops(t *testing.T) {
 	if joins != 2 {
 		t.Errorf("joins = %v, want 2: media came back by rejoining, not by an ICE restart on the live session", joins)
 	}
+}
+
+// TestTURNRelaysWhenTheMediaPortIsBlocked: clients that reach neither the
+// media port over UDP nor over TCP get media through the embedded TURN
+// relay: over UDP when only the media port is blocked, over TCP when all
+// UDP is blocked too. Without --turn the same network carries no media.
+func TestTURNRelaysWhenTheMediaPortIsBlocked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes in network namespaces")
+	}
+	serverBin, bot := buildServerAndBot(t)
+	turn := []string{"--turn", "--turn-ip", serverIP}
+	t.Run("udp", func(t *testing.T) {
+		n := newNetPair(t, dropMedia)
+		expectNoMedia(t, n.call(serverBin, bot, 8*time.Second))
+		expectMedia(t, "through TURN over UDP", n.call(serverBin, bot, 15*time.Second, turn...))
+	})
+	t.Run("tcp", func(t *testing.T) {
+		n := newNetPair(t, dropUDPAndMedia)
+		expectMedia(t, "through TURN over TCP", n.call(serverBin, bot, 15*time.Second, turn...))
+	})
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/confab/confab/internal/logging"
 	"github.com/confab/confab/internal/profile"
 	"github.com/confab/confab/internal/version"
+	"github.com/confab/confab/signaling/relay"
 	"github.com/confab/confab/signaling/server"
 	"github.com/confab/confab/signaling/sfu"
 	"github.com/confab/confab/signaling/token"
@@ -114,6 +115,9 @@ func serve(args []string) error {
 	data := fs.String("data", env("data", defaultDataDir()), "data directory (secret, chat and events)")
 	open := fs.Bool("open", envBool("open", false), "hand out tokens to anyone at /api/token")
 	udpPort := fs.Int("udp-port", envInt("udp_port", 7881), "the one UDP port for all media")
+	turnOn := fs.Bool("turn", envBool("turn", false), "run the embedded TURN relay (UDP and TCP) for clients that cannot reach the media port")
+	turnPort := fs.Int("turn-port", envInt("turn_port", 3478), "the TURN relay's port (UDP and TCP)")
+	turnIP := fs.String("turn-ip", env("turn_ip", ""), "the IPv4 address clients reach the TURN relay at (default: the first --announce address, else --addr's)")
 	iceTCP := fs.Bool("ice-tcp", envBool("ice_tcp", true), "also accept media over TCP on the same port number (for clients whose UDP is blocked)")
 	announce := fs.String("announce", env("announce", ""), "comma-separated IPs to announce as media addresses (1:1 NAT)")
 	ifaces := fs.String("interfaces", env("interfaces", ""), "comma-separated network interfaces to offer media on (default: all)")
@@ -148,9 +152,23 @@ func serve(args []string) error {
 	}
 	defer dd.Close()
 	netCfg := sfu.NetConfig{UDPPort: *udpPort, TCP: *iceTCP, LoopbackOnly: loopback, Interfaces: splitList(*ifaces), AnnounceIPs: splitList(*announce)}
+	var turnCfg *relay.Config
+	if *turnOn {
+		ip := *turnIP
+		if ip == "" && len(netCfg.AnnounceIPs) > 0 {
+			ip = netCfg.AnnounceIPs[0]
+		}
+		if a := net.ParseIP(host); ip == "" && a != nil && !a.IsUnspecified() {
+			ip = host
+		}
+		if ip == "" {
+			return fmt.Errorf("--turn needs --turn-ip: the address clients reach this server at")
+		}
+		turnCfg = &relay.Config{Port: *turnPort, PublicIP: ip}
+	}
 	srv, err := server.New(server.Config{
 		Store: dd.Store, Secret: dd.Secret, Open: *open, MaxParticipants: *maxPart,
-		AllowedOrigins: splitList(*origins), Net: netCfg, Logger: log,
+		AllowedOrigins: splitList(*origins), Net: netCfg, TURN: turnCfg, Logger: log,
 	})
 	if err != nil {
 		return err

@@ -104,6 +104,9 @@ func (s *Session) connect(ctx context.Context) (*conn, wire.Joined, error) {
 		if err := wire.DecodeData(env, &joined); err != nil {
 			return fail(fmt.Errorf("%w: %w", ErrProtocol, err))
 		}
+		if err := c.useICEServers(joined.ICEServers); err != nil {
+			s.log.Warn("the server's relay cannot be used", "err", err)
+		}
 	case wire.TypeError:
 		var we wire.Error
 		if err := wire.DecodeData(env, &we); err != nil {
@@ -122,6 +125,19 @@ func (s *Session) connect(ctx context.Context) (*conn, wire.Joined, error) {
 	go c.readLoop()
 	go c.writeLoop()
 	return c, joined, nil
+}
+
+// useICEServers adds the server's TURN relay (from joined) to the
+// PeerConnection before the first offer makes it gather candidates.
+func (c *conn) useICEServers(servers []wire.ICEServer) error {
+	if len(servers) == 0 {
+		return nil
+	}
+	cfg := c.pc.GetConfiguration()
+	for _, sv := range servers {
+		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: sv.URLs, Username: sv.Username, Credential: sv.Credential})
+	}
+	return c.pc.SetConfiguration(cfg)
 }
 
 func (c *conn) fail(err error) {

@@ -54,6 +54,9 @@ type peer struct {
 	grants   token.Grants
 	joinedAt time.Time
 	pc       *webrtc.PeerConnection
+	// iceServers is the TURN relay and this participant's credentials,
+	// sent in joined; nil without a relay.
+	iceServers []wire.ICEServer
 
 	// Guarded by room.mu.
 	mic, camera, screen bool
@@ -377,6 +380,14 @@ func (p *peer) handleJoin(env wire.Envelope) bool {
 		return p.refuse(wire.CodeInternal, "the media connection could not be set up")
 	}
 	p.pc, p.id, p.name, p.grants, p.joinedAt = pc, claims.Identity, claims.Name, claims.Grants, p.s.cfg.Now()
+	if p.s.relay != nil {
+		var exp time.Time
+		if claims.ExpiresAt != nil {
+			exp = claims.ExpiresAt.Time
+		}
+		user, pass := p.s.relay.Credentials(p.id, exp, p.s.cfg.Now())
+		p.iceServers = []wire.ICEServer{{URLs: p.s.relay.URLs(), Username: user, Credential: pass}}
+	}
 	p.log = p.log.With("id", p.id, "room", claims.Room)
 	p.mic, p.camera = j.Mic, j.Camera
 	if p.grants.Publish {

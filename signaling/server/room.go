@@ -92,6 +92,7 @@ func (s *Server) enter(name string, p *peer, afterSeq int64) (*room, string, str
 	p.room = r
 	joined := wire.Joined{Room: name, Participants: []wire.Participant{}, Chat: page.chat, ChatMore: page.more, ChatGap: page.gap,
 		ServerTime: s.cfg.Now().UnixMilli()}
+	joined.ICEServers = p.iceServers
 	for _, q := range r.peers {
 		joined.Participants = append(joined.Participants, q.stateLocked())
 		if p.grants.Subscribe {

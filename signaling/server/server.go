@@ -21,6 +21,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/confab/confab/signaling/relay"
 	"github.com/confab/confab/signaling/sfu"
 	"github.com/confab/confab/signaling/store"
 	"github.com/confab/confab/signaling/token"
@@ -45,6 +46,10 @@ type Config struct {
 	AllowedOrigins []string
 	// Net places the media port and chooses ICE candidates.
 	Net sfu.NetConfig
+	// TURN, when set, runs the embedded TURN relay; each participant gets
+	// its URLs and credentials in joined.ice_servers. Its Secret and
+	// Logger default to the server's.
+	TURN *relay.Config
 	// MessageRate and MessageBurst bound each participant's messages per
 	// second (default 30 and 60), per (room, identity) across connections.
 	MessageRate  float64
@@ -120,6 +125,7 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	engine   *sfu.Engine
+	relay    *relay.Relay // nil unless Config.TURN
 	upgrader websocket.Upgrader
 	metrics  *metrics
 	writer   *storeWriter
@@ -148,8 +154,22 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	var rl *relay.Relay
+	if cfg.TURN != nil {
+		tc := *cfg.TURN
+		if tc.Secret == nil {
+			tc.Secret = cfg.Secret
+		}
+		if tc.Logger == nil {
+			tc.Logger = cfg.Logger
+		}
+		if rl, err = relay.Start(tc); err != nil {
+			engine.Close()
+			return nil, err
+		}
+	}
 	s := &Server{
-		cfg: cfg, log: cfg.Logger, engine: engine,
+		cfg: cfg, log: cfg.Logger, engine: engine, relay: rl,
 		metrics: newMetrics(),
 		limits:  limitRegistry{m: make(map[limitKey]*limits)},
 		origins: make(map[string]bool),
@@ -202,6 +222,9 @@ func (s *Server) Close() error {
 	}
 	s.wg.Wait()
 	s.closeWriter.Do(s.writer.close) // what the connections queued is written
+	if s.relay != nil {
+		_ = s.relay.Close()
+	}
 	return s.engine.Close()
 }
 

@@ -106,6 +106,9 @@ type Joined struct {
 	// until History.More is false.
 	ChatGap    bool  `json:"chat_gap,omitempty"`
 	ServerTime int64 `json:"server_time"`
+	// ICEServers, when the server runs its TURN relay, are the relay's
+	// URLs and this participant's credentials (valid while the token is).
+	ICEServers []ICEServer `json:"ice_servers,omitempty"`
 }
 
 // Participant is the public state of one person in a room.
