@@ -163,10 +163,21 @@ export class Session {
       if (o.publish && o.publish[mid]) this.violation(`media track arrived on publish mid ${mid}`);
       else if (!o.tracks || !o.tracks[mid]) this.violation(`media track arrived on mid ${mid}, which is not in the offer's tracks`);
     };
-    pc.onconnectionstatechange = () => {
+    // Media down while the websocket lives: ask for an ICE restart (§8.1)
+    // after 2 s of "disconnected" (at once on "failed"), then every 5 s.
+    // The server restarts on its own too, and ends the session if media
+    // stays down.
+    pc.oniceconnectionstatechange = () => {
       if (pc !== this.pc) return;
-      if (pc.connectionState === "failed") this.emit("notice", { text: "The media connection failed; reconnecting." });
-      if (pc.connectionState === "failed" && this.ws) this.ws.close();
+      clearTimeout(this.iceTimer);
+      const down = () => pc === this.pc && (pc.iceConnectionState === "disconnected" || pc.iceConnectionState === "failed");
+      if (!down()) return;
+      const ask = () => {
+        if (!down()) return;
+        this.send("renegotiate", { ice_restart: true });
+        this.iceTimer = setTimeout(ask, 5000);
+      };
+      this.iceTimer = setTimeout(ask, pc.iceConnectionState === "failed" ? 0 : 2000);
     };
     return pc;
   }
@@ -214,6 +225,14 @@ export class Session {
     this.attempt = 0;
     this.dropAt = 0;
     if (!Array.isArray(d.participants)) console.warn("confab: joined.participants is not an array:", d.participants);
+    // The server's TURN relay, when it runs one: used from the first offer.
+    if (Array.isArray(d.ice_servers) && d.ice_servers.length && this.pc) {
+      try {
+        this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers: d.ice_servers });
+      } catch (e) {
+        console.warn("confab: the server's relay cannot be used:", e);
+      }
+    }
     this.you = d.you;
     this.participants.clear();
     for (const p of d.participants || []) this.participants.set(p.id, p);
