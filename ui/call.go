@@ -49,9 +49,12 @@ type CallScreen struct {
 	alone        *fyne.Container
 	InviteButton *widget.Button
 	noticeGen    int
-	body         *fyne.Container
-	split        *container.Split
-	content      fyne.CanvasObject
+	// presence is true while the notice says who came or went; a rejoin's
+	// Welcome, which tells who is here now, takes it down.
+	presence bool
+	body     *fyne.Container
+	split    *container.Split
+	content  fyne.CanvasObject
 
 	devices  *DevicePicker // the device pop-up, once opened
 	chatOpen bool
@@ -208,6 +211,10 @@ func (cs *CallScreen) handle(ev client.Event) {
 	}
 	switch e := ev.(type) {
 	case client.Welcome:
+		if cs.presence {
+			cs.presence = false
+			cs.notice.Hide()
+		}
 		cs.model.apply(e)
 		cs.chat.setPastIDs(cs.app.ownIdentities(cs.req.Server, e.You.ID))
 		cs.chat.welcome(e)
@@ -292,6 +299,7 @@ func (cs *CallScreen) Alone() bool { return cs.alone.Visible() }
 // sound when the call can play one.
 func (cs *CallScreen) announce(msg, sound string) {
 	cs.showNotice(msg)
+	cs.presence = true
 	if sp, ok := cs.call.(SoundPlayer); ok {
 		go sp.PlaySound(sound)
 	}

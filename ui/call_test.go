@@ -415,7 +415,7 @@ func TestReconnectBannerTellsTheTruthAndRejoins(t *testing.T) {
 	}
 	until := time.Date(2026, 1, 2, 15, 4, 0, 0, time.Local)
 	h.send(cs, c, client.Reconnecting{Attempt: 4, Until: until, Err: client.ErrUnreachable})
-	want := "Connection lost; 4 attempts to reconnect failed. Can't reach the built-in server. Check the address and your connection, then try again. Trying again until 15:04."
+	want := "Connection lost: can't reach the built-in server (4 tries so far). Still trying until 15:04."
 	if cs.Banner() != want {
 		t.Errorf("banner = %q\nwant     %q", cs.Banner(), want)
 	}
@@ -458,6 +458,11 @@ func TestJoinAndLeaveAreAnnounced(t *testing.T) {
 		t.Errorf("notice = %q, want Fox Mulder left", cs.Notice())
 	}
 	h.send(cs, c, client.ParticipantLeft{ID: "p1", Reason: "left"}) // again: not announced twice
+	// A rejoin's welcome says who is here now: "left" would be stale.
+	h.send(cs, c, client.Welcome{Room: "lobby", You: client.Participant{ID: "p0", Name: "Dana"}, Participants: []client.Participant{fox}, Rejoined: true})
+	if cs.Notice() != "" {
+		t.Errorf("notice %q still up after the rejoin's welcome", cs.Notice())
+	}
 	eventually(t, "a join and a leave sound", func() (ok bool) {
 		c.get(func(c *fakeCall) { ok = len(c.sounds) == 2 })
 		return

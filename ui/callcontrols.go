@@ -1,8 +1,12 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -10,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/confab/confab/signaling/client"
+	"github.com/confab/confab/signaling/wire"
 )
 
 // updateControls shows the user's own state, the count and the status.
@@ -75,27 +80,45 @@ func (cs *CallScreen) updateControls() {
 	}
 }
 
-// reconnectText says what the call is doing about a lost connection: how
-// many attempts failed and until when it keeps trying.
+// reconnectText says what the call is doing about a lost connection: why
+// the last attempts failed, how many there were, and until when it keeps
+// trying on its own.
 func reconnectText(r client.Reconnecting, server string) string {
 	if r.Attempt == 0 {
 		return "Connection lost. Reconnecting…"
 	}
-	attempts := "1 attempt"
+	where := "the built-in server"
+	if server != "" {
+		where = "the server at " + server
+	}
+	why := "can't reach " + where
+	var we *wire.Error
+	if r.Err != nil && !errors.Is(r.Err, client.ErrUnreachable) && !isNetError(r.Err) && !isTimeout(r.Err) {
+		why = strings.TrimSuffix(lowerFirst(causeText(r.Err, server)), ".")
+	}
+	if errors.As(r.Err, &we) && we.Code == wire.CodeRateLimited {
+		why = "the server is busy"
+	}
+	tries := "1 try"
 	if r.Attempt > 1 {
-		attempts = fmt.Sprintf("%d attempts", r.Attempt)
+		tries = fmt.Sprintf("%d tries", r.Attempt)
 	}
-	why := ""
-	if r.Err != nil {
-		why = " " + causeText(r.Err, server)
+	return fmt.Sprintf("Connection lost: %s (%s so far). Still trying until %s.", why, tries, r.Until.Format("15:04"))
+}
+
+// lowerFirst lower-cases the first letter of s.
+func lowerFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
 	}
-	return fmt.Sprintf("Connection lost; %s to reconnect failed.%s Trying again until %s.",
-		attempts, why, r.Until.Format("15:04"))
+	return string(unicode.ToLower(r)) + s[n:]
 }
 
 // showNotice shows msg at the bottom of the stage for a few seconds.
 func (cs *CallScreen) showNotice(msg string) {
 	cs.noticeGen++
+	cs.presence = false
 	gen := cs.noticeGen
 	cs.noticeText.SetText(msg)
 	cs.notice.Show()
