@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -298,5 +299,38 @@ func TestLiteralClientGetsEveryParticipant(t *testing.T) {
 	}
 	if unrouted > 0 {
 		t.Errorf("%d packets arrived on m-lines the offer did not name", unrouted)
+	}
+}
+
+// TestJoinedListsAreArrays: in an empty room joined.participants is [],
+// not null, as the document shows (a browser client iterates it).
+func TestJoinedListsAreArrays(t *testing.T) {
+	srv := servertest.Start(t)
+	tok := srv.Token(token.Claims{Identity: "solo", Name: "Solo", Room: "empty", Grants: token.DefaultGrants()}, time.Hour, time.Now())
+	ws, _, err := websocket.DefaultDialer.Dial(wsURL(srv), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	send(t, ws, wire.TypeJoin, wire.Join{Token: tok, Room: "empty"})
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, b, err := ws.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw struct {
+		Type string `json:"type"`
+		Data map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(b, &raw); err != nil || raw.Type != wire.TypeJoined {
+		t.Fatalf("first message %s: %v", b, err)
+	}
+	for _, field := range []string{"participants", "chat"} {
+		if got := string(raw.Data[field]); got != "[]" {
+			t.Errorf("joined.%s in an empty room is %s, want []", field, got)
+		}
+	}
+	if got := string(raw.Data["you"]); !strings.Contains(got, `"tracks":[]`) {
+		t.Errorf("joined.you.tracks is not []: %s", got)
 	}
 }
