@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 
 	"github.com/confab/confab/assets"
@@ -30,6 +31,9 @@ type Options struct {
 
 // videoTick is how often the call screen looks for new video frames.
 const videoTick = time.Second / 30
+
+// minWindowSize is the smallest the window gets.
+var minWindowSize = fyne.NewSize(720, 480)
 
 // leaveWait bounds how long closing the window waits for the call to end.
 const leaveWait = 3 * time.Second
@@ -80,7 +84,11 @@ func newApp(a fyne.App, b Backend, opts Options, do func(func()), tick time.Dura
 		app.tips.delay = 0
 	}
 	app.root = container.NewStack()
-	app.win.SetContent(container.NewStack(app.root, app.tips.root))
+	// The window can't shrink below what the call's controls bar and a
+	// readable grid need.
+	minSize := canvas.NewRectangle(nil)
+	minSize.SetMinSize(minWindowSize)
+	app.win.SetContent(container.NewStack(minSize, app.root, app.tips.root))
 	app.win.SetCloseIntercept(app.closeWindow)
 	a.Lifecycle().SetOnEnteredForeground(func() { app.focused = true })
 	a.Lifecycle().SetOnExitedForeground(func() { app.focused = false })

@@ -523,3 +523,16 @@ func TestSwitchDevicesDuringACall(t *testing.T) {
 		t.Errorf("camera preference %q, want cam2 for next time", got)
 	}
 }
+
+func TestWindowHasAMinimumSize(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.welcome(fox)
+	min := h.app.win.Content().MinSize()
+	if min.Width < 720 || min.Height < 480 {
+		t.Errorf("window content min size %v: the window can shrink until the controls overlap", min)
+	}
+	// The controls bar fits in the minimum width.
+	if bar := h.app.Call().Controls().bar.MinSize(); bar.Width > min.Width {
+		t.Errorf("controls bar needs %v, wider than the minimum window %v", bar.Width, min.Width)
+	}
+}

@@ -24,17 +24,31 @@ type rect struct {
 	Size fyne.Size
 }
 
-// arrangeGrid places n tiles of tileAspect in a grid that fills size,
-// keeping gap between them and around them; the grid is centred and a
-// short last row is centred too.
+// minTileAspect is the narrowest a grid tile gets (4:3, a camera's own
+// shape) when that fills the stage better than 16:9.
+const minTileAspect = 4.0 / 3.0
+
+// arrangeGrid places n tiles in the grid that makes them largest on size,
+// keeping gap between them and around them. A tile is 16:9, or narrower
+// down to 4:3 when the cell is taller, so two people on a wide stage use
+// most of its height. The grid is centred and a short last row is
+// centred too.
 func arrangeGrid(n int, size fyne.Size, gap float32) []rect {
-	rows, cols := gridDims(n)
 	if n == 0 {
 		return nil
 	}
-	cellW := (size.Width - gap*float32(cols+1)) / float32(cols)
-	cellH := (size.Height - gap*float32(rows+1)) / float32(rows)
-	_, tile := fitRect(tileAspect, 1, fyne.NewSize(max(cellW, 1), max(cellH, 1)))
+	var rows, cols int
+	var tile fyne.Size
+	for c := 1; c <= n; c++ {
+		r := (n + c - 1) / c
+		if c > 1 && (r-1)*c >= n {
+			continue // a whole empty row
+		}
+		t := gridTile(r, c, size, gap)
+		if cols == 0 || t.Width*t.Height > tile.Width*tile.Height+0.5 {
+			rows, cols, tile = r, c, t
+		}
+	}
 	blockH := tile.Height*float32(rows) + gap*float32(rows-1)
 	y0 := (size.Height - blockH) / 2
 	out := make([]rect, 0, n)
@@ -53,6 +67,16 @@ func arrangeGrid(n int, size fyne.Size, gap float32) []rect {
 		}
 	}
 	return out
+}
+
+// gridTile is the size of one tile in a rows x cols grid on size: as
+// large as fits, 16:9 or down to 4:3.
+func gridTile(rows, cols int, size fyne.Size, gap float32) fyne.Size {
+	cellW := max((size.Width-gap*float32(cols+1))/float32(cols), 1)
+	cellH := max((size.Height-gap*float32(rows+1))/float32(rows), 1)
+	aspect := min(max(cellW/cellH, minTileAspect), tileAspect)
+	_, tile := fitRect(aspect, 1, fyne.NewSize(cellW, cellH))
+	return tile
 }
 
 // arrangePinned places tile pinned large over a strip holding the other

@@ -32,8 +32,8 @@ func TestArrangeGrid(t *testing.T) {
 			t.Fatalf("n=%d: %d rects", n, len(rects))
 		}
 		for i, r := range rects {
-			if !near(r.Size.Width/r.Size.Height, tileAspect) {
-				t.Errorf("n=%d tile %d: aspect %.3f, want 16:9", n, i, r.Size.Width/r.Size.Height)
+			if a := r.Size.Width / r.Size.Height; a < minTileAspect-0.01 || a > tileAspect+0.01 {
+				t.Errorf("n=%d tile %d: aspect %.3f, want 4:3 to 16:9", n, i, a)
 			}
 			if r.Pos.X < 0 || r.Pos.Y < 0 || r.Pos.X+r.Size.Width > size.Width+0.01 || r.Pos.Y+r.Size.Height > size.Height+0.01 {
 				t.Errorf("n=%d tile %d outside the stage: %+v", n, i, r)
@@ -57,8 +57,13 @@ func TestArrangeGrid(t *testing.T) {
 	if !near(two[0].Pos.Y, two[1].Pos.Y) || two[1].Pos.X <= two[0].Pos.X {
 		t.Errorf("two tiles not side by side: %+v", two)
 	}
-	if !near(two[0].Size.Width, 625) {
-		t.Errorf("two tiles width %.1f, want (1280-30)/2", two[0].Size.Width)
+	if !near(two[0].Size.Width, 625) || two[0].Size.Height < 0.6*size.Height {
+		t.Errorf("two tiles %v, want (1280-30)/2 wide and most of the 720 height", two[0].Size)
+	}
+	// On a tall stage two people stack.
+	tall := arrangeGrid(2, fyne.NewSize(700, 1000), gap)
+	if !near(tall[0].Pos.X, tall[1].Pos.X) || tall[1].Pos.Y <= tall[0].Pos.Y {
+		t.Errorf("two tiles on a tall stage do not stack: %+v", tall)
 	}
 	// Three: two on top, the third centred below.
 	three := arrangeGrid(3, size, gap)
