@@ -39,6 +39,9 @@ type CallScreen struct {
 	connText   *widget.Label
 	banner     *fyne.Container
 	bannerText *widget.Label
+	// presenting says the user shares their screen; StopPresenting stops.
+	presenting     *fyne.Container
+	StopPresenting *widget.Button
 	// RejoinNow, on the reconnecting banner, tries to rejoin at once.
 	RejoinNow  *widget.Button
 	retry      client.Reconnecting // the latest reconnect attempt
@@ -105,6 +108,14 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 		container.NewBorder(nil, nil, nil, container.NewCenter(cs.RejoinNow), cs.bannerText)))
 	cs.banner.Hide()
 
+	presentingText := widget.NewLabelWithStyle("You are presenting your screen to everyone", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	cs.StopPresenting = widget.NewButtonWithIcon("Stop presenting", theme.MediaStopIcon(), cs.toggleShare)
+	cs.StopPresenting.Importance = widget.DangerImportance
+	presentingBg := canvas.NewRectangle(colorPresenting)
+	cs.presenting = container.NewVBox(container.NewStack(presentingBg,
+		container.NewCenter(container.NewHBox(presentingText, cs.StopPresenting))))
+	cs.presenting.Hide()
+
 	cs.noticeText = widget.NewLabel("")
 	noticeBg := canvas.NewRectangle(colorTooltip)
 	noticeBg.CornerRadius = 8
@@ -123,7 +134,7 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 
 	cs.stageWrap = container.NewStack(canvas.NewRectangle(colorStage), cs.stage, cs.connecting,
 		container.New(layout.NewCustomPaddedLayout(16, 0, 0, 0), cs.alone),
-		container.NewBorder(cs.banner, nil, nil, nil), container.New(layout.NewCustomPaddedLayout(0, 16, 0, 0), cs.notice))
+		container.NewBorder(container.NewVBox(cs.banner, cs.presenting), nil, nil, nil), container.New(layout.NewCustomPaddedLayout(0, 16, 0, 0), cs.notice))
 	cs.split = container.NewHSplit(cs.stageWrap, cs.chat.content)
 	cs.split.Offset = 0.72
 	cs.body = container.NewStack(cs.stageWrap)
@@ -292,6 +303,9 @@ func (cs *CallScreen) inviteText() string {
 // quoteRoom puts a room name in quotes.
 func quoteRoom(room string) string { return "“" + room + "”" }
 
+// Presenting reports whether the "You are presenting" bar shows.
+func (cs *CallScreen) Presenting() bool { return cs.presenting.Visible() }
+
 // Alone reports whether the "You're the only one here" card shows.
 func (cs *CallScreen) Alone() bool { return cs.alone.Visible() }
 
@@ -349,7 +363,8 @@ func (cs *CallScreen) sync() {
 	cs.stageLay.pinned = pinned
 	cs.stage.Objects = objs
 	cs.stage.Refresh()
-	setVisible(cs.alone, cs.model.selfID != "" && len(cs.model.people) == 1)
+	setVisible(cs.alone, cs.model.selfID != "" && len(cs.model.people) == 1 && !cs.model.self.Screen)
+	setVisible(cs.presenting, cs.model.self.Screen)
 	cs.updateControls()
 }
 

@@ -536,3 +536,25 @@ func TestWindowHasAMinimumSize(t *testing.T) {
 		t.Errorf("controls bar needs %v, wider than the minimum window %v", bar.Width, min.Width)
 	}
 }
+
+func TestPresentingOwnScreen(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, c := h.welcome(fox)
+	test.Tap(cs.Controls().Share)
+	if !cs.Presenting() {
+		t.Fatal("no \"You are presenting\" bar while sharing")
+	}
+	h.send(cs, c, client.VideoAdded{ParticipantID: "p0", Source: wire.SourceScreen, Local: true, Video: newFakeSource(64, 40)})
+	own := cs.Tile("p0:screen")
+	if own == nil || own.Video.Source() != nil || !own.ShowsPlaceholder() {
+		t.Fatal("your own screen is drawn in your tile: a mirror in a mirror")
+	}
+	test.Tap(cs.StopPresenting)
+	eventually(t, "the share stopped", func() (ok bool) {
+		c.get(func(c *fakeCall) { ok = len(c.share) == 2 && c.share[0] && !c.share[1] })
+		return
+	})
+	if cs.Presenting() {
+		t.Error("presenting bar still shown after stopping")
+	}
+}

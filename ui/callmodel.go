@@ -179,8 +179,14 @@ func (m *callModel) tiles() []tileSpec {
 		}
 		self := id == m.selfID
 		if m.hasScreen(p) {
+			video := m.videos[tileKey(id, true)]
+			if self {
+				// Your own screen drawn on your screen would show itself
+				// over and over: the tile says you are sharing instead.
+				video = nil
+			}
 			shares = append(shares, tileSpec{Key: tileKey(id, true), ParticipantID: id, Name: p.Name, Screen: true, Self: self,
-				Video: m.videos[tileKey(id, true)]})
+				Video: video})
 		}
 		cams = append(cams, tileSpec{Key: tileKey(id, false), ParticipantID: id, Name: p.Name, Self: self,
 			MicMuted: !p.Mic, CameraOff: !p.Camera, Speaking: id == m.speaker, Video: m.videos[tileKey(id, false)]})
