@@ -3,6 +3,7 @@ package client
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,7 +14,15 @@ import (
 type pendingChat struct {
 	text  string
 	timer *time.Timer
+	busy  int // times the server answered overloaded
 }
+
+// Resending after overloaded (PROTOCOL.md §5.1): up to busyRetries times,
+// busyPause apart, before the message is reported as failed.
+const (
+	busyRetries = 5
+	busyPause   = 500 * time.Millisecond
+)
 
 func newMessageID() string {
 	b := make([]byte, 12)
@@ -118,6 +127,20 @@ func (s *Session) chatArrived(m ChatMessage) {
 func (s *Session) chatFailed(id string, err error) bool {
 	if s.gapFailed(id) {
 		return true
+	}
+	var we *wire.Error
+	if errors.As(err, &we) && we.Code == wire.CodeOverloaded {
+		s.mu.Lock()
+		p := s.pending[id]
+		retry := p != nil && p.busy < busyRetries
+		if retry {
+			p.busy++
+		}
+		s.mu.Unlock()
+		if retry {
+			time.AfterFunc(busyPause, func() { s.transmit(id) })
+			return true
+		}
 	}
 	s.mu.Lock()
 	p := s.pending[id]

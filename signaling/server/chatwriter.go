@@ -18,10 +18,14 @@ const (
 	// beyond which new ones are refused (Config.ChatQueue).
 	defaultChatQueue = 4096
 	// maxChatWait is the longest a chat message may wait in the queue;
-	// one that waited longer is refused instead of stored.
+	// one that waited longer is refused instead of stored, by the writer
+	// when it takes the message or by expire, whichever comes first.
 	maxChatWait = time.Second
-	// maxBatch is the most chat messages written in one transaction.
-	maxBatch = 1024
+	// expireEvery is how often expire looks for messages waiting too long.
+	expireEvery = 100 * time.Millisecond
+	// maxBatch is the most chat messages written in one transaction; it
+	// keeps one batch's write and delivery short.
+	maxBatch = 256
 	// maxEventQueue bounds meeting events waiting to be written; past it
 	// events are dropped (and logged) rather than memory grown.
 	maxEventQueue = 100_000
@@ -42,16 +46,21 @@ type chatReq struct {
 // stored messages to their rooms in commit order, which is seq order.
 //
 // Goroutines: chat and event are called by any goroutine and never block
-// on I/O; run alone calls the store and delivers. close is called once,
-// by Server.Close, after every connection has ended; it waits until what
-// was queued is written.
+// on I/O; run alone calls the store and hands each committed batch to
+// deliver, which sends them out in that order (a pipeline: the next batch
+// is written while this one is sent); expire refuses messages that waited
+// too long while run is busy. close is called once, by
+// Server.Close, after every connection has ended; it waits until what was
+// queued is written.
 type storeWriter struct {
 	s      *Server
 	st     store.Store
 	limit  int
 	queued atomic.Int64 // chat messages waiting, for /metrics
 	wake   chan struct{}
-	done   chan struct{}
+	stop   chan struct{}  // closed by close: expire ends
+	done   chan struct{}  // closed when run, deliver and expire have ended
+	stored chan delivered // from run to deliver, in commit order
 
 	mu     sync.Mutex
 	chats  []chatReq
@@ -60,9 +69,50 @@ type storeWriter struct {
 }
 
 func newStoreWriter(s *Server) *storeWriter {
-	w := &storeWriter{s: s, st: s.cfg.Store, limit: s.cfg.ChatQueue, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	go w.run()
+	w := &storeWriter{s: s, st: s.cfg.Store, limit: s.cfg.ChatQueue,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		stored: make(chan delivered, 8)}
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); defer close(w.stored); w.run() }()
+	go func() { defer wg.Done(); w.deliver() }()
+	go func() { defer wg.Done(); w.expire() }()
+	go func() { wg.Wait(); close(w.done) }()
 	return w
+}
+
+// expire refuses, with overloaded, the queued chat messages that have
+// waited longer than maxChatWait, so a sender hears within about that long
+// even while the writer is stuck in a slow transaction. The queue is in
+// arrival order, so they are at its head.
+func (w *storeWriter) expire() {
+	tick := time.NewTicker(expireEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case now := <-tick.C:
+			w.mu.Lock()
+			n := 0
+			for n < len(w.chats) && now.Sub(w.chats[n].queued) > maxChatWait {
+				n++
+			}
+			expired := slices.Clone(w.chats[:n])
+			w.chats = append(w.chats[:0], w.chats[n:]...)
+			w.queued.Store(int64(len(w.chats)))
+			w.mu.Unlock()
+			for _, c := range expired {
+				w.refuse(c)
+			}
+		}
+	}
+}
+
+// refuse tells c's sender that c was not stored because the server is busy.
+func (w *storeWriter) refuse(c chatReq) {
+	w.s.metrics.overloaded.Add(1)
+	c.p.sendError(wire.CodeOverloaded, "the server is busy and did not store the message; send it again shortly", c.msg.ID)
 }
 
 func (w *storeWriter) notify() {
@@ -105,12 +155,12 @@ func (w *storeWriter) close() {
 	w.mu.Lock()
 	w.closed = true
 	w.mu.Unlock()
+	close(w.stop)
 	w.notify()
 	<-w.done
 }
 
 func (w *storeWriter) run() {
-	defer close(w.done)
 	for range w.wake {
 		for {
 			w.mu.Lock()
@@ -133,15 +183,14 @@ func (w *storeWriter) run() {
 	}
 }
 
-// write stores one batch and delivers its messages. Messages that waited
+// write stores one batch and hands it to deliver. Messages that waited
 // longer than maxChatWait are refused with overloaded, not stored.
 func (w *storeWriter) write(chats []chatReq, events []store.Event) {
 	now := time.Now()
 	keep := chats[:0]
 	for _, c := range chats {
 		if now.Sub(c.queued) > maxChatWait {
-			w.s.metrics.overloaded.Add(1)
-			c.p.sendError(wire.CodeOverloaded, "the server is busy and did not store the message; send it again shortly", c.msg.ID)
+			w.refuse(c)
 			continue
 		}
 		keep = append(keep, c)
@@ -161,8 +210,24 @@ func (w *storeWriter) write(chats []chatReq, events []store.Event) {
 		}
 		return
 	}
-	// Deliver room by room, each room's messages in seq order under one
-	// short hold of its lock.
+	w.stored <- delivered{keep, res}
+}
+
+// delivered is a committed batch: the requests and their results.
+type delivered struct {
+	reqs []chatReq
+	res  []store.ChatResult
+}
+
+// deliver sends committed batches out in commit order, room by room, each
+// room's messages in seq order under one short hold of its lock.
+func (w *storeWriter) deliver() {
+	for d := range w.stored {
+		w.deliverBatch(d.reqs, d.res)
+	}
+}
+
+func (w *storeWriter) deliverBatch(keep []chatReq, res []store.ChatResult) {
 	var order []*room
 	byRoom := map[*room][]int{}
 	for i, c := range keep {
@@ -186,10 +251,19 @@ func (w *storeWriter) write(chats []chatReq, events []store.Event) {
 	}
 }
 
-// deliverChatLocked sends a stored message to everyone in the room and
-// holds it for those still reading their join page; r.mu must be held.
+// deliverChatLocked sends a stored message to everyone in the room whose
+// joined message did not already hold it, and holds it for those still
+// reading their join page; r.mu must be held.
 func (r *room) deliverChatLocked(ev wire.ChatEvent) {
-	r.broadcastLocked(nil, wire.TypeChat, ev)
+	b, err := wire.Encode(wire.TypeChat, ev)
+	if err != nil {
+		return
+	}
+	for _, q := range r.peers {
+		if ev.Message.Seq > q.chatFloor {
+			q.sendRaw(b)
+		}
+	}
 	for _, h := range r.joining {
 		h.msgs = append(h.msgs, ev.Message)
 	}
@@ -203,10 +277,19 @@ type chatHold struct {
 }
 
 // joinPage is the chat a joined message carries.
+//
+// The page may hold messages that are committed but not yet delivered
+// (the store read sees them first); floor, its last seq, keeps those from
+// reaching the peer a second time when they are delivered. The page is
+// gap-free up to floor, and every message after floor is delivered to the
+// peer after it enters the room: the store read starts after the peer is
+// registered as joining, so everything delivered before that was committed
+// before the read; everything delivered between then and entering is held.
 type joinPage struct {
-	chat []wire.ChatMessage
-	more bool // older messages exist (newest-page mode)
-	gap  bool // more messages follow than chat holds (resume mode)
+	chat  []wire.ChatMessage
+	more  bool  // older messages exist (newest-page mode)
+	gap   bool  // more messages follow than chat holds (resume mode)
+	floor int64 // the last seq in chat (afterSeq if none)
 }
 
 // readJoinChat reads the chat page for a join from the store: with
@@ -235,12 +318,17 @@ func mergeJoinChat(read []store.ChatMessage, readMore bool, held []wire.ChatMess
 	}
 	slices.SortFunc(all, func(a, b wire.ChatMessage) int { return int(a.Seq - b.Seq) })
 	all = slices.CompactFunc(all, func(a, b wire.ChatMessage) bool { return a.Seq == b.Seq })
+	var page joinPage
 	if afterSeq > 0 {
-		gap := readMore || len(all) > wire.MaxResumeChat
-		return joinPage{chat: all[:min(len(all), wire.MaxResumeChat)], gap: gap}
+		page = joinPage{chat: all[:min(len(all), wire.MaxResumeChat)], gap: readMore || len(all) > wire.MaxResumeChat}
+	} else {
+		page = joinPage{chat: all[max(0, len(all)-wire.HistoryPage):], more: readMore || len(all) > wire.HistoryPage}
 	}
-	more := readMore || len(all) > wire.HistoryPage
-	return joinPage{chat: all[max(0, len(all)-wire.HistoryPage):], more: more}
+	page.floor = afterSeq
+	if len(page.chat) > 0 {
+		page.floor = page.chat[len(page.chat)-1].Seq
+	}
+	return page
 }
 
 func wireChat(m store.ChatMessage) wire.ChatMessage {

@@ -62,6 +62,7 @@ type peer struct {
 	mic, camera, screen bool
 	published           map[string]*sfu.Track // by source
 	left                bool
+	chatFloor           int64 // chat up to this seq was in the joined message
 
 	// Guarded by negMu.
 	negMu      sync.Mutex

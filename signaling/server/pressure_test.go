@@ -467,9 +467,9 @@ func (g gatedStore) AppendBatch(ctx context.Context, b store.Batch) ([]store.Cha
 }
 
 // TestChatOverloaded: when the store cannot keep up, chat is refused with
-// overloaded within a second (queue full at once; queued too long after
-// maxChatWait) instead of waiting, and /metrics and /healthz still answer
-// at once.
+// overloaded (queue full: at once; queued too long: after a second) while
+// the store is still stuck, instead of waiting for it, and /metrics and
+// /healthz still answer.
 func TestChatOverloaded(t *testing.T) {
 	gate := make(chan struct{})
 	var once sync.Once
@@ -480,7 +480,6 @@ func TestChatOverloaded(t *testing.T) {
 		servertest.WrapStore(func(s store.Store) store.Store { return gatedStore{s, gate} }))
 	t.Cleanup(openGate)
 	ws, _ := rawJoin(t, srv, "busy", "ada") // its join event already waits at the gate
-	start := time.Now()
 	for i := 1; i <= 5; i++ {
 		send(t, ws, wire.TypeChat, wire.ChatSend{ID: fmt.Sprint("c", i), Text: "hello"})
 	}
@@ -491,9 +490,6 @@ func TestChatOverloaded(t *testing.T) {
 			t.Fatalf("error %+v; want non-fatal overloaded", e)
 		}
 		refused[e.Ref] = true
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("overloaded took %v; want under 1 s", d)
 	}
 	if !refused["c3"] || !refused["c4"] || !refused["c5"] {
 		t.Fatalf("refused %v; want c3..c5 (c1, c2 queued)", refused)
@@ -506,9 +502,8 @@ func TestChatOverloaded(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	// c1 and c2 wait longer than a second: they are refused, not stored.
-	time.Sleep(1200 * time.Millisecond)
-	openGate()
+	// c1 and c2 wait too long while the store is stuck: they are refused
+	// within about a second, before the store moves again, and not stored.
 	for len(refused) < 5 {
 		e := expectError(t, ws)
 		if e.Code != wire.CodeOverloaded {
@@ -516,6 +511,7 @@ func TestChatOverloaded(t *testing.T) {
 		}
 		refused[e.Ref] = true
 	}
+	openGate()
 	send(t, ws, wire.TypeChat, wire.ChatSend{ID: "after", Text: "now it works"})
 	var ce wire.ChatEvent
 	expect(t, ws, wire.TypeChat, &ce)
@@ -624,5 +620,36 @@ func TestResumeGapIsFetchedByHistoryAfter(t *testing.T) {
 	defer ws2.Close()
 	if len(j2.Chat) != wire.HistoryPage || !j2.ChatMore || j2.ChatGap || j2.Chat[len(j2.Chat)-1].Seq != 260 {
 		t.Fatalf("fresh join: %d messages more %v gap %v", len(j2.Chat), j2.ChatMore, j2.ChatGap)
+	}
+}
+
+// TestCloseWaitsForTheStoreWriter: events still queued when the server
+// shuts down (the store is slow to take them) are written before Close
+// returns, so the store can be closed right after.
+func TestCloseWaitsForTheStoreWriter(t *testing.T) {
+	gate := make(chan struct{})
+	srv := servertest.Start(t, servertest.WrapStore(func(s store.Store) store.Store { return gatedStore{s, gate} }))
+	rawJoin(t, srv, "shutdown", "a")
+	rawJoin(t, srv, "shutdown", "b")
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		close(gate)
+	}()
+	srv.Stop() // closes the server, then its store
+	st, err := store.OpenSQLite(srv.Dir + "/confab.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	evs, err := st.Events(context.Background(), "shutdown", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, e := range evs {
+		kinds[e.Kind]++
+	}
+	if kinds[store.KindJoin] != 2 || kinds[store.KindLeave] != 2 {
+		t.Fatalf("events after shutdown: %v; want 2 joins and 2 leaves", kinds)
 	}
 }

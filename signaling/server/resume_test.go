@@ -95,20 +95,33 @@ func TestClientFetchesChatGapAfterReconnect(t *testing.T) {
 	c.waitFor(t, 5*time.Second, "welcome", func(c *collector) bool { return c.welcome.Room != "" })
 
 	talker, _ := rawJoin(t, srv, "outage", "talker")
-	go func() { // drain the talker's socket
+	var wmu sync.Mutex
+	write := func(id string) error {
+		b, _ := wire.Encode(wire.TypeChat, wire.ChatSend{ID: id, Text: "message " + id})
+		wmu.Lock()
+		defer wmu.Unlock()
+		return talker.WriteMessage(websocket.TextMessage, b)
+	}
+	go func() { // drain the talker's socket; resend what a busy server refused
 		for {
-			if _, _, err := talker.ReadMessage(); err != nil {
+			_, b, err := talker.ReadMessage()
+			if err != nil {
 				return
+			}
+			var e wire.Error
+			if env, err := wire.DecodeEnvelope(b); err == nil && env.Type == wire.TypeError && wire.DecodeData(env, &e) == nil &&
+				(e.Code == wire.CodeOverloaded || e.Code == wire.CodeInternal) && e.Ref != "" {
+				time.Sleep(100 * time.Millisecond)
+				_ = write(e.Ref)
 			}
 		}
 	}()
 	say := func(from, to int) {
 		for i := from; i <= to; i++ {
-			b, _ := wire.Encode(wire.TypeChat, wire.ChatSend{ID: fmt.Sprint("t", i), Text: fmt.Sprint("message ", i)})
-			if err := talker.WriteMessage(websocket.TextMessage, b); err != nil {
+			if err := write(fmt.Sprintf("t%03d", i)); err != nil {
 				t.Fatal(err)
 			}
-			if i%100 == 0 {
+			if i%50 == 0 {
 				time.Sleep(50 * time.Millisecond) // under the websocket send queue
 			}
 		}

@@ -103,6 +103,7 @@ func (s *Server) enter(name string, p *peer, afterSeq int64) (*room, string, str
 	}
 	slices.SortFunc(joined.Participants, func(a, b wire.Participant) int { return int(a.JoinedAt - b.JoinedAt) })
 	r.peers[p.id] = p
+	p.chatFloor = page.floor
 	r.countMembersLocked()
 	joined.You = p.stateLocked()
 	p.sendMsg(wire.TypeJoined, joined)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -267,17 +268,28 @@ var (
 	ErrUnknownType = errors.New("unknown message type")
 )
 
-// Encode frames payload as a message of type t.
+// Encode frames payload as a message of type t. The result is what
+// json.Marshal(Envelope{…}) gives, built without marshalling the payload
+// twice (the server encodes every message it sends through here).
 func Encode(t string, payload any) ([]byte, error) {
-	var raw json.RawMessage
+	typ, err := json.Marshal(t)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", t, err)
+	}
+	b := make([]byte, 0, 64)
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, ProtocolVersion, 10)
+	b = append(b, `,"type":`...)
+	b = append(b, typ...)
 	if payload != nil {
-		b, err := json.Marshal(payload)
+		data, err := json.Marshal(payload)
 		if err != nil {
 			return nil, fmt.Errorf("encode %s: %w", t, err)
 		}
-		raw = b
+		b = append(b, `,"data":`...)
+		b = append(b, data...)
 	}
-	return json.Marshal(Envelope{V: ProtocolVersion, Type: t, Data: raw})
+	return append(b, '}'), nil
 }
 
 // DecodeEnvelope parses the frame of a message and checks its size, that

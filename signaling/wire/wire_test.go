@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -197,5 +198,32 @@ func TestCodes(t *testing.T) {
 				t.Fatalf("code %s (%v); want %s", got, err, tc.code)
 			}
 		})
+	}
+}
+
+// TestEncodeMatchesEnvelope: Encode gives what marshalling an Envelope
+// gives, with and without a payload.
+func TestEncodeMatchesEnvelope(t *testing.T) {
+	for _, tc := range []struct {
+		typ     string
+		payload any
+	}{
+		{TypeChat, ChatEvent{Message: ChatMessage{Seq: 1, ID: "a", Text: "<é>\u2028"}}},
+		{TypeLeave, nil},
+		{TypeRenegotiate, struct{}{}},
+		{TypeError, &Error{Code: CodeOverloaded, Message: "busy", Ref: "x"}},
+	} {
+		got, err := Encode(tc.typ, tc.payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raw json.RawMessage
+		if tc.payload != nil {
+			raw, _ = json.Marshal(tc.payload)
+		}
+		want, _ := json.Marshal(Envelope{V: ProtocolVersion, Type: tc.typ, Data: raw})
+		if string(got) != string(want) {
+			t.Errorf("Encode(%s) = %s; want %s", tc.typ, got, want)
+		}
 	}
 }
