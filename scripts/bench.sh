@@ -19,3 +19,6 @@ go test -run '^$' -bench SFUForward1to8 -benchtime 1x ./cmd/confab-server/ | gre
 
 echo; echo "== the app in a 4-party call under Xvfb"
 scripts/bench-app.sh
+
+echo; echo "== chat: 60 rooms x 16 clients at 1 msg/s, then the highest rate the store sustains, then overload"
+scripts/bench-chat.sh
