@@ -59,13 +59,16 @@ type CallScreen struct {
 	split    *container.Split
 	content  fyne.CanvasObject
 
-	devices  *DevicePicker // the device pop-up, once opened
-	chatOpen bool
-	unread   int
-	detached bool
-	done     chan struct{} // closed once the events channel is closed
-	ops      chan func()   // mic, camera and share changes, run in order off the UI goroutine
-	stopTick func()
+	devices *DevicePicker // the device pop-up, once opened
+	// speakerView shows the active speaker large over a strip of the
+	// others when nothing is pinned; off, everyone is in the grid.
+	speakerView bool
+	chatOpen    bool
+	unread      int
+	detached    bool
+	done        chan struct{} // closed once the events channel is closed
+	ops         chan func()   // mic, camera and share changes, run in order off the UI goroutine
+	stopTick    func()
 	// ticks counts the video checks run and handled the events applied;
 	// tests read them.
 	ticks   int
@@ -89,7 +92,7 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 	cs.chat.Entry.onShortcut = cs.handleShortcut
 
 	cs.controls = newControls(a.tips, cs.toggleMic, cs.toggleCamera, cs.toggleShare,
-		func() { cs.setChatOpen(!cs.chatOpen) }, cs.showPeople, cs.showDevices, cs.Leave)
+		func() { cs.setChatOpen(!cs.chatOpen) }, cs.showPeople, cs.showDevices, cs.toggleView, cs.Leave)
 
 	cs.stageLay = &stageLayout{gap: 10}
 	cs.stage = container.New(cs.stageLay)
@@ -336,6 +339,10 @@ func (cs *CallScreen) sync() {
 	order := make([]*Tile, 0, len(specs))
 	objs := make([]fyne.CanvasObject, 0, len(specs))
 	var pinned fyne.CanvasObject
+	large := cs.model.pinned
+	if large == "" && cs.speakerView && len(specs) > 1 {
+		large = cs.model.featured()
+	}
 	for _, s := range specs {
 		keep[s.Key] = true
 		t := cs.tiles[s.Key]
@@ -347,7 +354,7 @@ func (cs *CallScreen) sync() {
 		}
 		t.Video.SetSource(s.Video)
 		t.setState(s.Name, s.MicMuted, s.CameraOff, s.Speaking, s.Key == cs.model.pinned)
-		if s.Key == cs.model.pinned {
+		if s.Key == large {
 			pinned = t
 		}
 		order = append(order, t)
@@ -455,6 +462,25 @@ func (cs *CallScreen) Controls() *Controls { return cs.controls }
 
 // State returns the session state as the screen shows it.
 func (cs *CallScreen) State() client.State { return cs.model.state }
+
+// toggleView switches between the grid and the speaker view.
+func (cs *CallScreen) toggleView() {
+	cs.speakerView = !cs.speakerView
+	cs.sync()
+}
+
+// SpeakerView reports whether the speaker view is on.
+func (cs *CallScreen) SpeakerView() bool { return cs.speakerView }
+
+// Large returns the key of the tile shown large, "" in the grid.
+func (cs *CallScreen) Large() string {
+	for k, t := range cs.tiles {
+		if cs.stageLay.pinned == t {
+			return k
+		}
+	}
+	return ""
+}
 
 // Pinned returns the key of the pinned tile, "" when none is.
 func (cs *CallScreen) Pinned() string { return cs.model.pinned }

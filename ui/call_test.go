@@ -558,3 +558,33 @@ func TestPresentingOwnScreen(t *testing.T) {
 		t.Error("presenting bar still shown after stopping")
 	}
 }
+
+func TestSpeakerView(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, c := h.welcome(fox, walter)
+	if cs.Large() != "" {
+		t.Fatalf("large tile %q in the grid", cs.Large())
+	}
+	test.Tap(cs.Controls().View)
+	if !cs.SpeakerView() || cs.Large() != "p1" {
+		t.Fatalf("speaker view %v, large %q: want the first other person large before anyone speaks", cs.SpeakerView(), cs.Large())
+	}
+	h.send(cs, c, client.SpeakersChanged{Speakers: []client.Speaker{{ID: "p2", Level: 0.8}}})
+	if cs.Large() != "p2" {
+		t.Errorf("large %q, want the active speaker p2", cs.Large())
+	}
+	cs.stage.Resize(fyne.NewSize(1000, 600))
+	if big, small := cs.Tile("p2").Size(), cs.Tile("p0").Size(); big.Width < 3*small.Width {
+		t.Errorf("speaker %v not large over the strip (%v)", big, small)
+	}
+	// A pin wins over the speaker; the grid comes back with the button.
+	test.Tap(cs.Tile("p1"))
+	if cs.Large() != "p1" {
+		t.Errorf("large %q after pinning p1", cs.Large())
+	}
+	test.Tap(cs.Tile("p1"))
+	test.Tap(cs.Controls().View)
+	if cs.Large() != "" {
+		t.Errorf("large %q back in the grid", cs.Large())
+	}
+}

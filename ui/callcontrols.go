@@ -42,6 +42,11 @@ func (cs *CallScreen) updateControls() {
 		c.Chat.set(iconChat, withShortcut("Open chat", shortcutChat), lookNormal)
 	}
 	c.Chat.setBadge(cs.unread)
+	if cs.speakerView {
+		c.View.set(iconGridView, "Grid view", lookActive)
+	} else {
+		c.View.set(iconSpeakerView, "Speaker view", lookNormal)
+	}
 	n := len(cs.model.people)
 	c.People.setText(fmt.Sprint(max(n, 1)))
 	if n == 1 {

@@ -265,3 +265,21 @@ func (m *callModel) togglePin(key string) {
 	}
 	m.pinned, m.userPinned = key, true
 }
+
+// featured is the tile a speaker view shows large when nothing is pinned:
+// the active speaker, else the first other person's camera, else your own.
+func (m *callModel) featured() string {
+	tiles := m.tiles()
+	if m.speaker != "" && m.speaker != m.selfID && m.hasTile(tileKey(m.speaker, false)) {
+		return tileKey(m.speaker, false)
+	}
+	for _, t := range tiles {
+		if !t.Self {
+			return t.Key
+		}
+	}
+	if len(tiles) > 0 {
+		return tiles[0].Key
+	}
+	return ""
+}

@@ -292,9 +292,9 @@ func withShortcut(text string, s shortcut) string {
 
 // Controls is the bar at the bottom of the call screen.
 type Controls struct {
-	// Mic, Camera, Share, Chat, People, Devices and Leave are the bar's
-	// buttons.
-	Mic, Camera, Share, Chat, People, Devices, Leave *ControlButton
+	// Mic, Camera, Share, Chat, People, View, Devices and Leave are the
+	// bar's buttons.
+	Mic, Camera, Share, Chat, People, View, Devices, Leave *ControlButton
 	// Room shows the room name and Status the connection state.
 	Room, Status *canvas.Text
 
@@ -302,7 +302,7 @@ type Controls struct {
 }
 
 // newControls builds the bar; the callbacks run on the UI goroutine.
-func newControls(tips *tooltipLayer, mic, cam, share, chat, people, devices, leave func()) *Controls {
+func newControls(tips *tooltipLayer, mic, cam, share, chat, people, devices, view, leave func()) *Controls {
 	c := &Controls{}
 	c.Mic = newControlButton(iconMic, withShortcut("Mute microphone", shortcutMic), lookNormal, tips, mic)
 	c.Camera = newControlButton(iconCamera, withShortcut("Turn camera off", shortcutCam), lookNormal, tips, cam)
@@ -312,6 +312,7 @@ func newControls(tips *tooltipLayer, mic, cam, share, chat, people, devices, lea
 	c.People = newControlButton(iconPeople, "People in the call", lookNormal, tips, people)
 	c.People.text = "1"
 	c.Devices = newControlButton(iconSettings, "Camera and microphone", lookNormal, tips, devices)
+	c.View = newControlButton(iconSpeakerView, "Speaker view", lookNormal, tips, view)
 
 	c.Room = canvas.NewText("", colorText)
 	c.Room.TextStyle.Bold = true
@@ -325,7 +326,7 @@ func newControls(tips *tooltipLayer, mic, cam, share, chat, people, devices, lea
 		return r
 	}
 	center := container.NewHBox(c.Mic, gap(), c.Camera, gap(), c.Share, gap(), c.Leave)
-	right := container.NewHBox(c.Devices, gap(), c.People, gap(), c.Chat)
+	right := container.NewHBox(c.View, gap(), c.Devices, gap(), c.People, gap(), c.Chat)
 	left := container.NewVBox(layout.NewSpacer(), c.Room, c.Status, layout.NewSpacer())
 	row := container.New(&barLayout{}, left, center, right)
 	bg := canvas.NewRectangle(colorBar)
