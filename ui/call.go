@@ -57,7 +57,9 @@ type CallScreen struct {
 	presence bool
 	body     *fyne.Container
 	split    *container.Split
-	content  fyne.CanvasObject
+	// splitView is split with a theme that makes its divider visible.
+	splitView fyne.CanvasObject
+	content   fyne.CanvasObject
 
 	devices *DevicePicker // the device pop-up, once opened
 	// speakerView shows the active speaker large over a strip of the
@@ -140,6 +142,8 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 		container.NewBorder(container.NewVBox(cs.banner, cs.presenting), nil, nil, nil), container.New(layout.NewCustomPaddedLayout(0, 16, 0, 0), cs.notice))
 	cs.split = container.NewHSplit(cs.stageWrap, cs.chat.content)
 	cs.split.Offset = 0.72
+	// The divider is drawn with the Shadow colour: a visible bar and grip.
+	cs.splitView = container.NewThemeOverride(cs.split, splitTheme{})
 	cs.body = container.NewStack(cs.stageWrap)
 	cs.content = container.NewBorder(nil, cs.controls.bar, nil, nil, cs.body)
 	cs.sync()

@@ -151,7 +151,7 @@ func (cs *CallScreen) setChatOpen(open bool) {
 	cs.chatOpen = open
 	if open {
 		cs.unread = 0
-		cs.body.Objects = []fyne.CanvasObject{cs.split}
+		cs.body.Objects = []fyne.CanvasObject{cs.splitView}
 	} else {
 		cs.body.Objects = []fyne.CanvasObject{cs.stageWrap}
 	}

@@ -95,3 +95,27 @@ func (confabTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return theme.Defau
 
 // Size returns the default size.
 func (confabTheme) Size(n fyne.ThemeSizeName) float32 { return theme.DefaultTheme().Size(n) }
+
+// splitTheme is confabTheme with a visible divider for the chat panel's
+// split: Fyne draws the divider in the Shadow colour and its grip in the
+// Foreground colour, separator-thick.
+type splitTheme struct{ confabTheme }
+
+// Color makes the divider a grey bar.
+func (t splitTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
+	if n == theme.ColorNameShadow {
+		return colorButton
+	}
+	return t.confabTheme.Color(n, v)
+}
+
+// Size makes the divider wider and its grip thicker.
+func (t splitTheme) Size(n fyne.ThemeSizeName) float32 {
+	switch n {
+	case theme.SizeNameSplitThickness:
+		return 6
+	case theme.SizeNameSeparatorThickness:
+		return 2
+	}
+	return t.confabTheme.Size(n)
+}
