@@ -282,22 +282,30 @@ func TestBenchChat(t *testing.T) {
 	}
 	wg.Wait()
 	// Every stored message must reach all 16 members of its room; refused
-	// ones (overloaded) were never stored, and the sender was told.
-	time.Sleep(2 * time.Second) // the last answers
-	stored := 0
-	for _, c := range clients {
-		c.mu.Lock()
-		stored += c.acked
-		c.mu.Unlock()
+	// ones (overloaded) were never stored, and the sender was told. Wait
+	// until nothing more arrives for 2 s (at most 30 s).
+	stored := func() int {
+		n := 0
+		for _, c := range clients {
+			c.mu.Lock()
+			n += c.acked
+			c.mu.Unlock()
+		}
+		return n
 	}
-	want := stored * perRoom
-	deadline := time.Now().Add(10 * time.Second)
-	for r, _ := counts(clients); r < want && time.Now().Before(deadline); r, _ = counts(clients) {
-		time.Sleep(100 * time.Millisecond)
+	last, lastAt := -1, time.Now()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		r, a := counts(clients)
+		if r+a != last {
+			last, lastAt = r+a, time.Now()
+		} else if time.Since(lastAt) > 2*time.Second {
+			break
+		}
 	}
+	want := stored() * perRoom
 	tt := totals(clients)
 	fmt.Printf("chat bench steady: %d rooms x %d clients at 1 msg/s for %v: %d messages sent, %d stored, %d deliveries of %d expected, lost %d; delivery p50 %s p99 %s max %s; refused: overloaded %d, rate_limited %d, other errors %d\n",
-		rooms, perRoom, steadyFor, sent.Load(), stored, tt.received, want, want-tt.received,
+		rooms, perRoom, steadyFor, sent.Load(), want/perRoom, tt.received, want, want-tt.received,
 		ms(pct(tt.delivery, 0.5)), ms(pct(tt.delivery, 0.99)), ms(pct(tt.delivery, 1)), tt.overload, tt.ratelimit, tt.other)
 	if tt.received != want {
 		t.Errorf("steady phase lost %d deliveries", want-tt.received)

@@ -30,10 +30,98 @@ const readConns = 4
 // a history read does not queue behind writes (WAL lets readers and the
 // writer run at once). Its methods are safe for concurrent use.
 type SQLite struct {
-	db  *sql.DB // the writer: one connection
-	rdb *sql.DB // readers; the same as db for ":memory:"
-	now func() time.Time
-	log *slog.Logger
+	db   *sql.DB // the writer: one connection
+	rdb  *sql.DB // readers; the same as db for ":memory:"
+	now  func() time.Time
+	log  *slog.Logger
+	prep map[prepKey]*sql.Stmt // the batch statements, prepared once on db
+}
+
+// Batch statements. Each is prepared at open for every size in
+// chunkSizes, so a batch of any size runs as a few prepared statements
+// and SQLite never parses them again.
+type stmtKind int
+
+const (
+	insertChat stmtKind = iota
+	insertEvent
+	findChat
+	lastSeq
+)
+
+type prepKey struct {
+	kind stmtKind
+	rows int
+}
+
+// chunkSizes are the row counts statements are prepared for, largest
+// first; the largest stays well under SQLite's limit of 32766 bound
+// parameters.
+var chunkSizes = []int{256, 64, 16, 4, 1}
+
+// chunk returns how many of n rows the next statement takes.
+func chunk(n int) int {
+	for _, c := range chunkSizes {
+		if c <= n {
+			return c
+		}
+	}
+	return 0
+}
+
+func stmtText(kind stmtKind, n int) string {
+	switch kind {
+	case insertChat:
+		return `INSERT INTO chat (room, seq, msg_id, sender, name, body, at_ms) VALUES ` + placeholders(n, 7)
+	case insertEvent:
+		return `INSERT INTO events (room, identity, kind, at_ms, detail) VALUES ` + placeholders(n, 5)
+	case findChat:
+		return `SELECT room, sender, msg_id, seq, name, body, at_ms FROM chat
+			WHERE (room, sender, msg_id) IN (VALUES ` + placeholders(n, 3) + `)`
+	default: // lastSeq: one lookup per room on the (room, seq) primary key
+		return `SELECT column1, (SELECT MAX(seq) FROM chat WHERE chat.room = v.column1) FROM (VALUES ` + placeholders(n, 1) + `) AS v`
+	}
+}
+
+// prepare prepares every batch statement on the writer connection.
+func (s *SQLite) prepare(ctx context.Context) error {
+	s.prep = make(map[prepKey]*sql.Stmt)
+	for _, kind := range []stmtKind{insertChat, insertEvent, findChat, lastSeq} {
+		for _, n := range chunkSizes {
+			st, err := s.db.PrepareContext(ctx, stmtText(kind, n))
+			if err != nil {
+				return fmt.Errorf("store: prepare: %w", err)
+			}
+			s.prep[prepKey{kind, n}] = st
+		}
+	}
+	return nil
+}
+
+// exec runs the prepared statement kind for n rows in tx.
+func (s *SQLite) exec(ctx context.Context, tx *sql.Tx, kind stmtKind, n int, args []any) error {
+	st := tx.StmtContext(ctx, s.prep[prepKey{kind, n}])
+	defer st.Close()
+	_, err := st.ExecContext(ctx, args...)
+	return err
+}
+
+// query runs the prepared statement kind for n rows in tx and calls scan
+// for each row.
+func (s *SQLite) query(ctx context.Context, tx *sql.Tx, kind stmtKind, n int, args []any, scan func(*sql.Rows) error) error {
+	st := tx.StmtContext(ctx, s.prep[prepKey{kind, n}])
+	defer st.Close()
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 var _ Store = (*SQLite)(nil)
@@ -88,6 +176,10 @@ func OpenSQLite(path string, opts ...Option) (*SQLite, error) {
 	db.SetConnMaxIdleTime(0)
 	s.db, s.rdb = db, db
 	if err := s.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.prepare(context.Background()); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -186,7 +278,7 @@ func (s *SQLite) AppendBatch(ctx context.Context, b Batch) ([]ChatResult, error)
 		events = append(events[:len(events):len(events)], logged...)
 	}
 	for len(events) > 0 {
-		n := min(len(events), rowsPerStatement)
+		n := chunk(len(events))
 		args := make([]any, 0, 5*n)
 		for _, e := range events[:n] {
 			if e.At.IsZero() {
@@ -194,7 +286,7 @@ func (s *SQLite) AppendBatch(ctx context.Context, b Batch) ([]ChatResult, error)
 			}
 			args = append(args, e.Room, e.Identity, e.Kind, e.At.UnixMilli(), e.Detail)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events (room, identity, kind, at_ms, detail) VALUES `+placeholders(n, 5), args...); err != nil {
+		if err := s.exec(ctx, tx, insertEvent, n, args); err != nil {
 			return nil, fmt.Errorf("store: append event: %w", err)
 		}
 		events = events[n:]
@@ -204,10 +296,6 @@ func (s *SQLite) AppendBatch(ctx context.Context, b Batch) ([]ChatResult, error)
 	}
 	return results, nil
 }
-
-// rowsPerStatement bounds the rows one multi-row statement carries, well
-// under SQLite's limit of 32766 bound parameters.
-const rowsPerStatement = 256
 
 // chatKey identifies a message for duplicate detection.
 type chatKey struct{ room, from, id string }
@@ -220,11 +308,11 @@ func (s *SQLite) appendChats(ctx context.Context, tx *sql.Tx, msgs []ChatMessage
 	if len(msgs) == 0 {
 		return nil, nil, nil
 	}
-	stored, err := findStored(ctx, tx, msgs)
+	stored, err := s.findStored(ctx, tx, msgs)
 	if err != nil {
 		return nil, nil, err
 	}
-	last, err := lastSeqs(ctx, tx, msgs)
+	last, err := s.lastSeqs(ctx, tx, msgs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -248,13 +336,12 @@ func (s *SQLite) appendChats(ctx context.Context, tx *sql.Tx, msgs []ChatMessage
 		logged = append(logged, Event{Room: m.Room, Identity: m.From, Kind: KindChat, At: m.At, Detail: m.ID})
 	}
 	for len(fresh) > 0 {
-		n := min(len(fresh), rowsPerStatement)
+		n := chunk(len(fresh))
 		args := make([]any, 0, 7*n)
 		for _, m := range fresh[:n] {
 			args = append(args, m.Room, m.Seq, m.ID, m.From, m.Name, m.Text, m.At.UnixMilli())
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO chat (room, seq, msg_id, sender, name, body, at_ms) VALUES `+
-			placeholders(n, 7), args...); err != nil {
+		if err := s.exec(ctx, tx, insertChat, n, args); err != nil {
 			return nil, nil, err
 		}
 		fresh = fresh[n:]
@@ -263,30 +350,25 @@ func (s *SQLite) appendChats(ctx context.Context, tx *sql.Tx, msgs []ChatMessage
 }
 
 // findStored returns the messages of msgs already in the table.
-func findStored(ctx context.Context, tx *sql.Tx, msgs []ChatMessage) (map[chatKey]ChatMessage, error) {
+func (s *SQLite) findStored(ctx context.Context, tx *sql.Tx, msgs []ChatMessage) (map[chatKey]ChatMessage, error) {
 	stored := make(map[chatKey]ChatMessage)
 	for rest := msgs; len(rest) > 0; {
-		n := min(len(rest), rowsPerStatement)
+		n := chunk(len(rest))
 		args := make([]any, 0, 3*n)
 		for _, m := range rest[:n] {
 			args = append(args, m.Room, m.From, m.ID)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT room, sender, msg_id, seq, name, body, at_ms FROM chat
-			WHERE (room, sender, msg_id) IN (VALUES `+placeholders(n, 3)+`)`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
+		err := s.query(ctx, tx, findChat, n, args, func(rows *sql.Rows) error {
 			var m ChatMessage
 			var atMS int64
 			if err := rows.Scan(&m.Room, &m.From, &m.ID, &m.Seq, &m.Name, &m.Text, &atMS); err != nil {
-				rows.Close()
-				return nil, err
+				return err
 			}
 			m.At = time.UnixMilli(atMS).UTC()
 			stored[chatKey{m.Room, m.From, m.ID}] = m
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
 		rest = rest[n:]
@@ -295,7 +377,7 @@ func findStored(ctx context.Context, tx *sql.Tx, msgs []ChatMessage) (map[chatKe
 }
 
 // lastSeqs returns the last seq of every room of msgs (0 for none yet).
-func lastSeqs(ctx context.Context, tx *sql.Tx, msgs []ChatMessage) (map[string]int64, error) {
+func (s *SQLite) lastSeqs(ctx context.Context, tx *sql.Tx, msgs []ChatMessage) (map[string]int64, error) {
 	last := make(map[string]int64)
 	var rooms []any
 	for _, m := range msgs {
@@ -305,23 +387,17 @@ func lastSeqs(ctx context.Context, tx *sql.Tx, msgs []ChatMessage) (map[string]i
 		}
 	}
 	for len(rooms) > 0 {
-		n := min(len(rooms), rowsPerStatement)
-		// One lookup per room on the (room, seq) primary key.
-		q := `SELECT column1, (SELECT MAX(seq) FROM chat WHERE chat.room = v.column1) FROM (VALUES ` + placeholders(n, 1) + `) AS v`
-		rows, err := tx.QueryContext(ctx, q, rooms[:n]...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
+		n := chunk(len(rooms))
+		err := s.query(ctx, tx, lastSeq, n, rooms[:n], func(rows *sql.Rows) error {
 			var room string
 			var seq sql.NullInt64
 			if err := rows.Scan(&room, &seq); err != nil {
-				rows.Close()
-				return nil, err
+				return err
 			}
 			last[room] = seq.Int64
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
 		rooms = rooms[n:]

@@ -586,3 +586,38 @@ func BenchmarkAppendBatch100(b *testing.B) {
 		}
 	}
 }
+
+// TestAppendBatchLarge spans every prepared statement size (341 = 256 +
+// 64 + 16 + 4 + 1) over three rooms, with resends: seqs stay gap-free.
+func TestAppendBatchLarge(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	var b Batch
+	for i := 0; i < 341; i++ {
+		b.Chats = append(b.Chats, msg(fmt.Sprint("r", i%3), "alice", fmt.Sprint("m", i%300), i))
+	}
+	res, err := s.AppendBatch(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dups := 0
+	for _, r := range res {
+		if r.Dup {
+			dups++
+		}
+	}
+	if dups != 41 {
+		t.Fatalf("%d duplicates; want 41", dups)
+	}
+	total := 0
+	for _, room := range []string{"r0", "r1", "r2"} {
+		got, _, err := s.ChatAfter(ctx, room, 0, MaxChatPage)
+		if err != nil || !equalSeqs(seqs(got), seqRange(1, int64(len(got)))) {
+			t.Fatalf("%s: %v %v", room, seqs(got), err)
+		}
+		total += len(got)
+	}
+	if total != 300 {
+		t.Fatalf("stored %d; want 300", total)
+	}
+}

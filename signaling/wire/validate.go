@@ -55,11 +55,11 @@ func ValidateName(what, s string) error {
 // ValidateChatText checks chat text: 1 to MaxChatBytes bytes of valid UTF-8,
 // no control characters but newline and tab, no bidirectional overrides.
 func ValidateChatText(s string) error {
-	if strings.TrimSpace(s) == "" {
-		return fmt.Errorf("text: %w", ErrEmpty)
-	}
 	if len(s) > MaxChatBytes {
 		return fmt.Errorf("text: %w: %w (max %d bytes)", ErrTextTooLarge, ErrTooLong, MaxChatBytes)
+	}
+	if strings.TrimSpace(s) == "" {
+		return fmt.Errorf("text: %w", ErrEmpty)
 	}
 	if !utf8.ValidString(s) {
 		return fmt.Errorf("text: %w", ErrNotUTF8)

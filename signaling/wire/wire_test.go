@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -225,5 +226,12 @@ func TestEncodeMatchesEnvelope(t *testing.T) {
 		if string(got) != string(want) {
 			t.Errorf("Encode(%s) = %s; want %s", tc.typ, got, want)
 		}
+	}
+}
+
+func TestLongWhitespaceIsTooLarge(t *testing.T) {
+	err := ValidateChatText(strings.Repeat(" ", MaxChatBytes+1))
+	if Code(fmt.Errorf("%w: %w", ErrBadMessage, err)) != CodeTooLarge {
+		t.Fatalf("err %v; want too_large", err)
 	}
 }
