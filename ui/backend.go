@@ -30,6 +30,8 @@ type Device struct {
 // Devices lists the media devices found on this machine.
 type Devices struct {
 	Cameras, Microphones, Speakers []Device
+	// Screens are the screens that can be shared.
+	Screens []Device
 }
 
 // Backend is what the UI needs from the rest of the app: joining rooms and
@@ -115,4 +117,6 @@ type DeviceSwitcher interface {
 	// UseCamera and UseMicrophone choose the device by id.
 	UseCamera(id string)
 	UseMicrophone(id string)
+	// UseScreen chooses the screen the next share shows.
+	UseScreen(id string)
 }

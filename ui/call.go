@@ -62,6 +62,7 @@ type CallScreen struct {
 	content   fyne.CanvasObject
 
 	devices *DevicePicker // the device pop-up, once opened
+	picker  *ScreenPicker // the screen picker, once opened
 	// speakerView shows the active speaker large over a strip of the
 	// others when nothing is pinned; off, everyone is in the grid.
 	speakerView bool
@@ -443,6 +444,9 @@ func (cs *CallScreen) detach() {
 	cs.app.tips.hide()
 	if cs.devices != nil {
 		cs.devices.pop.Hide()
+	}
+	if cs.picker != nil {
+		cs.picker.pop.Hide()
 	}
 	for _, t := range cs.tiles {
 		t.Video.SetSource(nil)

@@ -588,3 +588,37 @@ func TestSpeakerView(t *testing.T) {
 		t.Errorf("large %q back in the grid", cs.Large())
 	}
 }
+
+func TestScreenPicker(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.b.devices.Screens = []Device{{ID: "scr0", Label: "Built-in display"}, {ID: "scr1", Label: "Projector"}}
+	cs, c := h.welcome(fox)
+	test.Tap(cs.Controls().Share)
+	sp := cs.ScreenPicker()
+	if sp == nil || len(sp.Screens.Options) != 2 {
+		t.Fatalf("no screen picker with both screens: %+v", sp)
+	}
+	if cs.model.self.Screen {
+		t.Fatal("sharing before a screen was picked")
+	}
+	test.Tap(sp.CancelButton)
+	if cs.ScreenPicker() != nil || cs.Presenting() {
+		t.Fatal("cancel left the picker up or started sharing")
+	}
+	test.Tap(cs.Controls().Share)
+	sp = cs.ScreenPicker()
+	sp.Screens.SetSelected("Projector (2)")
+	test.Tap(sp.ShareButton)
+	eventually(t, "the projector shared", func() (ok bool) {
+		c.get(func(c *fakeCall) { ok = len(c.used) == 1 && c.used[0] == "screen scr1" && len(c.share) == 1 && c.share[0] })
+		return
+	})
+	if !cs.Presenting() {
+		t.Error("no presenting bar after sharing")
+	}
+	// Stopping needs no picker.
+	test.Tap(cs.Controls().Share)
+	if cs.ScreenPicker() != nil {
+		t.Error("picker shown to stop sharing")
+	}
+}

@@ -182,8 +182,17 @@ func (cs *CallScreen) toggleCamera() {
 		func(p *client.Participant) { p.Camera = was }, "Couldn't change the camera")
 }
 
-// toggleShare starts or stops sharing the screen.
+// toggleShare stops sharing the screen, or asks which screen to share
+// and shares it.
 func (cs *CallScreen) toggleShare() {
+	if !cs.model.self.Screen && cs.showScreenPicker() {
+		return
+	}
+	cs.share()
+}
+
+// share starts or stops sharing the screen.
+func (cs *CallScreen) share() {
 	was := cs.model.self.Screen
 	cs.setSelf(func(p *client.Participant) { p.Screen = !was },
 		func() error { return cs.call.SetScreenShare(!was) },

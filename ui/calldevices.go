@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"fmt"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
@@ -112,4 +114,70 @@ func canvasRect(w float32) fyne.CanvasObject {
 	r := canvas.NewRectangle(nil)
 	r.SetMinSize(fyne.NewSize(w, 1))
 	return r
+}
+
+// ScreenPicker is the pop-up that asks which screen to share.
+type ScreenPicker struct {
+	// Screens lists the screens; ShareButton shares the one selected and
+	// CancelButton closes the pop-up.
+	Screens                   *widget.RadioGroup
+	ShareButton, CancelButton *widget.Button
+
+	pop *widget.PopUp
+}
+
+// ScreenPicker returns the screen picker on show, or nil.
+func (cs *CallScreen) ScreenPicker() *ScreenPicker {
+	if cs.picker == nil || !cs.picker.pop.Visible() {
+		return nil
+	}
+	return cs.picker
+}
+
+// showScreenPicker asks which screen to share, when the call can choose
+// and there is a screen to list. It reports whether it showed.
+func (cs *CallScreen) showScreenPicker() bool {
+	sw, ok := cs.call.(DeviceSwitcher)
+	if !ok || cs.detached {
+		return false
+	}
+	screens := cs.app.backend.Devices().Screens
+	if len(screens) == 0 {
+		return false
+	}
+	sp := &ScreenPicker{}
+	ids := map[string]string{}
+	var labels []string
+	for i, d := range screens {
+		label := d.Label
+		if label == "" {
+			label = "Screen"
+		}
+		label = fmt.Sprintf("%s (%d)", label, i+1)
+		ids[label] = d.ID
+		labels = append(labels, label)
+	}
+	sp.Screens = widget.NewRadioGroup(labels, nil)
+	sp.Screens.Required = true
+	sp.Screens.SetSelected(labels[0])
+	sp.ShareButton = widget.NewButtonWithIcon("Share", iconScreenShare, func() {
+		sp.pop.Hide()
+		if cs.detached || cs.model.self.Screen {
+			return
+		}
+		id := ids[sp.Screens.Selected]
+		cs.ops <- func() { sw.UseScreen(id) }
+		cs.share()
+	})
+	sp.ShareButton.Importance = widget.HighImportance
+	sp.CancelButton = widget.NewButton("Cancel", func() { sp.pop.Hide() })
+	title := widget.NewLabelWithStyle("Share your screen", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	note := widget.NewLabel("Everyone in the call will see it.")
+	note.Importance = widget.LowImportance
+	c := cs.app.win.Canvas()
+	sp.pop = widget.NewModalPopUp(container.NewPadded(container.NewVBox(title, note, sp.Screens,
+		container.NewHBox(layout.NewSpacer(), sp.CancelButton, sp.ShareButton), canvasRect(320))), c)
+	sp.pop.Show()
+	cs.picker = sp
+	return true
 }

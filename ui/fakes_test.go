@@ -255,6 +255,12 @@ func (c *fakeCall) UseMicrophone(id string) {
 	c.used = append(c.used, "mic "+id)
 }
 
+func (c *fakeCall) UseScreen(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.used = append(c.used, "screen "+id)
+}
+
 func (c *fakeCall) PlaySound(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

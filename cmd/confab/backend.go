@@ -68,6 +68,10 @@ func (b *backend) Devices() ui.Devices {
 		return d
 	}
 	for _, dev := range b.cap.Devices() {
+		if dev.Kind == capture.KindScreen {
+			d.Screens = append(d.Screens, ui.Device{ID: dev.ID, Label: dev.Label})
+			continue
+		}
 		if clientmedia.IsTestDevice(dev) != b.fake {
 			continue
 		}
@@ -331,6 +335,9 @@ func (c *call) UseCamera(id string) { c.media.SetCameraID(id) }
 
 // UseMicrophone makes the microphone's next start use device id.
 func (c *call) UseMicrophone(id string) { c.media.SetMicID(id) }
+
+// UseScreen makes the next screen share show screen id.
+func (c *call) UseScreen(id string) { c.media.SetScreenID(id) }
 
 // PlaySound plays one of the app's sounds (assets/sounds) on the call's
 // speaker.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/confab/confab/media"
+	"github.com/confab/confab/media/audioproc"
 	"github.com/confab/confab/media/capture"
 	"github.com/confab/confab/media/decode"
 	"github.com/confab/confab/media/playout"
@@ -36,6 +37,10 @@ type Options struct {
 	Fake, TestCamera bool
 	// NoSpeaker plays into a silent real-time sink instead of a device.
 	NoSpeaker bool
+	// NoEchoCancel, NoNoiseSuppression and NoGainControl turn off a stage
+	// of the microphone's audio processing (all on by default; see
+	// media/audioproc). SetEchoCancel and friends change them in a call.
+	NoEchoCancel, NoNoiseSuppression, NoGainControl bool
 	// Capture options (size, frame rate, bit rates).
 	Capture []capture.Option
 	Logger  *slog.Logger
@@ -46,10 +51,12 @@ type Media struct {
 	opts   Options
 	cap    *capture.Capture
 	player *playout.Player
+	proc   *audioproc.Processor // nil when the stage could not start
 
 	mu        sync.Mutex
 	cameraID  string
 	micID     string
+	screenID  string
 	speakerOn bool
 }
 
@@ -83,7 +90,65 @@ func New(opts Options) (*Media, error) {
 	if m.player, err = playout.New(popts...); err != nil {
 		return nil, err
 	}
+	m.startAudioProcessing()
 	return m, nil
+}
+
+// startAudioProcessing puts the echo canceller, noise suppression and gain
+// control between the microphone and the encoder, with what the speaker
+// plays as the canceller's far end. Without it the call goes on with the
+// raw microphone.
+func (m *Media) startAudioProcessing() {
+	s := audioproc.Defaults()
+	s.AEC, s.NS, s.AGC = !m.opts.NoEchoCancel, !m.opts.NoNoiseSuppression, !m.opts.NoGainControl
+	p, err := audioproc.New(audioproc.WithSettings(s))
+	if err != nil {
+		m.opts.Logger.Warn("no audio processing (echo cancellation, noise suppression, gain control)", "err", err)
+		return
+	}
+	p.SetRenderDelay(m.player.Latency())
+	p.SetCaptureDelay(capture.MicLatency)
+	m.player.Mixer.SetReference(p)
+	m.proc = p
+}
+
+// AudioProcessing returns which stages of the microphone's processing are
+// on (all false when the stage could not start).
+func (m *Media) AudioProcessing() audioproc.Settings {
+	if m.proc == nil {
+		return audioproc.Settings{}
+	}
+	return m.proc.Settings()
+}
+
+// AudioProcessingStats returns the stage's counters (zero without it).
+func (m *Media) AudioProcessingStats() audioproc.Stats {
+	if m.proc == nil {
+		return audioproc.Stats{}
+	}
+	return m.proc.Stats()
+}
+
+// SetEchoCancel turns echo cancellation on or off, at once, in a call or
+// not. People with headsets may turn it off.
+func (m *Media) SetEchoCancel(on bool) {
+	if m.proc != nil {
+		m.proc.SetAEC(on)
+	}
+}
+
+// SetNoiseSuppression turns noise suppression on or off, at once.
+func (m *Media) SetNoiseSuppression(on bool) {
+	if m.proc != nil {
+		m.proc.SetNS(on)
+	}
+}
+
+// SetGainControl turns automatic gain control on or off, at once.
+func (m *Media) SetGainControl(on bool) {
+	if m.proc != nil {
+		m.proc.SetAGC(on)
+	}
 }
 
 // TestDevice returns the id of the test pattern camera or test tone
@@ -108,15 +173,26 @@ func (m *Media) Capture() *capture.Capture { return m.cap }
 // Speaker reports whether sound goes to a real output device.
 func (m *Media) Speaker() bool { return m.player.Speaker() }
 
-// Close stops the speaker.
-func (m *Media) Close() error { return m.player.Close() }
+// Close stops the speaker and the audio processing.
+func (m *Media) Close() error {
+	err := m.player.Close()
+	if m.proc != nil {
+		m.player.Mixer.SetReference(nil)
+		_ = m.proc.Close()
+	}
+	return err
+}
 
 // OpenMicrophone opens the chosen microphone.
 func (m *Media) OpenMicrophone() (client.LocalTrack, error) {
 	m.mu.Lock()
 	id := m.micID
 	m.mu.Unlock()
-	return m.cap.OpenMicrophone(id)
+	var opts []capture.MicOption
+	if m.proc != nil {
+		opts = append(opts, capture.WithAudioProcessor(m.proc))
+	}
+	return m.cap.OpenMicrophone(id, opts...)
 }
 
 // OpenCamera opens the chosen camera.
@@ -133,7 +209,10 @@ func (m *Media) OpenCamera() (client.LocalTrack, error) {
 
 // OpenScreen opens the default screen.
 func (m *Media) OpenScreen() (client.LocalTrack, error) {
-	t, err := m.cap.OpenScreen("")
+	m.mu.Lock()
+	id := m.screenID
+	m.mu.Unlock()
+	t, err := m.cap.OpenScreen(id)
 	if err != nil {
 		return nil, err
 	}

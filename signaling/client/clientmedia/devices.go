@@ -14,3 +14,11 @@ func (m *Media) SetMicID(id string) {
 	defer m.mu.Unlock()
 	m.micID = id
 }
+
+// SetScreenID chooses the screen the next OpenScreen shares ("" for the
+// default one).
+func (m *Media) SetScreenID(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.screenID = id
+}
