@@ -610,7 +610,9 @@ func TestScreenPicker(t *testing.T) {
 	sp.Screens.SetSelected("Projector (2)")
 	test.Tap(sp.ShareButton)
 	eventually(t, "the projector shared", func() (ok bool) {
-		c.get(func(c *fakeCall) { ok = len(c.used) == 1 && c.used[0] == "screen scr1" && len(c.share) == 1 && c.share[0] })
+		c.get(func(c *fakeCall) {
+			ok = len(c.used) == 1 && c.used[0] == "screen scr1" && len(c.share) == 1 && c.share[0]
+		})
 		return
 	})
 	if !cs.Presenting() {
