@@ -363,7 +363,7 @@ func TestBenchChat(t *testing.T) {
 		return tt
 	}
 	best, bestP99 := 0, time.Duration(0)
-	for _, rate := range []int{500, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10000, 12000, 15000} {
+	for _, rate := range []int{250, 500, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10000, 12000, 15000} {
 		d := 3 * time.Second
 		tt := step("ramp", rate, d)
 		achieved := float64(tt.acked) / d.Seconds()
