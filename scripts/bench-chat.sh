@@ -2,7 +2,7 @@
 # bench-chat.sh: the chat benchmark (issue 8). A real server on 127.0.0.1
 # with its SQLite store in a temporary directory and raw websocket clients
 # in the same process:
-#   steady   60 rooms x 16 clients at 1 msg/s each for CONFAB_BENCH_SECONDS
+#   steady   60 rooms (CONFAB_BENCH_ROOMS) x 16 clients at 1 msg/s each for CONFAB_BENCH_SECONDS
 #            (default 20): delivery p50/p99 from sender to every member, lost
 #   ramp     60 senders (one per room), total rate raised in 3 s steps until
 #            p99 > 100 ms: the highest rate the store sustains

@@ -236,7 +236,10 @@ func TestBenchChat(t *testing.T) {
 	if s, err := strconv.Atoi(os.Getenv("CONFAB_BENCH_SECONDS")); err == nil && s > 0 {
 		steadyFor = time.Duration(s) * time.Second
 	}
-	const rooms, perRoom = 60, 16
+	rooms, perRoom := 60, 16
+	if n, err := strconv.Atoi(os.Getenv("CONFAB_BENCH_ROOMS")); err == nil && n > 0 {
+		rooms = n
+	}
 	srv := servertest.Start(t, servertest.Config(func(c *server.Config) {
 		c.ChatRate, c.ChatBurst, c.MessageRate, c.MessageBurst = 100_000, 100_000, 100_000, 100_000
 	}))
