@@ -14,6 +14,9 @@ go test -run '^$' -bench 'Decode640x480|I420ToRGBA' -benchmem ./media/ ./media/d
 echo; echo "== join -> first decoded remote frame, 20 joins (publisher: confab-bot, 640x480 at 30 fps)"
 go test -run '^$' -bench JoinToFirstFrame -benchtime 20x ./signaling/client/clientmedia/ | grep -E '^(Benchmark|ok)'
 
+echo; echo "== join -> first decoded remote frame: headless Chromium on the guest page vs a Go client, 10 joins each"
+scripts/bench-browser.sh
+
 echo; echo "== server CPU per forwarded RTP packet, 1 publisher -> 8 subscribers (server process CPU time)"
 go test -run '^$' -bench SFUForward1to8 -benchtime 1x ./cmd/confab-server/ | grep -E '^(Benchmark|ok)'
 

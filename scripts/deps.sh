@@ -6,13 +6,18 @@ set -euo pipefail
 pkgs=(
   build-essential pkg-config git ca-certificates
   libvpx-dev libopus-dev libopusfile-dev libasound2-dev
+  libwebrtc-audio-processing-dev libspeexdsp-dev
   libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev
   xvfb xauth imagemagick
 )
-# Extra groups: "test" adds what only the tests need.
+# Extra groups: "test" adds what only the tests need; "browser" adds the
+# headless Chromium of the browser tests and benchmark (they run it in a
+# network namespace of their own, which needs root).
+browser=(chromium fonts-dejavu-core)
 for extra in "$@"; do
   case "$extra" in
-    test) pkgs+=(dpkg-dev curl openssl file xz-utils binutils) ;;
+    test) pkgs+=(dpkg-dev curl openssl file xz-utils binutils espeak-ng sox "${browser[@]}") ;;
+    browser) pkgs+=("${browser[@]}") ;;
   esac
 done
 

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # test.sh runs every test: vet and formatting, the CGO-free server build,
-# all Go tests with the race detector, a short fuzz run of the wire
-# decoder, the display tests under Xvfb (screen capture, the real app
-# against three bots), and the package test. make test calls it.
+# all Go tests with the race detector, the browser tests (headless
+# Chromium on the guest page with two bots, in a network namespace with
+# only lo), a short fuzz run of the wire decoder, the display tests under
+# Xvfb (screen capture, the real app against three bots and against
+# Chromium), and the package test. make test calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
+# Browser tests fail, not skip, when Chromium or the namespace is missing.
+export CONFAB_REQUIRE_BROWSER=1
+scripts/deps.sh test
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -30,12 +35,17 @@ step "go test -race ./... (display tests skip here; they run under Xvfb below)"
 mkdir -p bin
 go build -o bin/confab-bot ./cmd/confab-bot
 export CONFAB_BOT_BIN="$PWD/bin/confab-bot"
-env -u DISPLAY go test -race -count=1 ./...
+env -u DISPLAY go test -race -count=1 $(go list ./... | grep -v /internal/browsertest)
+
+step "browser tests: headless Chromium, the guest page, two bots (one package at a time)"
+# Alone: Chromium, two bots and the server need the two cores, and the
+# other packages' media tests have timing limits.
+go test -race -count=1 -p 1 -v ./internal/browsertest/ 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
 
 step "fuzz the wire decoder (20 s)"
 go test ./signaling/wire -run '^$' -fuzz FuzzDecode -fuzztime 20s
 
-step "display tests under Xvfb: screen capture, then the app with three bots"
+step "display tests under Xvfb: screen capture, then the app with Chromium and with three bots"
 # One package at a time: both use the X server hard. vblank_mode=0 stops
 # Mesa's software GL from waiting for the virtual display's fake vblank.
 xvfb-run -a -s "-screen 0 1440x900x24 -nolisten tcp -noreset" \
