@@ -16,7 +16,7 @@ pkgs=(
 browser=(chromium fonts-dejavu-core)
 for extra in "$@"; do
   case "$extra" in
-    test) pkgs+=(dpkg-dev curl openssl file xz-utils binutils espeak-ng sox "${browser[@]}") ;;
+    test) pkgs+=(dpkg-dev curl openssl file xz-utils binutils espeak-ng sox iproute2 nftables util-linux "${browser[@]}") ;;
     browser) pkgs+=("${browser[@]}") ;;
   esac
 done

@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
 # Browser tests fail, not skip, when Chromium or the namespace is missing.
 export CONFAB_REQUIRE_BROWSER=1
+# So do the network tests (ICE-TCP, TURN, ICE restart) that build their own
+# network namespaces.
+export CONFAB_REQUIRE_NETNS=1
 scripts/deps.sh test
 
 step() { printf '\n== %s\n' "$*"; }
