@@ -30,6 +30,7 @@ type Mixer struct {
 	sources map[string]Source
 	order   []string // sorted ids for a stable mixing order
 	gain    atomic.Uint64
+	ref     atomic.Pointer[Reference]
 
 	// Mix goroutine only.
 	acc []int32
@@ -84,8 +85,25 @@ func (m *Mixer) SetVolume(v float64) {
 // Volume returns the output gain.
 func (m *Mixer) Volume() float64 { return math.Float64frombits(m.gain.Load()) }
 
+// Reference receives everything the mixer plays, as it is played: an echo
+// canceller's far-end reference (*audioproc.Processor implements it). It
+// is called on the Mix goroutine (the audio callback) and must not block.
+type Reference interface {
+	ProcessRender(pcm []int16)
+}
+
+// SetReference hands every mixed buffer to r from now on (nil: to no one).
+func (m *Mixer) SetReference(r Reference) {
+	if r == nil {
+		m.ref.Store(nil)
+		return
+	}
+	m.ref.Store(&r)
+}
+
 // Mix fills dst with the sum of all sources, scaled by the volume and
-// clipped to 16 bits. With no sources it writes silence.
+// clipped to 16 bits, and hands it to the Reference. With no sources it
+// writes silence.
 func (m *Mixer) Mix(dst []int16) {
 	if cap(m.acc) < len(dst) {
 		m.acc = make([]int32, len(dst))
@@ -110,5 +128,8 @@ func (m *Mixer) Mix(dst []int16) {
 			s = int32(float64(s) * gain)
 		}
 		dst[i] = int16(max(math.MinInt16, min(math.MaxInt16, s)))
+	}
+	if r := m.ref.Load(); r != nil {
+		(*r).ProcessRender(dst)
 	}
 }

@@ -26,6 +26,10 @@ var (
 // periodMillis is the device period: the mixer runs every 10 ms.
 const periodMillis = 10
 
+// periods is how many periods the device buffers (miniaudio's default,
+// set explicitly so that Latency knows it).
+const periods = 3
+
 // nullBackend is miniaudio's ma_backend_null. malgo v0.11.24's BackendNull
 // (13) is off by one: miniaudio 0.11 put ma_backend_custom before
 // ma_backend_null, so 13 asks for a custom backend and fails with "No
@@ -92,6 +96,7 @@ type Player struct {
 	dev     *malgo.Device
 	speaker bool
 	output  string
+	latency time.Duration
 
 	// The pure-Go sink, used only when even the null backend fails.
 	stop chan struct{}
@@ -140,6 +145,7 @@ func New(opts ...Option) (*Player, error) {
 	}
 	p.log.Warn("null audio backend failed; using a timer", "err", err)
 	p.output = "none (timer)"
+	p.latency = periodMillis * time.Millisecond
 	p.stop, p.done = make(chan struct{}), make(chan struct{})
 	go p.tick()
 	return p, nil
@@ -159,6 +165,7 @@ func (p *Player) open(backends []malgo.Backend, id *malgo.DeviceID) error {
 	cfg.Playback.Channels = 1
 	cfg.SampleRate = SampleRate
 	cfg.PeriodSizeInMilliseconds = periodMillis
+	cfg.Periods = periods
 	var cid unsafe.Pointer
 	if id != nil {
 		cid = id.Pointer() // C memory: miniaudio copies the id during init
@@ -180,6 +187,7 @@ func (p *Player) open(backends []malgo.Backend, id *malgo.DeviceID) error {
 		return fmt.Errorf("start device: %w", err)
 	}
 	p.ctx, p.dev = ctx, dev
+	p.latency = periods * periodMillis * time.Millisecond
 	p.output = deviceName(ctx, id)
 	return nil
 }
@@ -254,6 +262,11 @@ func (p *Player) tick() {
 		}
 	}
 }
+
+// Latency is how long mixed audio waits before it is played, as far as
+// the player knows: the device's buffer. An echo canceller delays its
+// far-end reference by this much (see Mixer.SetReference).
+func (p *Player) Latency() time.Duration { return p.latency }
 
 // Speaker reports whether audio reaches a real output device.
 func (p *Player) Speaker() bool { return p.speaker }

@@ -170,3 +170,42 @@ func TestPacerNeverSlowsARealTimeOutput(t *testing.T) {
 		t.Fatalf("a real-time output was slowed: %v", took)
 	}
 }
+
+// refRecorder is a Reference that keeps what it is handed.
+type refRecorder struct{ got []int16 }
+
+func (r *refRecorder) ProcessRender(pcm []int16) { r.got = append(r.got, pcm...) }
+
+// TestMixerReference checks that the echo canceller's reference gets
+// exactly what is played, volume and clipping included, and nothing once
+// it is taken off.
+func TestMixerReference(t *testing.T) {
+	m := NewMixer()
+	m.Add("a", &constSource{v: 30000})
+	m.Add("b", halfSource{v: 10000})
+	m.SetVolume(0.5)
+	r := &refRecorder{}
+	m.SetReference(r)
+	out := make([]int16, 480)
+	var played []int16
+	for range 3 {
+		m.Mix(out)
+		played = append(played, out...)
+	}
+	if len(r.got) != len(played) {
+		t.Fatalf("reference got %d samples, %d played", len(r.got), len(played))
+	}
+	for i := range played {
+		if r.got[i] != played[i] {
+			t.Fatalf("sample %d: reference %d, played %d", i, r.got[i], played[i])
+		}
+	}
+	if played[0] != 20000 || played[479] != 15000 {
+		t.Fatalf("played %d, %d; want 20000, 15000", played[0], played[479])
+	}
+	m.SetReference(nil)
+	m.Mix(out)
+	if len(r.got) != len(played) {
+		t.Fatal("reference still fed after SetReference(nil)")
+	}
+}

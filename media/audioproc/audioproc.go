@@ -1,0 +1,327 @@
+package audioproc
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	// SampleRate is the only rate the stage processes.
+	SampleRate = 48000
+	// FrameSamples is one 10 ms frame at SampleRate.
+	FrameSamples = SampleRate / 100
+	// DefaultTargetDBFS is the speech RMS level the AGC aims for.
+	DefaultTargetDBFS = -20.0
+)
+
+// Engine names an implementation.
+type Engine int
+
+const (
+	// EngineWebRTC is the WebRTC AudioProcessing module (the default).
+	EngineWebRTC Engine = iota
+	// EngineSpeex is speexdsp's echo canceller and preprocessor, built in
+	// only with -tags speex (for comparison).
+	EngineSpeex
+)
+
+func (e Engine) String() string {
+	switch e {
+	case EngineWebRTC:
+		return "webrtc"
+	case EngineSpeex:
+		return "speex"
+	}
+	return fmt.Sprintf("Engine(%d)", int(e))
+}
+
+// Settings says which stages run. The zero value runs none; Defaults runs
+// all three.
+type Settings struct {
+	AEC, NS, AGC bool
+	// TargetDBFS is the AGC's speech RMS target, in dBFS (negative).
+	TargetDBFS float64
+}
+
+// Defaults is what the app uses unless told otherwise: everything on.
+func Defaults() Settings {
+	return Settings{AEC: true, NS: true, AGC: true, TargetDBFS: DefaultTargetDBFS}
+}
+
+// engine is one implementation. Only the capture side calls it.
+type engine interface {
+	configure(Settings) error
+	// process runs one frame: near (FrameSamples) in place, with far the
+	// far-end reference of the same instant, as aligned as the app knows
+	// (the delay line), and delayMS the delay still to report.
+	process(near, far []int16, delayMS int) error
+	close()
+}
+
+// newSpeexEngine is set when the speex engine is built in (-tags speex):
+// it is for comparison only, and the app does without the dependency.
+var newSpeexEngine func() (engine, error)
+
+// Option configures New.
+type Option func(*config)
+
+type config struct {
+	engine   Engine
+	settings Settings
+	margin   time.Duration
+}
+
+// WithEngine chooses the implementation. Default EngineWebRTC.
+func WithEngine(e Engine) Option { return func(c *config) { c.engine = e } }
+
+// WithSettings sets which stages run at first. Default Defaults().
+func WithSettings(s Settings) Option { return func(c *config) { c.settings = s } }
+
+// DefaultMargin is how much of the known delay the delay line leaves to
+// the engine, so that jitter in when the two sides run never puts the echo
+// ahead of its reference (a canceller cannot cancel what it has not been
+// given yet).
+const DefaultMargin = 30 * time.Millisecond
+
+// maxReference caps the far-end delay line: a capture side that stops
+// (muted track, closed microphone) must not make it grow for ever.
+const maxReference = SampleRate // 1 s
+
+// Processor is one echo canceller, noise suppressor and gain control.
+//
+// ProcessRender is called by the playout side (the audio device's
+// callback), ProcessCapture by the capture side (one goroutine, the
+// microphone's reader); the setters from anywhere. Close may be called
+// from any goroutine and is idempotent.
+type Processor struct {
+	kind   Engine
+	margin time.Duration
+
+	wanted       atomic.Pointer[Settings]
+	renderDelay  atomic.Int64 // time.Duration
+	captureDelay atomic.Int64 // time.Duration
+	frames       atomic.Uint64
+	processNanos atomic.Int64
+	underruns    atomic.Uint64
+	realignments atomic.Uint64
+
+	refMu sync.Mutex
+	ref   []int16 // far-end delay line, oldest first
+
+	// Capture side only (and Close, under capMu).
+	capMu   sync.Mutex
+	eng     engine
+	applied Settings
+	pending []int16 // input not yet a whole frame
+	out     []int16 // processed, not yet handed back
+	farBuf  [FrameSamples]int16
+	closed  bool
+}
+
+// New starts a processor. It fails with ErrEngine when the library cannot
+// start.
+func New(opts ...Option) (*Processor, error) {
+	cfg := config{engine: EngineWebRTC, settings: Defaults(), margin: DefaultMargin}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.settings.TargetDBFS == 0 {
+		cfg.settings.TargetDBFS = DefaultTargetDBFS
+	}
+	if cfg.settings.TargetDBFS > 0 || cfg.settings.TargetDBFS < -60 {
+		return nil, fmt.Errorf("%w: AGC target %.1f dBFS", ErrConfig, cfg.settings.TargetDBFS)
+	}
+	var (
+		eng engine
+		err error
+	)
+	switch cfg.engine {
+	case EngineWebRTC:
+		eng, err = newWebRTC()
+	case EngineSpeex:
+		if newSpeexEngine == nil {
+			return nil, fmt.Errorf("%w: speex engine not built in (build with -tags speex)", ErrConfig)
+		}
+		eng, err = newSpeexEngine()
+	default:
+		return nil, fmt.Errorf("%w: engine %v", ErrConfig, cfg.engine)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := eng.configure(cfg.settings); err != nil {
+		eng.close()
+		return nil, err
+	}
+	p := &Processor{kind: cfg.engine, margin: cfg.margin, eng: eng, applied: cfg.settings}
+	s := cfg.settings
+	p.wanted.Store(&s)
+	return p, nil
+}
+
+// Engine returns the implementation in use.
+func (p *Processor) Engine() Engine { return p.kind }
+
+// Settings returns the stages asked for.
+func (p *Processor) Settings() Settings { return *p.wanted.Load() }
+
+// SetSettings changes the stages; the capture side applies it before its
+// next frame.
+func (p *Processor) SetSettings(s Settings) {
+	if s.TargetDBFS == 0 || s.TargetDBFS > 0 || s.TargetDBFS < -60 {
+		s.TargetDBFS = p.Settings().TargetDBFS
+	}
+	p.wanted.Store(&s)
+}
+
+// SetAEC turns echo cancellation on or off (off suits headsets).
+func (p *Processor) SetAEC(on bool) { p.update(func(s *Settings) { s.AEC = on }) }
+
+// SetNS turns noise suppression on or off.
+func (p *Processor) SetNS(on bool) { p.update(func(s *Settings) { s.NS = on }) }
+
+// SetAGC turns automatic gain control on or off.
+func (p *Processor) SetAGC(on bool) { p.update(func(s *Settings) { s.AGC = on }) }
+
+func (p *Processor) update(f func(*Settings)) {
+	for {
+		old := p.wanted.Load()
+		s := *old
+		f(&s)
+		if p.wanted.CompareAndSwap(old, &s) {
+			return
+		}
+	}
+}
+
+// SetRenderDelay tells the processor how long audio handed to
+// ProcessRender takes to reach the speaker (the output's buffer).
+func (p *Processor) SetRenderDelay(d time.Duration) { p.renderDelay.Store(int64(max(0, d))) }
+
+// SetCaptureDelay tells the processor how old a chunk is when it reaches
+// ProcessCapture (the input's buffer and chunk length).
+func (p *Processor) SetCaptureDelay(d time.Duration) { p.captureDelay.Store(int64(max(0, d))) }
+
+// hold is the delay line's length in samples: the known delay less the
+// margin.
+func (p *Processor) hold() int {
+	d := time.Duration(p.renderDelay.Load()+p.captureDelay.Load()) - p.margin
+	if d <= 0 {
+		return 0
+	}
+	return int(d * SampleRate / time.Second)
+}
+
+// ProcessRender takes far-end audio as it goes to the speaker (mono,
+// 48 kHz, any length). It only copies: safe for an audio callback.
+func (p *Processor) ProcessRender(pcm []int16) {
+	p.refMu.Lock()
+	p.ref = append(p.ref, pcm...)
+	if over := len(p.ref) - maxReference; over > 0 {
+		p.ref = append(p.ref[:0], p.ref[over:]...)
+	}
+	p.refMu.Unlock()
+}
+
+// slack is how far the delay line may run over its length before the
+// oldest audio is dropped to realign (the sides run in bursts of a device
+// period or a capture chunk).
+const slack = 4 * FrameSamples
+
+// nextReference pops the far-end frame that goes with the next capture
+// frame into p.farBuf.
+func (p *Processor) nextReference() {
+	hold := p.hold()
+	p.refMu.Lock()
+	defer p.refMu.Unlock()
+	n := len(p.ref)
+	switch {
+	case n < FrameSamples:
+		// Underrun: nothing is playing, or the output stalled. Pad with
+		// silence in front, up to the delay line's length.
+		pad := hold + FrameSamples - n
+		p.ref = append(p.ref, make([]int16, pad)...)
+		copy(p.ref[pad:], p.ref[:n])
+		clear(p.ref[:pad])
+		if n > 0 {
+			p.underruns.Add(1)
+		}
+	case n > hold+FrameSamples+slack:
+		drop := n - hold - FrameSamples
+		p.ref = append(p.ref[:0], p.ref[drop:]...)
+		p.realignments.Add(1)
+	}
+	copy(p.farBuf[:], p.ref[:FrameSamples])
+	p.ref = append(p.ref[:0], p.ref[FrameSamples:]...)
+}
+
+// ProcessCapture runs microphone audio (mono, 48 kHz, any length) through
+// the stages in place. Whole 10 ms frames go through at once; when chunks
+// are not a multiple of 10 ms, the output starts with up to 10 ms of
+// silence once and stays that much late. Only the capture goroutine calls
+// it.
+func (p *Processor) ProcessCapture(pcm []int16) error {
+	p.capMu.Lock()
+	defer p.capMu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	if s := *p.wanted.Load(); s != p.applied {
+		if err := p.eng.configure(s); err != nil {
+			return err
+		}
+		p.applied = s
+	}
+	p.pending = append(p.pending, pcm...)
+	var err error
+	for len(p.pending) >= FrameSamples {
+		frame := p.pending[:FrameSamples]
+		p.nextReference()
+		if p.applied.AEC || p.applied.NS || p.applied.AGC {
+			start := time.Now()
+			if e := p.eng.process(frame, p.farBuf[:], 0); e != nil && err == nil {
+				err = e
+			}
+			p.processNanos.Add(int64(time.Since(start)))
+		}
+		p.frames.Add(1)
+		p.out = append(p.out, frame...)
+		p.pending = append(p.pending[:0], p.pending[FrameSamples:]...)
+	}
+	if short := len(pcm) - len(p.out); short > 0 {
+		p.out = append(make([]int16, short), p.out...)
+	}
+	copy(pcm, p.out[:len(pcm)])
+	p.out = append(p.out[:0], p.out[len(pcm):]...)
+	return err
+}
+
+// Stats are counters for diagnostics and benchmarks.
+type Stats struct {
+	Frames uint64 // capture frames processed
+	// ProcessTime is the time spent in the engine, all frames together.
+	ProcessTime time.Duration
+	// Underruns counts capture frames that found the far-end reference
+	// partly missing; Realignments how often it ran long and was cut.
+	Underruns, Realignments uint64
+}
+
+// Stats returns the counters.
+func (p *Processor) Stats() Stats {
+	return Stats{Frames: p.frames.Load(), ProcessTime: time.Duration(p.processNanos.Load()),
+		Underruns: p.underruns.Load(), Realignments: p.realignments.Load()}
+}
+
+// Close frees the engine. It is idempotent; ProcessCapture fails with
+// ErrClosed afterwards and ProcessRender does nothing useful.
+func (p *Processor) Close() error {
+	p.capMu.Lock()
+	defer p.capMu.Unlock()
+	if !p.closed {
+		p.closed = true
+		p.eng.close()
+	}
+	return nil
+}
