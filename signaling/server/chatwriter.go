@@ -17,10 +17,11 @@ const (
 	// defaultChatQueue is the number of chat messages waiting to be stored
 	// beyond which new ones are refused (Config.ChatQueue).
 	defaultChatQueue = 4096
-	// maxChatWait is the longest a chat message may wait in the queue;
-	// one that waited longer is refused instead of stored, by the writer
-	// when it takes the message or by expire, whichever comes first.
-	maxChatWait = time.Second
+	// defaultChatWait is the longest a chat message may wait in the
+	// queue (Config.ChatWait); one that waited longer is refused instead
+	// of stored, by the writer when it takes the message or by expire,
+	// whichever comes first.
+	defaultChatWait = time.Second
 	// expireEvery is how often expire looks for messages waiting too long.
 	expireEvery = 100 * time.Millisecond
 	// maxBatch is the most chat messages written in one transaction; it
@@ -82,7 +83,7 @@ func newStoreWriter(s *Server) *storeWriter {
 }
 
 // expire refuses, with overloaded, the queued chat messages that have
-// waited longer than maxChatWait, so a sender hears within about that long
+// waited longer than Config.ChatWait, so a sender hears within about that long
 // even while the writer is stuck in a slow transaction. The queue is in
 // arrival order, so they are at its head.
 func (w *storeWriter) expire() {
@@ -95,7 +96,7 @@ func (w *storeWriter) expire() {
 		case now := <-tick.C:
 			w.mu.Lock()
 			n := 0
-			for n < len(w.chats) && now.Sub(w.chats[n].queued) > maxChatWait {
+			for n < len(w.chats) && now.Sub(w.chats[n].queued) > w.s.cfg.ChatWait {
 				n++
 			}
 			expired := slices.Clone(w.chats[:n])
@@ -113,6 +114,21 @@ func (w *storeWriter) expire() {
 func (w *storeWriter) refuse(c chatReq) {
 	w.s.metrics.overloaded.Add(1)
 	c.p.sendError(wire.CodeOverloaded, "the server is busy and did not store the message; send it again shortly", c.msg.ID)
+	c.r.settled(1)
+}
+
+// settled counts n chat messages of r as delivered or refused; the last
+// one of an empty room lets it close.
+func (r *room) settled(n int) {
+	if r.inflight.Add(int64(-n)) != 0 {
+		return
+	}
+	r.mu.Lock()
+	empty := len(r.peers) == 0 && len(r.joining) == 0 && !r.closed
+	r.mu.Unlock()
+	if empty {
+		r.closeIfEmpty()
+	}
 }
 
 func (w *storeWriter) notify() {
@@ -184,12 +200,12 @@ func (w *storeWriter) run() {
 }
 
 // write stores one batch and hands it to deliver. Messages that waited
-// longer than maxChatWait are refused with overloaded, not stored.
+// longer than Config.ChatWait are refused with overloaded, not stored.
 func (w *storeWriter) write(chats []chatReq, events []store.Event) {
 	now := time.Now()
 	keep := chats[:0]
 	for _, c := range chats {
-		if now.Sub(c.queued) > maxChatWait {
+		if now.Sub(c.queued) > w.s.cfg.ChatWait {
 			w.refuse(c)
 			continue
 		}
@@ -207,6 +223,7 @@ func (w *storeWriter) write(chats []chatReq, events []store.Event) {
 		w.s.log.Error("store batch", "chats", len(keep), "events", len(events), "err", err)
 		for _, c := range keep {
 			c.p.sendError(wire.CodeInternal, "the message could not be stored", c.msg.ID)
+			c.r.settled(1)
 		}
 		return
 	}
@@ -248,6 +265,7 @@ func (w *storeWriter) deliverBatch(keep []chatReq, res []store.ChatResult) {
 			w.s.metrics.chats.Add(1)
 		}
 		r.mu.Unlock()
+		r.settled(len(byRoom[r]))
 	}
 }
 

@@ -71,7 +71,9 @@ func (p *peer) handleChat(c wire.ChatSend) {
 		return
 	}
 	m := store.ChatMessage{Room: p.room.name, ID: c.ID, From: p.id, Name: p.name, Text: c.Text, At: p.s.cfg.Now()}
+	p.room.inflight.Add(1)
 	if !p.s.writer.chat(p.room, p, m) {
+		p.room.inflight.Add(-1)
 		p.s.metrics.overloaded.Add(1)
 		p.sendError(wire.CodeOverloaded, "the server is busy and did not store the message; send it again shortly", c.ID)
 	}

@@ -653,3 +653,43 @@ func TestCloseWaitsForTheStoreWriter(t *testing.T) {
 		t.Fatalf("events after shutdown: %v; want 2 joins and 2 leaves", kinds)
 	}
 }
+
+// TestChatInFlightReachesTheNextJoiner: a message still waiting for the
+// store when its sender leaves an otherwise empty room reaches whoever
+// joins next (the room stays open for it).
+func TestChatInFlightReachesTheNextJoiner(t *testing.T) {
+	gate := make(chan struct{})
+	var once sync.Once
+	openGate := func() { once.Do(func() { close(gate) }) }
+	srv := servertest.Start(t,
+		servertest.Config(func(c *server.Config) { c.ChatWait = time.Minute }),
+		servertest.WrapStore(func(s store.Store) store.Store { return gatedStore{s, gate} }))
+	t.Cleanup(openGate)
+	a, _ := rawJoin(t, srv, "inflight", "a")
+	send(t, a, wire.TypeChat, wire.ChatSend{ID: "last", Text: "last words"})
+	a.Close()
+	// Wait until the server has seen a leave.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(srv.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), "\nconfab_connections 0\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not see a leave")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b, _ := rawJoin(t, srv, "inflight", "b")
+	openGate()
+	var ce wire.ChatEvent
+	expect(t, b, wire.TypeChat, &ce)
+	if ce.Message.ID != "last" {
+		t.Fatalf("b got %+v; want a's last message", ce.Message)
+	}
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/confab/confab/signaling/sfu"
@@ -25,8 +26,12 @@ type room struct {
 	mu      sync.Mutex
 	peers   map[string]*peer
 	joining map[*peer]*chatHold // peers reading their join page
-	members int                 // len(peers) as last counted in metrics
-	closed  bool
+	// inflight counts chat messages queued for the store writer and not
+	// yet delivered or refused: the room stays open for them, so they
+	// reach whoever joins it next.
+	inflight atomic.Int64
+	members  int // len(peers) as last counted in metrics
+	closed   bool
 }
 
 func (r *room) size() int {
@@ -235,7 +240,7 @@ func (r *room) closeIfEmpty() {
 	defer r.s.mu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.peers) > 0 || len(r.joining) > 0 || r.closed {
+	if len(r.peers) > 0 || len(r.joining) > 0 || r.inflight.Load() > 0 || r.closed {
 		return
 	}
 	r.closed = true

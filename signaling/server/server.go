@@ -61,6 +61,9 @@ type Config struct {
 	// ChatQueue is how many chat messages may wait for the store before
 	// new ones are refused with overloaded (default 4096).
 	ChatQueue int
+	// ChatWait is how long a chat message may wait for the store before
+	// it is refused with overloaded (default 1s).
+	ChatWait time.Duration
 	// JoinTimeout is how soon after connecting the join must arrive
 	// (default 10s).
 	JoinTimeout time.Duration
@@ -99,6 +102,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.ChatQueue == 0 {
 		c.ChatQueue = defaultChatQueue
+	}
+	if c.ChatWait == 0 {
+		c.ChatWait = defaultChatWait
 	}
 	if c.JoinTimeout == 0 {
 		c.JoinTimeout = joinWait
