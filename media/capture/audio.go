@@ -20,6 +20,23 @@ import (
 // -50 dBov or louder carry V=1 in their RFC 6464 audio level.
 const DefaultVoiceDBov = 50
 
+// MicLatency is the chunk length asked of microphones: how old, at
+// most, a chunk is when the track reads it. An echo canceller adds it to
+// the far end's delay.
+const MicLatency = 20 * time.Millisecond
+
+// ProcessingRate is the sample rate an AudioProcessor takes.
+const ProcessingRate = 48000
+
+// AudioProcessor is the audio processing stage between the microphone and
+// the encoders: echo cancellation, noise suppression, gain control
+// (*audioproc.Processor implements it). ProcessCapture gets mono samples
+// at ProcessingRate, any number, and processes them in place; the track's
+// reader goroutine alone calls it.
+type AudioProcessor interface {
+	ProcessCapture(pcm []int16) error
+}
+
 // meterFallPerSecond is how fast the UI level falls (in meter units, 0..1)
 // once the sound stops; it rises at once.
 const meterFallPerSecond = 2.5
@@ -45,7 +62,9 @@ type AudioTrack struct {
 	base
 	params   opus.Params
 	voiceDB  uint8
-	reader   audio.Reader // the pump's alone
+	reader   audio.Reader   // the pump's alone
+	proc     AudioProcessor // the pump's alone; nil: none
+	procWarn bool           // the pump's alone: said why it is skipped
 	muted    atomic.Bool
 	meter    atomic.Uint64 // float64 bits of the smoothed meter level
 	captured atomic.Uint64 // chunks read
@@ -62,6 +81,7 @@ type micConfig struct {
 	track   []TrackOption
 	voiceDB uint8
 	muted   bool
+	proc    AudioProcessor
 }
 
 // WithMicTrack applies TrackOptions (id, stream id) to the microphone track.
@@ -73,6 +93,13 @@ func WithMicTrack(opts ...TrackOption) MicOption {
 // packet's RFC 6464 V bit says "voice". Default DefaultVoiceDBov (-50 dBov).
 func WithVoiceThreshold(dBov uint8) MicOption {
 	return func(m *micConfig) { m.voiceDB = min(dBov, media.SilentDBov) }
+}
+
+// WithAudioProcessor runs every chunk through p before the level meter and
+// the encoders. Chunks that are not mono at ProcessingRate pass
+// unprocessed (the track says so once in the log).
+func WithAudioProcessor(p AudioProcessor) MicOption {
+	return func(m *micConfig) { m.proc = p }
 }
 
 // WithStartMuted opens the microphone muted.
@@ -95,7 +122,7 @@ func (c *Capture) OpenMicrophone(id string, opts ...MicOption) (*AudioTrack, err
 			m.DeviceID = prop.StringExact(dev.ID)
 			m.ChannelCount = prop.Int(1)
 			m.SampleRate = prop.Int(48000)
-			m.Latency = prop.Duration(20 * time.Millisecond)
+			m.Latency = prop.Duration(MicLatency)
 		},
 	})
 	if err != nil {
@@ -116,6 +143,7 @@ func (c *Capture) OpenMicrophone(id string, opts ...MicOption) (*AudioTrack, err
 		params:     c.opus,
 		voiceDB:    mc.voiceDB,
 		reader:     md.NewReader(false),
+		proc:       mc.proc,
 		bindings:   newBindingSet[*audioBinding](),
 		sampleRate: 48000,
 	}
@@ -167,6 +195,9 @@ func (t *AudioTrack) pump(first chan<- struct{}) {
 			started = true
 			close(first)
 		}
+		if t.proc != nil {
+			a = t.process(a)
+		}
 		c := measure(a)
 		t.updateMeter(c, a.ChunkInfo())
 		t.mu.Lock()
@@ -182,6 +213,42 @@ func (t *AudioTrack) pump(first chan<- struct{}) {
 			release()
 		}
 	}
+}
+
+// process runs a chunk through the AudioProcessor into a new chunk (the
+// reader's buffer is not ours to change). Chunks it cannot take pass as
+// they are.
+func (t *AudioTrack) process(a wave.Audio) wave.Audio {
+	info := a.ChunkInfo()
+	if info.Channels != 1 || info.SamplingRate != ProcessingRate {
+		if !t.procWarn {
+			t.procWarn = true
+			t.log.Warn("microphone audio not processed (no echo cancellation): not mono at 48 kHz",
+				"channels", info.Channels, "rate", info.SamplingRate)
+		}
+		return a
+	}
+	out := wave.NewInt16Interleaved(wave.ChunkInfo{Len: info.Len, Channels: 1, SamplingRate: info.SamplingRate})
+	switch a := a.(type) {
+	case *wave.Int16Interleaved:
+		copy(out.Data, a.Data)
+	case *wave.Float32Interleaved:
+		for i, s := range a.Data[:info.Len] {
+			out.Data[i] = int16(max(math.MinInt16, min(math.MaxInt16, math.Round(float64(s)*32768))))
+		}
+	default:
+		for i := range info.Len {
+			out.Data[i] = int16(wave.Int16SampleFormat.Convert(a.At(i, 0)).(wave.Int16Sample))
+		}
+	}
+	if err := t.proc.ProcessCapture(out.Data); err != nil {
+		if !t.procWarn {
+			t.procWarn = true
+			t.log.Warn("audio processing failed; sending the microphone as is", "err", err)
+		}
+		return a
+	}
+	return out
 }
 
 // measure sums the energy of a chunk.
