@@ -6,6 +6,7 @@
 // "final": false).
 //
 //	confab-bot --server ws://127.0.0.1:7880 --room R --name N [--token T] [--duration 10s] [--chat N] [--progress 1s]
+//	           [--aec=false] [--ns=false] [--agc=false]
 package main
 
 import (
@@ -95,6 +96,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	showVersion := fs.Bool("version", false, "print the version")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	progress := fs.Duration("progress", 0, "also print the report every interval while in the call (0: only at the end)")
+	aec := fs.Bool("aec", true, "echo cancellation on the microphone")
+	ns := fs.Bool("ns", true, "noise suppression on the microphone")
+	agc := fs.Bool("agc", true, "automatic gain control on the microphone")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -123,6 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	m, err := clientmedia.New(clientmedia.Options{Fake: true, NoSpeaker: true, Logger: log,
+		NoEchoCancel: !*aec, NoNoiseSuppression: !*ns, NoGainControl: !*agc,
 		Capture: []capture.Option{capture.WithVideoSize(*width, *height), capture.WithFrameRate(float32(*fps))}})
 	if err != nil {
 		return fail(err)
