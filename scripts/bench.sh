@@ -17,6 +17,9 @@ go test -run '^$' -bench JoinToFirstFrame -benchtime 20x ./signaling/client/clie
 echo; echo "== join -> first decoded remote frame: headless Chromium on the guest page vs a Go client, 10 joins each"
 scripts/bench-browser.sh
 
+echo; echo "== audio processing (echo cancellation, noise suppression, gain control): CPU per 10 ms frame, ERLE, double talk"
+scripts/bench-audio.sh
+
 echo; echo "== server CPU per forwarded RTP packet, 1 publisher -> 8 subscribers (server process CPU time)"
 go test -run '^$' -bench SFUForward1to8 -benchtime 1x ./cmd/confab-server/ | grep -E '^(Benchmark|ok)'
 

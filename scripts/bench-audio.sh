@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# bench-audio.sh measures the microphone's audio processing stage
+# (media/audioproc): CPU time per 10 ms frame for echo cancellation, noise
+# suppression and gain control alone and together (thread CPU time, so a
+# busy machine distorts it little; %core = that time over the frame's
+# 10 ms), then the figures of the measured test scenes for both engines
+# (WebRTC AudioProcessing, the default, and speexdsp, built in with
+# -tags speex for the comparison): ERLE and
+# convergence at 40 and 150 ms echo delay, near-end correlation in double
+# talk, pink noise reduction at 10 dB SNR, AGC output for speech at -40
+# and -6 dBFS (target -20). Needs espeak-ng and sox (scripts/deps.sh test).
+# Offline: no sound card, no network.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+export CONFAB_REQUIRE_AUDIO=1
+
+out=$(go test -tags speex -run '^$' -bench 'Frame' -benchtime 2000x ./media/audioproc/)
+echo "$out" | grep -E '^(Benchmark|ok)' | awk '
+  /^Benchmark/ {
+    for (i = 1; i <= NF; i++) if ($(i+1) == "cpu-ns/op") cpu = $i
+    printf "%-40s %8.1f us CPU/frame  %5.2f %%core\n", $1, cpu / 1000, cpu / 1e7 * 100
+    next
+  }
+  { print }'
+
+echo; echo "-- figures (the tests assert on the webrtc ones)"
+go test -tags speex -run '^$' -bench 'Figures' -benchtime 1x ./media/audioproc/ | grep -E '^(Benchmark|ok)' | awk '
+  /^Benchmark/ {
+    print $1
+    for (i = 3; i < NF; i += 2) if ($(i+1) != "ns/op") printf "  %-20s %8.2f\n", $(i+1), $i
+    next
+  }
+  { print }'
