@@ -72,6 +72,7 @@ type CallScreen struct {
 	done        chan struct{} // closed once the events channel is closed
 	ops         chan func()   // mic, camera and share changes, run in order off the UI goroutine
 	stopTick    func()
+	quality     *qualityMeter
 	// ticks counts the video checks run and handled the events applied;
 	// tests read them.
 	ticks   int
@@ -80,7 +81,7 @@ type CallScreen struct {
 
 // newCallScreen builds the screen for call; start begins reading events.
 func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
-	cs := &CallScreen{app: a, call: call, req: req, model: newCallModel(), tiles: map[string]*Tile{},
+	cs := &CallScreen{app: a, call: call, req: req, model: newCallModel(), tiles: map[string]*Tile{}, quality: newQualityMeter(),
 		done: make(chan struct{}), ops: make(chan func(), 64)}
 	cs.model.room = req.Room
 	// Until the server says otherwise, show what the user asked for.
@@ -215,6 +216,9 @@ func (cs *CallScreen) tick() {
 		return
 	}
 	cs.ticks++
+	if now := time.Now(); now.Sub(cs.quality.at) >= qualityEvery {
+		cs.updateQuality(now)
+	}
 	for _, t := range cs.order {
 		if t.Visible() && !t.cameraOff {
 			t.updateVideo()
@@ -353,6 +357,7 @@ func (cs *CallScreen) sync() {
 		t := cs.tiles[s.Key]
 		if t == nil {
 			t = NewTile(s.Key, s.ParticipantID, s.Name, s.Screen, s.Self)
+			t.tips = cs.app.tips
 			key := s.Key
 			t.OnTapped = func() { cs.togglePin(key) }
 			cs.tiles[s.Key] = t

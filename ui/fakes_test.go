@@ -241,6 +241,7 @@ type fakeCall struct {
 	reconnects int
 	sounds     []string
 	used       []string // UseCamera and UseMicrophone choices
+	stats      []client.RemoteStats
 }
 
 func (c *fakeCall) UseCamera(id string) {
@@ -259,6 +260,12 @@ func (c *fakeCall) UseScreen(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.used = append(c.used, "screen "+id)
+}
+
+func (c *fakeCall) Stats() []client.RemoteStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]client.RemoteStats(nil), c.stats...)
 }
 
 func (c *fakeCall) PlaySound(name string) {

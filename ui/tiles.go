@@ -40,6 +40,8 @@ type Tile struct {
 	cameraOff bool
 	speaking  bool
 	pinned    bool
+	quality   qualityMark
+	tips      *tooltipLayer // shows the quality tooltip; nil in none
 }
 
 // NewTile returns a tile for a participant's camera (screen false) or
@@ -74,6 +76,35 @@ func (t *Tile) Speaking() bool { return t.speaking }
 
 // Pinned reports whether the tile is pinned large.
 func (t *Tile) Pinned() bool { return t.pinned }
+
+// Quality returns the connection quality mark and its tooltip.
+func (t *Tile) Quality() (Quality, string) { return t.quality.level, t.quality.tip }
+
+// setQuality changes the quality mark.
+func (t *Tile) setQuality(m qualityMark) {
+	if t.quality == m {
+		return
+	}
+	t.quality = m
+	t.Refresh()
+}
+
+// MouseIn shows the quality tooltip.
+func (t *Tile) MouseIn(*desktop.MouseEvent) {
+	if t.tips != nil && t.quality.tip != "" {
+		t.tips.show(t, t.quality.tip)
+	}
+}
+
+// MouseMoved does nothing.
+func (t *Tile) MouseMoved(*desktop.MouseEvent) {}
+
+// MouseOut hides the tooltip.
+func (t *Tile) MouseOut() {
+	if t.tips != nil {
+		t.tips.hide()
+	}
+}
 
 // Initials returns the letters shown in the placeholder circle.
 func (t *Tile) Initials() string { return initials(t.name) }
@@ -150,7 +181,13 @@ func (t *Tile) CreateRenderer() fyne.WidgetRenderer {
 	r.border.CornerRadius = 10
 	r.border.StrokeWidth = 3
 	r.border.StrokeColor = colorSpeaking
-	r.objects = []fyne.CanvasObject{r.bg, t.Video, r.circle, r.initials, r.note, r.pill, r.micOffBg, r.micOff, r.nameText, r.pinBg, r.pin, r.border}
+	r.qualityBg = canvas.NewRectangle(colorNamePill)
+	r.qualityBg.CornerRadius = 6
+	for i := range r.bars {
+		r.bars[i] = canvas.NewRectangle(colorTextDim)
+	}
+	r.objects = []fyne.CanvasObject{r.bg, t.Video, r.circle, r.initials, r.note, r.pill, r.micOffBg, r.micOff, r.nameText,
+		r.pinBg, r.pin, r.qualityBg, r.bars[0], r.bars[1], r.bars[2], r.border}
 	r.Refresh()
 	return r
 }
@@ -168,7 +205,10 @@ type tileRenderer struct {
 	pinBg    *canvas.Circle
 	pin      *canvas.Image
 	border   *canvas.Rectangle
-	objects  []fyne.CanvasObject
+	// qualityBg and bars are the connection quality mark, top left.
+	qualityBg *canvas.Rectangle
+	bars      [3]*canvas.Rectangle
+	objects   []fyne.CanvasObject
 }
 
 func (r *tileRenderer) Layout(size fyne.Size) {
@@ -214,6 +254,15 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 	r.nameText.Move(fyne.NewPos(margin+x, py+(pillH-textH)/2))
 	r.nameText.Resize(fyne.NewSize(tw, textH))
 
+	// Quality bars in the top-left corner.
+	r.qualityBg.Move(fyne.NewPos(margin, margin))
+	r.qualityBg.Resize(fyne.NewSize(26, 22))
+	for i, b := range r.bars {
+		h := float32(5 + 4*i)
+		b.Move(fyne.NewPos(margin+5+float32(i)*6, margin+17-h))
+		b.Resize(fyne.NewSize(4, h))
+	}
+
 	// Pin mark in the top-right corner.
 	const pinD = 28
 	r.pinBg.Move(fyne.NewPos(size.Width-margin-pinD, margin))
@@ -243,6 +292,18 @@ func (r *tileRenderer) Refresh() {
 	setVisible(r.micOffBg, t.micMuted)
 	setVisible(r.pin, t.pinned)
 	setVisible(r.pinBg, t.pinned)
+	q := t.quality.level
+	setVisible(r.qualityBg, q != QualityUnknown)
+	fill := map[Quality]color.Color{QualityPoor: colorDanger, QualityFair: colorWarning, QualityGood: colorSpeaking}[q]
+	for i, b := range r.bars {
+		setVisible(b, q != QualityUnknown)
+		if i < int(q) {
+			b.FillColor = fill
+		} else {
+			b.FillColor = colorTextDim
+		}
+		b.Refresh()
+	}
 	setVisible(r.border, t.speaking)
 	r.Layout(t.Size())
 	for _, o := range r.objects {

@@ -3,8 +3,11 @@ package ui
 import (
 	"math"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
+
+	"github.com/confab/confab/signaling/client"
 )
 
 func TestGridDims(t *testing.T) {
@@ -148,5 +151,44 @@ func TestTruncateText(t *testing.T) {
 	}
 	if got := truncateText("Dana", 100, 13, style); got != "Dana" {
 		t.Errorf("short text changed to %q", got)
+	}
+}
+
+func TestConnectionQualityMark(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, c := h.welcome(fox, walter)
+	setFrames := func(n uint64) {
+		c.get(func(c *fakeCall) { c.stats = []client.RemoteStats{{ID: "p1", Name: "Fox Mulder", Frames: n}} })
+	}
+	t0 := time.Now()
+	setFrames(100)
+	cs.updateQuality(t0)
+	if q, _ := cs.Tile("p1").Quality(); q != QualityUnknown {
+		t.Errorf("quality %v before a second look", q)
+	}
+	setFrames(130) // 15 fps
+	cs.updateQuality(t0.Add(2 * time.Second))
+	if q, tip := cs.Tile("p1").Quality(); q != QualityGood || tip != "Good connection: 15 frames a second" {
+		t.Errorf("at 15 fps: %v %q", q, tip)
+	}
+	setFrames(134) // 2 fps
+	cs.updateQuality(t0.Add(4 * time.Second))
+	if q, tip := cs.Tile("p1").Quality(); q != QualityPoor || tip != "Poor connection: 2 frames a second" {
+		t.Errorf("at 2 fps: %v %q", q, tip)
+	}
+	cs.updateQuality(t0.Add(8 * time.Second)) // nothing for 4 s
+	if q, tip := cs.Tile("p1").Quality(); q != QualityPoor || tip != "Poor connection: no video for 4 s" {
+		t.Errorf("stalled: %v %q", q, tip)
+	}
+	// No mark on your own tile or on someone without a camera; a tooltip on hover.
+	if q, _ := cs.Tile("p0").Quality(); q != QualityUnknown {
+		t.Errorf("own tile has a quality mark %v", q)
+	}
+	if q, _ := cs.Tile("p2").Quality(); q != QualityUnknown {
+		t.Errorf("camera-off tile has a quality mark %v", q)
+	}
+	cs.Tile("p1").MouseIn(nil)
+	if h.app.tips.text != "Poor connection: no video for 4 s" {
+		t.Errorf("tooltip %q", h.app.tips.text)
 	}
 }
