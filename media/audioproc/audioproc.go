@@ -107,8 +107,9 @@ type Processor struct {
 	underruns    atomic.Uint64
 	realignments atomic.Uint64
 
-	refMu sync.Mutex
-	ref   []int16 // far-end delay line, oldest first
+	refMu   sync.Mutex
+	ref     []int16 // far-end delay line, oldest first
+	started bool    // a capture frame has taken its reference
 
 	// Capture side only (and Close, under capMu).
 	capMu   sync.Mutex
@@ -225,34 +226,35 @@ func (p *Processor) ProcessRender(pcm []int16) {
 	p.refMu.Unlock()
 }
 
-// slack is how far the delay line may run over its length before the
-// oldest audio is dropped to realign (the sides run in bursts of a device
-// period or a capture chunk).
+// slack is how far the delay line may stray from its length before it is
+// realigned (the two sides run in bursts of a device period or a capture
+// chunk, so it wobbles by that much).
 const slack = 4 * FrameSamples
 
 // nextReference pops the far-end frame that goes with the next capture
-// frame into p.farBuf.
+// frame into p.farBuf. Before the pop the line should hold its length
+// (hold) plus that frame; when it strays by more than slack (at the
+// start, after a stall, or as the two clocks drift) it is padded with
+// silence in front or its oldest audio is dropped.
 func (p *Processor) nextReference() {
-	hold := p.hold()
+	want := p.hold() + FrameSamples
 	p.refMu.Lock()
 	defer p.refMu.Unlock()
 	n := len(p.ref)
 	switch {
-	case n < FrameSamples:
-		// Underrun: nothing is playing, or the output stalled. Pad with
-		// silence in front, up to the delay line's length.
-		pad := hold + FrameSamples - n
+	case n < FrameSamples || n < want-slack || (!p.started && n < want):
+		pad := want - n
 		p.ref = append(p.ref, make([]int16, pad)...)
 		copy(p.ref[pad:], p.ref[:n])
 		clear(p.ref[:pad])
-		if n > 0 {
+		if p.started {
 			p.underruns.Add(1)
 		}
-	case n > hold+FrameSamples+slack:
-		drop := n - hold - FrameSamples
-		p.ref = append(p.ref[:0], p.ref[drop:]...)
+	case n > want+slack:
+		p.ref = append(p.ref[:0], p.ref[n-want:]...)
 		p.realignments.Add(1)
 	}
+	p.started = true
 	copy(p.farBuf[:], p.ref[:FrameSamples])
 	p.ref = append(p.ref[:0], p.ref[FrameSamples:]...)
 }
@@ -304,7 +306,8 @@ type Stats struct {
 	// ProcessTime is the time spent in the engine, all frames together.
 	ProcessTime time.Duration
 	// Underruns counts capture frames that found the far-end reference
-	// partly missing; Realignments how often it ran long and was cut.
+	// short and padded it with silence; Realignments how often it ran
+	// long and was cut.
 	Underruns, Realignments uint64
 }
 

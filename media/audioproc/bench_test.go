@@ -65,6 +65,7 @@ func BenchmarkFigures(b *testing.B) {
 					p.Close()
 					ms := int(delay * 1000)
 					b.ReportMetric(f.ERLE, fmt.Sprintf("ERLE-%dms-dB", ms))
+					b.ReportMetric(f.ERLEEarly, fmt.Sprintf("ERLE-0.5-2s-%dms-dB", ms))
 					b.ReportMetric(f.ConvergedSec, fmt.Sprintf("converged-%dms-s", ms))
 					b.ReportMetric(f.DTCorr, fmt.Sprintf("dt-corr-%dms", ms))
 				}

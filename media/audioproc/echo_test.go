@@ -107,9 +107,13 @@ func (sc *echoScene) erle(out []int16, from, to int) float64 {
 
 // echoFigures are what one run measured.
 type echoFigures struct {
-	ERLE          float64 // dB, far end only, from 2 s to the double talk
-	ERLEAfterDT   float64 // dB, far end only, 0.5 s after the double talk to the end
-	ConvergedSec  float64 // first time from which every 0.5 s window has ERLE >= 20 dB
+	ERLE        float64 // dB, far end only, from 2 s to the double talk
+	ERLEEarly   float64 // dB, far end only, from 0.5 s to 2 s
+	ERLEAfterDT float64 // dB, far end only, 0.5 s after the double talk to the end
+	// ConvergedSec is the first time from which every 0.5 s window up to
+	// the double talk has ERLE >= 20 dB (strict: the echo tails at the
+	// ends of sentences count).
+	ConvergedSec  float64
 	DTCorr        float64 // correlation of output and clean near end in double talk
 	DTCorrRaw     float64 // the same for the unprocessed microphone
 	DTNearLevelDB float64 // output level minus clean near-end level in double talk
@@ -117,13 +121,14 @@ type echoFigures struct {
 }
 
 func (f echoFigures) String() string {
-	return fmt.Sprintf("ERLE %.1f dB (after double talk %.1f dB), converged at %.1f s; double talk: correlation with the clean near end %.3f (microphone %.3f), near-end level %+.1f dB; latency %.1f ms",
-		f.ERLE, f.ERLEAfterDT, f.ConvergedSec, f.DTCorr, f.DTCorrRaw, f.DTNearLevelDB, f.LatencyMS)
+	return fmt.Sprintf("ERLE %.1f dB (0.5-2 s: %.1f dB; after double talk %.1f dB), converged at %.1f s; double talk: correlation with the clean near end %.3f (microphone %.3f), near-end level %+.1f dB; latency %.1f ms",
+		f.ERLE, f.ERLEEarly, f.ERLEAfterDT, f.ConvergedSec, f.DTCorr, f.DTCorrRaw, f.DTNearLevelDB, f.LatencyMS)
 }
 
 func (sc *echoScene) measure(out []int16) echoFigures {
 	var f echoFigures
 	f.ERLE = sc.erle(out, 200, sc.dtFrom)
+	f.ERLEEarly = sc.erle(out, 50, 200)
 	f.ERLEAfterDT = sc.erle(out, sc.dtTo+50, len(sc.ref))
 	f.ConvergedSec = math.Inf(1)
 	for start := sc.dtFrom - 50; start >= 0; start -= 50 {
