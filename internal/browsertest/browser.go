@@ -141,7 +141,7 @@ func Launch(ctx context.Context, opts Options) (*Browser, error) {
 	if opts.Log == nil {
 		opts.Log = io.Discard
 	}
-	dir, err := os.MkdirTemp("", "confab-chromium-")
+	dir, err := os.MkdirTemp(os.Getenv(envTmp), "confab-chromium-")
 	if err != nil {
 		return nil, err
 	}

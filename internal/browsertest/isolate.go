@@ -32,6 +32,10 @@ import (
 // network namespace.
 const envIsolated = "CONFAB_BROWSERTEST_NETNS"
 
+// envTmp names the directory, made and removed by the process outside the
+// namespace, where Chromium profiles are made.
+const envTmp = "CONFAB_BROWSERTEST_TMP"
+
 // EnvRequire, when set to 1, turns "cannot run the browser tests here"
 // (no isolation possible, no Chromium) from a skip into a failure.
 const EnvRequire = "CONFAB_REQUIRE_BROWSER"
@@ -122,7 +126,7 @@ func otherInterfaces() []string {
 
 // reexec runs this test binary again, with the same arguments, working
 // directory and environment, in a new network namespace (CLONE_NEWNET:
-// only a down lo), forwards termination signals to it and returns its exit
+// only a down lo; inside a new user namespace when not root), forwards termination signals to it and returns its exit
 // code. When it has ended, any process it left in the namespace (a
 // Chromium of a test that panicked) is killed.
 func reexec() (int, error) {
@@ -130,15 +134,40 @@ func reexec() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Env = append(os.Environ(), envIsolated+"=1")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
+	// As root: a new network namespace. Otherwise: a new user namespace
+	// (where this user is root) holding it, where the kernel allows that.
+	tries := []*syscall.SysProcAttr{
+		{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL},
+		{Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL,
+			UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+			GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}},
+	}
+	// Chromium profiles go under tmp, removed here even if the tests
+	// panic.
+	tmp, err := os.MkdirTemp("", "confab-browsertest-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(tmp)
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	if err := cmd.Start(); err != nil {
-		return 0, err
+	var cmd *exec.Cmd
+	var errs []error
+	for _, attr := range tries {
+		cmd = exec.Command(exe, os.Args[1:]...)
+		cmd.Env = append(os.Environ(), envIsolated+"=1", envTmp+"="+tmp)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		cmd.SysProcAttr = attr
+		err := cmd.Start()
+		if err == nil {
+			errs = nil
+			break
+		}
+		errs = append(errs, err)
+	}
+	if errs != nil {
+		return 0, errors.Join(errs...)
 	}
 	ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", cmd.Process.Pid))
 	waited := make(chan error, 1)
@@ -175,7 +204,7 @@ func killNamespace(ns string) {
 	if ns == "" {
 		return
 	}
-	for range 3 {
+	for range 10 {
 		pids, _ := filepath.Glob("/proc/[0-9]*/ns/net")
 		n := 0
 		for _, p := range pids {
