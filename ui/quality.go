@@ -61,9 +61,9 @@ func (q *qualityMeter) measure(stats []client.RemoteStats, now time.Time) map[st
 			continue // no video from them yet
 		case stalled >= 3*time.Second:
 			out[st.ID] = qualityMark{QualityPoor, fmt.Sprintf("Poor connection: no video for %d s", int(stalled.Seconds()))}
-		case fps >= 10:
+		case fps >= 8:
 			out[st.ID] = qualityMark{QualityGood, fmt.Sprintf("Good connection: %.0f frames a second", fps)}
-		case fps >= 4:
+		case fps >= 3:
 			out[st.ID] = qualityMark{QualityFair, fmt.Sprintf("Fair connection: %.0f frames a second", fps)}
 		default:
 			out[st.ID] = qualityMark{QualityPoor, fmt.Sprintf("Poor connection: %.0f frames a second", fps)}
