@@ -62,7 +62,20 @@ func newEchoScene(t testing.TB, delaySec float64) *echoScene {
 	}
 
 	// Speaker to microphone: 10 dB down, 60 ms of room.
-	echo := convolve(t, played, roomResponse(delaySec, 0.06, 10))
+	h := roomResponse(delaySec, 0.06, 10)
+	// The echo path must delay as said: an impulse comes out at the delay.
+	probe := make([]int16, len(h)+SampleRate/10)
+	probe[0] = 16000
+	peak, at := 0, -1
+	for i, v := range convolve(t, probe, h) {
+		if a := int(max(v, -v)); a > peak {
+			peak, at = a, i
+		}
+	}
+	if want := int(delaySec * SampleRate); at != want {
+		t.Fatalf("echo path puts its direct path at sample %d, want %d", at, want)
+	}
+	echo := convolve(t, played, h)
 	near := make([]int16, len(played))
 	dtFrom, dtTo := int(dtFromSec*100), int(dtToSec*100)
 	copy(near[dtFrom*FrameSamples:dtTo*FrameSamples], talk(t, "en+f3", 5, dtToSec-dtFromSec, -24))

@@ -20,7 +20,8 @@ struct confab_apm {
 extern "C" confab_apm *confab_apm_new(int delay_agnostic, int extended) {
   webrtc::Config config;
   // The app cannot know the whole echo delay (the sound card's and the
-  // room's part of it): let the canceller estimate it.
+  // room's part of it): the extended filter covers 128 ms of it, and
+  // delay-agnostic mode can estimate it (see engine_webrtc.go).
   config.Set<webrtc::DelayAgnostic>(new webrtc::DelayAgnostic(delay_agnostic != 0));
   config.Set<webrtc::ExtendedFilter>(new webrtc::ExtendedFilter(extended != 0));
   // The "experimental" AGC drives an analog mixer level; there is none.
