@@ -228,6 +228,7 @@ func (c *call) LoadOlderChat(int64) error    { return errors.New("no older messa
 func (c *call) SetMicMuted(bool) error       { return nil }
 func (c *call) SetCameraOn(bool) error       { return nil }
 func (c *call) SetScreenShare(on bool) error { return nil }
+func (c *call) ReconnectNow()                {}
 func (c *call) Leave() error {
 	c.once.Do(func() {
 		close(c.stop)
