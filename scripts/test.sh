@@ -13,6 +13,8 @@ export CONFAB_REQUIRE_BROWSER=1
 # So do the network tests (ICE-TCP, TURN, ICE restart) that build their own
 # network namespaces.
 export CONFAB_REQUIRE_NETNS=1
+# And the audio processing tests (espeak-ng and sox speech signals).
+export CONFAB_REQUIRE_AUDIO=1
 scripts/deps.sh test
 
 step() { printf '\n== %s\n' "$*"; }
