@@ -179,9 +179,12 @@ func TestAppCallWithThreeBots(t *testing.T) {
 	screenshot(t, "entry.png")
 
 	var bots []*exec.Cmd
+	// The bots stay until the test kills them: on a loaded machine the
+	// steps below can take minutes. At 5 fps they leave the app's UI
+	// thread (software GL, race detector) time to answer the test.
 	for _, name := range []string{"Grace", "Linus", "Margaret"} {
 		cmd := exec.Command(e2e.bot, "--server", e2e.emb.URL, "--room", "e2e", "--name", name,
-			"--duration", "300s", "--chat", "2", "--fps", "10")
+			"--duration", "1800s", "--chat", "2", "--fps", "5")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -279,4 +282,12 @@ func TestAppCallWithThreeBots(t *testing.T) {
 	if inUse != 0 {
 		t.Errorf("after leaving, %d calls still hold the devices", inUse)
 	}
+	// The entry screen's preview and mic meter come back by themselves.
+	waitUI(t, 60*time.Second, "the preview and the mic meter live again after leaving", func() (bool, string) {
+		ok := entry.Preview.HasFrame() && !entry.PreviewNote.Visible() && entry.MicMeter.Level() > 0
+		return ok, fmt.Sprintf("preview frame %v, note %q, mic level %.2f",
+			entry.Preview.HasFrame(), entry.PreviewNote.Text, entry.MicMeter.Level())
+	})
+	time.Sleep(500 * time.Millisecond)
+	screenshot(t, "entry-after-leave.png")
 }
