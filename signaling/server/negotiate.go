@@ -14,37 +14,27 @@ import (
 // and no STUN, gathering is immediate.
 const gatherWait = 5 * time.Second
 
-// subscribe adds t to p's PeerConnection on a transceiver of the server's
-// own: a fresh sendonly one, or one whose earlier track's removal has been
-// negotiated. It never uses a publish m-line, so the client receives every
-// forwarded track on an m-line that is sendonly on the server's side and
-// named in the offer's tracks map. The caller holds the room lock and
-// calls p.negotiate after releasing it.
+// subscribe adds t to p's PeerConnection on a new sendonly transceiver of
+// the server's own. It never uses a publish m-line, so the client receives
+// every forwarded track on an m-line that is sendonly on the server's side
+// and named in the offer's tracks map. An m-line whose track ended is not
+// reused: pion, as the client, stops a transceiver that an offer makes
+// inactive and, when the same mid came back with another track, did not
+// always start receiving it (video was lost in about half the runs of
+// TestLiteralClientGetsEveryParticipant). The caller holds the room lock
+// and calls p.negotiate after releasing it.
 func (p *peer) subscribe(t *sfu.Track) {
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
 	if _, ok := p.subs[t.ID]; ok || p.pc == nil || p.closing {
 		return
 	}
-	sub := &subscription{track: t}
-	if tr := p.takeFree(t.Kind); tr != nil {
-		sender, err := p.s.engine.API().NewRTPSender(t.Local, p.pc.SCTP().Transport())
-		if err == nil {
-			err = tr.SetSender(sender, t.Local)
-		}
-		if err != nil {
-			p.log.Warn("subscribe", "track", t.ID, "err", err)
-			return
-		}
-		sub.tr, sub.sender = tr, sender
-	} else {
-		tr, err := p.pc.AddTransceiverFromTrack(t.Local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-		if err != nil {
-			p.log.Warn("subscribe", "track", t.ID, "err", err)
-			return
-		}
-		sub.tr, sub.sender = tr, tr.Sender()
+	tr, err := p.pc.AddTransceiverFromTrack(t.Local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		p.log.Warn("subscribe", "track", t.ID, "err", err)
+		return
 	}
+	sub := &subscription{track: t, tr: tr, sender: tr.Sender()}
 	p.subs[t.ID] = sub
 	p.fresh = append(p.fresh, t)
 	p.relays.Add(1)
@@ -54,21 +44,8 @@ func (p *peer) subscribe(t *sfu.Track) {
 	}()
 }
 
-// takeFree returns a subscription transceiver of kind whose last track's
-// removal the client has answered, or nil; p.negMu must be held.
-func (p *peer) takeFree(kind webrtc.RTPCodecType) *webrtc.RTPTransceiver {
-	for i, f := range p.free {
-		if f.answered && f.tr.Kind() == kind {
-			p.free = append(p.free[:i], p.free[i+1:]...)
-			return f.tr
-		}
-	}
-	return nil
-}
-
 // unsubscribe removes a forwarded track; it reports whether p had it. Its
-// transceiver goes inactive and is reused once the client has answered an
-// offer that shows it inactive.
+// m-line stays in later offers, inactive.
 func (p *peer) unsubscribe(trackID string) bool {
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
@@ -79,9 +56,7 @@ func (p *peer) unsubscribe(trackID string) bool {
 	delete(p.subs, trackID)
 	if err := p.pc.RemoveTrack(sub.sender); err != nil {
 		p.log.Debug("unsubscribe", "track", trackID, "err", err)
-		return true
 	}
-	p.free = append(p.free, &freeTransceiver{tr: sub.tr})
 	return true
 }
 
@@ -128,9 +103,6 @@ func (p *peer) negotiate() {
 		if mid := sub.tr.Mid(); mid != "" {
 			msg.Tracks[mid] = wire.TrackRef{Participant: sub.track.Publisher, Source: sub.track.Source}
 		}
-	}
-	for _, f := range p.free {
-		f.offered = true
 	}
 	p.awaiting = true
 	gathered := webrtc.GatheringCompletePromise(p.pc)
@@ -183,11 +155,6 @@ func (p *peer) handleAnswer(a wire.Answer) {
 		return
 	}
 	p.awaiting, p.offerSDP = false, ""
-	for _, f := range p.free {
-		if f.offered {
-			f.answered = true
-		}
-	}
 	fresh, pending := p.fresh, p.pending
 	p.fresh, p.pending = nil, false
 	p.negMu.Unlock()

@@ -74,7 +74,6 @@ type peer struct {
 	iceRestart bool   // the next offer restarts ICE
 	publishTr  map[string]*webrtc.RTPTransceiver
 	subs       map[string]*subscription // by track id
-	free       []*freeTransceiver       // subscription m-lines without a track
 	fresh      []*sfu.Track             // subscribed since the last answer
 
 	ice iceWatch // media outages and ICE restarts
@@ -90,15 +89,6 @@ type subscription struct {
 	track  *sfu.Track
 	tr     *webrtc.RTPTransceiver
 	sender *webrtc.RTPSender
-}
-
-// freeTransceiver is a subscription m-line whose track was removed. It is
-// reused for another track only after the client has answered an offer
-// that shows it inactive, so an m-line never changes tracks in one step.
-type freeTransceiver struct {
-	tr       *webrtc.RTPTransceiver
-	offered  bool // an offer showing it without a track has been made
-	answered bool // and answered
 }
 
 func newPeer(s *Server, conn *websocket.Conn, remote string) *peer {

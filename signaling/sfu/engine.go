@@ -199,10 +199,6 @@ func (e *Engine) NewPeerConnection() (*webrtc.PeerConnection, error) {
 	return e.api.NewPeerConnection(webrtc.Configuration{})
 }
 
-// API is the pion API the engine's PeerConnections are made with, for
-// building RTP senders on them.
-func (e *Engine) API() *webrtc.API { return e.api }
-
 // MediaAddr is the (first) local address of the media UDP port.
 func (e *Engine) MediaAddr() net.Addr { return e.addr }
 
