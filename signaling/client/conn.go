@@ -11,6 +11,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/confab/confab/signaling/internal/icewatch"
 	"github.com/confab/confab/signaling/wire"
 )
 
@@ -42,7 +43,7 @@ type conn struct {
 	routesMu sync.Mutex
 	routes   map[string]wire.TrackRef
 
-	ice iceWatch // asks for ICE restarts while media is down
+	ice *icewatch.Watch // asks for ICE restarts while media is down
 
 	wg       sync.WaitGroup
 	tracksMu sync.Mutex
@@ -158,7 +159,7 @@ func (c *conn) cause() error {
 // shutdown closes the connection and waits for its goroutines, including
 // the remote tracks' readers.
 func (c *conn) shutdown() {
-	c.stopICEWatch()
+	c.ice.Stop()
 	c.fail(errors.New("closed"))
 	c.tracksMu.Lock()
 	c.closing = true

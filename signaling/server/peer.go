@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/confab/confab/signaling/internal/icewatch"
 	"github.com/confab/confab/signaling/sfu"
 	"github.com/confab/confab/signaling/token"
 	"github.com/confab/confab/signaling/wire"
@@ -76,7 +77,7 @@ type peer struct {
 	subs       map[string]*subscription // by track id
 	fresh      []*sfu.Track             // subscribed since the last answer
 
-	ice iceWatch // media outages and ICE restarts
+	ice *icewatch.Watch // restarts ICE while media is down
 
 	// relays counts the goroutines reading subscribers' feedback and the
 	// published tracks' forwarders; cleanup waits for them.
@@ -456,7 +457,8 @@ func (p *peer) watchPeerConnection() {
 			p.requestKeyframes(nil)
 		}
 	})
-	p.pc.OnICEConnectionStateChange(p.iceStateChanged)
+	p.ice = p.newICEWatch()
+	p.pc.OnICEConnectionStateChange(p.ice.State)
 }
 
 // requestKeyframes asks the publishers of tracks (all subscribed tracks if
@@ -485,7 +487,9 @@ func (p *peer) cleanup() {
 	p.negMu.Lock()
 	p.closing = true
 	p.negMu.Unlock()
-	p.stopICEWatch()
+	if p.ice != nil {
+		p.ice.Stop()
+	}
 	if p.pc != nil {
 		_ = p.pc.Close()
 	}
