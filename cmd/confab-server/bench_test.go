@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/confab/confab/internal/testbin"
 )
 
 // BenchmarkSFUForward1to8 runs confab-server as its own process with one
@@ -25,16 +23,7 @@ import (
 // -benchtime=1x.
 func BenchmarkSFUForward1to8(b *testing.B) {
 	dir := b.TempDir()
-	serverBin := filepath.Join(dir, "confab-server")
-	build := exec.Command("go", "build", "-o", serverBin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("build server: %v\n%s", err, out)
-	}
-	bot, err := testbin.Build(dir, "./cmd/confab-bot", "CONFAB_BOT_BIN")
-	if err != nil {
-		b.Fatal(err)
-	}
+	serverBin, bot := buildServerAndBot(b)
 	addr := freeAddr(b, "tcp")
 	udp := freeAddr(b, "udp")
 	_, udpPort, _ := net.SplitHostPort(udp)

@@ -206,7 +206,9 @@ func expectMedia(t *testing.T, how string, reports []botReport) {
 	}
 }
 
-func buildServerAndBot(t *testing.T) (serverBin, bot string) {
+// buildServerAndBot builds confab-server (without cgo, as shipped) and
+// confab-bot (or takes CONFAB_BOT_BIN) for tests that run them as processes.
+func buildServerAndBot(t testing.TB) (serverBin, bot string) {
 	t.Helper()
 	dir := t.TempDir()
 	serverBin = filepath.Join(dir, "confab-server")
