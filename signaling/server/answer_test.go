@@ -11,7 +11,6 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/confab/confab/signaling/server/servertest"
-	"github.com/confab/confab/signaling/sfu"
 	"github.com/confab/confab/signaling/wire"
 )
 
@@ -19,14 +18,7 @@ import (
 // and returns the answer SDP and the PeerConnection.
 func goodAnswer(t *testing.T, offer string) (string, *webrtc.PeerConnection) {
 	t.Helper()
-	me, ir, err := sfu.NewMediaEngine()
-	if err != nil {
-		t.Fatal(err)
-	}
-	se := webrtc.SettingEngine{}
-	sfu.ConfigureCandidates(&se, true, nil)
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)).
-		NewPeerConnection(webrtc.Configuration{})
+	pc, err := loopbackAPI(t).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,9 @@ func (c *literalClient) write(typ string, v any) {
 	_ = c.ws.WriteMessage(websocket.TextMessage, b)
 }
 
-func newLiteralClient(t *testing.T, srv *servertest.Server, room, id string) *literalClient {
+// loopbackAPI is a pion API with the server's codecs whose candidates stay
+// on 127.0.0.1, for test clients.
+func loopbackAPI(t *testing.T) *webrtc.API {
 	t.Helper()
 	me, ir, err := sfu.NewMediaEngine()
 	if err != nil {
@@ -61,7 +63,12 @@ func newLiteralClient(t *testing.T, srv *servertest.Server, room, id string) *li
 	}
 	se := webrtc.SettingEngine{}
 	sfu.ConfigureCandidates(&se, true, nil)
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+}
+
+func newLiteralClient(t *testing.T, srv *servertest.Server, room, id string) *literalClient {
+	t.Helper()
+	api := loopbackAPI(t)
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)

@@ -423,18 +423,18 @@ func (p *peer) watchPeerConnection() {
 				source = src
 			}
 		}
+		closing := p.closing
+		if source != "" && !closing {
+			p.relays.Add(1)
+		}
 		p.negMu.Unlock()
+		if closing {
+			return
+		}
 		if source == "" {
 			p.log.Warn("track on an m-line the server did not offer for publishing")
 			return
 		}
-		p.negMu.Lock()
-		if p.closing {
-			p.negMu.Unlock()
-			return
-		}
-		p.relays.Add(1)
-		p.negMu.Unlock()
 		defer p.relays.Done()
 		t, err := sfu.NewTrack(p.pc, remote, receiver, wire.TrackID(p.id, source), p.id, source, &p.s.metrics.sfu)
 		if err != nil {
