@@ -9,7 +9,10 @@ pkgs=(
   libwebrtc-audio-processing-dev libspeexdsp-dev
   libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev
   xvfb xauth imagemagick
+  fonts-wqy-microhei
 )
+# fonts-wqy-microhei gives the app's text the Chinese, Japanese and Korean
+# glyphs its built-in fonts lack (Fyne falls back to system fonts).
 # Extra groups: "test" adds what only the tests need; "browser" adds the
 # headless Chromium of the browser tests and benchmark (they run it in a
 # network namespace of their own, which needs root).

@@ -321,6 +321,9 @@ for p in libasound2 libxcursor1 libxi6 libxinerama1 libxrandr2 libxxf86vm1 libeg
 done
 [ -z "$missing" ] && ok "app Depends: the libraries opened with dlopen (ALSA; GLFW's X11 extensions, EGL, Wayland)" ||
   fail "app Depends lacks dlopened libraries:$missing"
+# Fyne finds Chinese, Japanese and Korean glyphs only among system fonts.
+depends_names "$adeps" | grep -qx fonts-wqy-microhei && ok "app Depends: a CJK font (fonts-wqy-microhei)" ||
+  fail "app Depends lacks a CJK font (fonts-wqy-microhei)"
 
 # ----------------------------------------------------------------- tar.xz
 echo "--- $tarball"

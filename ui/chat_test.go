@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/confab/confab/signaling/client"
@@ -346,5 +347,39 @@ func TestOwnMessagesFromAnEarlierCallShowAsYou(t *testing.T) {
 	h.app.Entry().ServerEntry.SetText("http://10.0.0.5:7880")
 	if ids := h.app.ownIdentities("http://10.0.0.5:7880", ""); len(ids) != 0 {
 		t.Errorf("identities on another server: %v", ids)
+	}
+}
+
+func TestEmojiOnlyMessagesShowLarge(t *testing.T) {
+	cases := []struct {
+		in    string
+		count int
+	}{
+		{"👍", 1},
+		{" 🎉🎉 ", 2},
+		{"❤️", 1},   // heart + variation selector 16
+		{"👍🏽", 1},   // thumbs up + skin tone
+		{"👩‍💻", 1},  // woman, ZWJ, laptop
+		{"🇯🇵🇫🇷", 2}, // two flags
+		{"1️⃣", 0},  // a keycap starts with a digit: text
+		{"ok 👍", 0}, // words and emoji
+		{"你好", 0},
+		{"", 0},
+		{"😀😀😀😀😀😀", 6},
+	}
+	for _, c := range cases {
+		if got := emojiOnlyCount(c.in); got != c.count {
+			t.Errorf("emojiOnlyCount(%q) = %d, want %d", c.in, got, c.count)
+		}
+	}
+	big := func(text string) bool {
+		segs := bodySegments(text)
+		ts, ok := segs[0].(*widget.TextSegment)
+		return len(segs) == 1 && ok && ts.Style.SizeName == theme.SizeNameHeadingText
+	}
+	for text, want := range map[string]bool{"👍": true, "🎉 🎉 🎉": true, "😀😀😀😀😀😀": false, "ok 👍": false, "see https://x.org 🎉": false} {
+		if got := big(text); got != want {
+			t.Errorf("%q shown large: %v, want %v", text, got, want)
+		}
 	}
 }

@@ -308,7 +308,7 @@ func (p *ChatPanel) newRow(it *ChatItem) *MessageRow {
 	r.Time = widget.NewLabel("")
 	r.Time.Importance = widget.LowImportance
 	r.Time.SizeName = theme.SizeNameCaptionText
-	r.Body = widget.NewRichText(textSegments(it.Text)...)
+	r.Body = widget.NewRichText(bodySegments(it.Text)...)
 	r.Body.Wrapping = fyne.TextWrapWord
 	r.text = it.Text
 	r.Status = widget.NewLabel("")
