@@ -25,6 +25,13 @@ func FuzzDecode(f *testing.F) {
 		`null`,
 		`{"v":1,"type":"chat","data":{"id":"m","text":"\ud800"}}`,
 		`{"v":1,"type":"history","data":{"after":3,"limit":50}}`,
+		`{"v":1,"type":"set_hand","data":{"raised":true}}`,
+		`{"v":1,"type":"set_hand","data":{"raised":"no"}}`,
+		`{"v":1,"type":"react","data":{"emoji":"👍"}}`,
+		`{"v":1,"type":"react","data":{"emoji":"\u2764\ufe0f"}}`,
+		`{"v":1,"type":"react","data":{"emoji":"\u2764"}}`,
+		`{"v":1,"type":"react","data":{"emoji":"\ud83d"}}`,
+		`{"v":1,"type":"react","data":{"emoji":""}}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -46,6 +53,10 @@ func FuzzDecode(f *testing.F) {
 			target = &SetSource{}
 		case TypeHistory:
 			target = &HistoryRequest{}
+		case TypeSetHand:
+			target = &SetHand{}
+		case TypeReact:
+			target = &React{}
 		default:
 			return
 		}
@@ -60,6 +71,9 @@ func FuzzDecode(f *testing.F) {
 		}
 		if _, err := Encode(env.Type, target); err != nil {
 			t.Fatalf("accepted message does not re-encode: %v", err)
+		}
+		if r, ok := target.(*React); ok && !ValidReaction(r.Emoji) {
+			t.Fatalf("accepted a reaction outside the allow-list: %+q", r.Emoji)
 		}
 	})
 }

@@ -48,12 +48,15 @@ const (
 	TypeHistory            = "history"             // both directions
 	TypeLeave              = "leave"               // client -> server
 	TypeRenegotiate        = "renegotiate"         // client -> server
+	TypeSetHand            = "set_hand"            // client -> server
+	TypeReact              = "react"               // client -> server
 	TypeJoined             = "joined"              // server -> client
 	TypeOffer              = "offer"               // server -> client
 	TypeParticipantJoined  = "participant_joined"  // server -> client
 	TypeParticipantLeft    = "participant_left"    // server -> client
 	TypeParticipantUpdated = "participant_updated" // server -> client
 	TypeSpeakers           = "speakers"            // server -> client
+	TypeReaction           = "reaction"            // server -> client
 	TypeError              = "error"               // server -> client
 )
 
@@ -121,6 +124,11 @@ type Participant struct {
 	Screen   bool    `json:"screen"`
 	JoinedAt int64   `json:"joined_at"`
 	Tracks   []Track `json:"tracks"`
+	// HandRaisedAt is when the participant raised their hand (Unix ms),
+	// 0 (and absent on the wire) while it is down. In a room the values
+	// differ and grow in the order hands went up: sort by it to show who
+	// asked first.
+	HandRaisedAt int64 `json:"hand_raised_at,omitempty"`
 }
 
 // Track describes one forwarded media track. Its ID is the track id in
@@ -450,8 +458,9 @@ func DecodeData(env Envelope, v any) error {
 func knownType(t string) bool {
 	switch t {
 	case TypeJoin, TypeAnswer, TypeSetSource, TypeChat, TypeHistory, TypeLeave, TypeRenegotiate,
+		TypeSetHand, TypeReact,
 		TypeJoined, TypeOffer, TypeParticipantJoined, TypeParticipantLeft,
-		TypeParticipantUpdated, TypeSpeakers, TypeError:
+		TypeParticipantUpdated, TypeSpeakers, TypeReaction, TypeError:
 		return true
 	}
 	return false
