@@ -157,38 +157,54 @@ func TestTruncateText(t *testing.T) {
 func TestConnectionQualityMark(t *testing.T) {
 	h := newHarness(t, Options{})
 	cs, c := h.welcome(fox, walter)
-	setFrames := func(n uint64) {
-		c.get(func(c *fakeCall) { c.stats = []client.RemoteStats{{ID: "p1", Name: "Fox Mulder", Frames: n}} })
+	set := func(st client.RemoteStats) {
+		st.ID, st.Name, st.Connection = "p1", "Fox Mulder", 1
+		c.get(func(c *fakeCall) { c.stats = []client.RemoteStats{st} })
 	}
 	t0 := time.Now()
-	setFrames(100)
-	cs.updateQuality(t0)
-	if q, _ := cs.Tile("p1").Quality(); q != QualityUnknown {
-		t.Errorf("quality %v before a second look", q)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	check := func(when string, wantQ Quality, wantTip string) {
+		t.Helper()
+		if q, tip := cs.Tile("p1").Quality(); q != wantQ || tip != wantTip {
+			t.Errorf("%s: %v %q, want %v %q", when, q, tip, wantQ, wantTip)
+		}
 	}
-	setFrames(130) // 15 fps
-	cs.updateQuality(t0.Add(2 * time.Second))
-	if q, tip := cs.Tile("p1").Quality(); q != QualityGood || tip != "Good connection: 15 frames a second" {
-		t.Errorf("at 15 fps: %v %q", q, tip)
-	}
-	setFrames(134) // 2 fps
-	cs.updateQuality(t0.Add(4 * time.Second))
-	if q, tip := cs.Tile("p1").Quality(); q != QualityPoor || tip != "Poor connection: 2 frames a second" {
-		t.Errorf("at 2 fps: %v %q", q, tip)
-	}
-	cs.updateQuality(t0.Add(8 * time.Second)) // nothing for 4 s
-	if q, tip := cs.Tile("p1").Quality(); q != QualityPoor || tip != "Poor connection: no video for 4 s" {
-		t.Errorf("stalled: %v %q", q, tip)
-	}
-	// No mark on your own tile or on someone without a camera; a tooltip on hover.
+	rtt := 20 * time.Millisecond
+	set(client.RemoteStats{Frames: 100, PacketsReceived: 1000, RTT: rtt})
+	cs.updateQuality(at(0))
+	check("before a second look", QualityUnknown, "")
+	set(client.RemoteStats{Frames: 130, PacketsReceived: 1400, RTT: rtt}) // 15 fps, no loss
+	cs.updateQuality(at(2))
+	check("at 15 fps", QualityGood, "Good connection: 0% packet loss, 20 ms round trip, 15 frames a second")
+	set(client.RemoteStats{Frames: 160, PacketsReceived: 1780, PacketsLost: 20, RTT: rtt}) // 5% loss
+	cs.updateQuality(at(4))
+	check("at 5% loss", QualityFair, "Fair connection: 5% packet loss, 20 ms round trip, 15 frames a second")
+	set(client.RemoteStats{Frames: 190, PacketsReceived: 2080, PacketsLost: 120, RTT: rtt}) // 25% loss
+	cs.updateQuality(at(6))
+	check("at 25% loss", QualityPoor, "Poor connection: 25% packet loss, 20 ms round trip, 15 frames a second")
+	set(client.RemoteStats{Frames: 220, PacketsReceived: 2480, PacketsLost: 120, RTT: 450 * time.Millisecond})
+	cs.updateQuality(at(8))
+	check("at 450 ms", QualityFair, "Fair connection: 0% packet loss, 450 ms round trip, 15 frames a second")
+	set(client.RemoteStats{Frames: 224, PacketsReceived: 2880, PacketsLost: 120, RTT: rtt}) // 2 fps
+	cs.updateQuality(at(10))
+	check("at 2 fps", QualityPoor, "Poor connection: 0% packet loss, 20 ms round trip, 2 frames a second")
+	cs.updateQuality(at(14)) // nothing for 4 s
+	check("stalled", QualityPoor, "Poor connection: 20 ms round trip, no video for 4 s")
+	// A new connection starts its totals again: no loss is made up from it.
+	c.get(func(c *fakeCall) {
+		c.stats = []client.RemoteStats{{ID: "p1", Frames: 254, PacketsReceived: 300, Connection: 2, RTT: rtt}}
+	})
+	cs.updateQuality(at(16))
+	check("after a reconnect", QualityGood, "Good connection: 20 ms round trip, 15 frames a second")
+	// No mark on your own tile or on someone nothing has come from.
 	if q, _ := cs.Tile("p0").Quality(); q != QualityUnknown {
 		t.Errorf("own tile has a quality mark %v", q)
 	}
 	if q, _ := cs.Tile("p2").Quality(); q != QualityUnknown {
-		t.Errorf("camera-off tile has a quality mark %v", q)
+		t.Errorf("a tile with no stats has a quality mark %v", q)
 	}
 	cs.Tile("p1").MouseIn(nil)
-	if h.app.tips.text != "Poor connection: no video for 4 s" {
+	if h.app.tips.text != "Good connection: 20 ms round trip, 15 frames a second" {
 		t.Errorf("tooltip %q", h.app.tips.text)
 	}
 }

@@ -25,6 +25,7 @@ const (
 // reconnect makes a new one. readLoop alone reads the socket (and handles
 // offers, in order); writeLoop alone writes it.
 type conn struct {
+	id   uint64 // numbers connections, for the stats
 	s    *Session
 	ws   *websocket.Conn
 	pc   *webrtc.PeerConnection
@@ -68,7 +69,7 @@ func (s *Session) connect(ctx context.Context) (*conn, wire.Joined, error) {
 		ws.Close()
 		return nil, joined, err
 	}
-	c := &conn{s: s, ws: ws, pc: pc, send: make(chan []byte, 256), done: make(chan struct{}), slots: map[string]*webrtc.RTPTransceiver{}}
+	c := &conn{id: connIDs.Add(1), s: s, ws: ws, pc: pc, send: make(chan []byte, 256), done: make(chan struct{}), slots: map[string]*webrtc.RTPTransceiver{}}
 	pc.OnTrack(c.onTrack)
 	c.watchICE()
 	s.openEnabled()
@@ -122,9 +123,10 @@ func (s *Session) connect(ctx context.Context) (*conn, wire.Joined, error) {
 	ws.SetPingHandler(func(data string) error {
 		return ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeWait))
 	})
-	c.wg.Add(2)
+	c.wg.Add(3)
 	go c.readLoop()
 	go c.writeLoop()
+	go c.watchStats()
 	return c, joined, nil
 }
 

@@ -86,12 +86,23 @@ type RemoteStats struct {
 	// FirstFrame when the first video frame from them was decoded.
 	FirstVideoPacket time.Time
 	FirstFrame       time.Time
+	// PacketsLost and PacketsReceived total the RTP packets of their audio
+	// and video lost and received on the current connection (RFC 3550
+	// cumulative loss, from pion's stats interceptor); Connection numbers
+	// that connection, so a reader knows when the totals start again.
+	PacketsLost     int64
+	PacketsReceived uint64
+	Connection      uint64
+	// RTT is the round-trip time to the server, from the ICE candidate
+	// pair in use; zero until measured.
+	RTT time.Duration
 }
 
 type remoteCounters struct {
 	frames, videoPackets, audioPackets atomic.Uint64
 	firstFrame, firstVideoPacket       atomic.Int64
 	audio                              atomic.Pointer[AudioDecoder]
+	net                                netCounters // guarded by Session.mu
 }
 
 // Session is a joined room. Its methods are safe for concurrent use.
@@ -119,6 +130,7 @@ type Session struct {
 	enabled  map[string]bool
 	conn     *conn
 	stats    map[string]*remoteCounters
+	rtt      time.Duration // to the server, from the latest stats reading
 	leaving  bool
 	finished bool
 	started  time.Time
@@ -289,7 +301,8 @@ func (s *Session) Stats() []RemoteStats {
 	defer s.mu.Unlock()
 	out := make([]RemoteStats, 0, len(s.stats))
 	for id, c := range s.stats {
-		rs := RemoteStats{ID: id, Name: s.names[id], Frames: c.frames.Load(), VideoPackets: c.videoPackets.Load(), AudioPackets: c.audioPackets.Load()}
+		rs := RemoteStats{ID: id, Name: s.names[id], Frames: c.frames.Load(), VideoPackets: c.videoPackets.Load(), AudioPackets: c.audioPackets.Load(),
+			PacketsLost: c.net.lost, PacketsReceived: c.net.received, Connection: c.net.conn, RTT: s.rtt}
 		if d := c.audio.Load(); d != nil {
 			rs.AudioDecoded = (*d).Decoded()
 		}

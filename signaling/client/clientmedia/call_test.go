@@ -204,3 +204,25 @@ func TestCall(t *testing.T) {
 		})
 	}
 }
+
+// TestNetworkStats checks the numbers behind the app's connection-quality
+// marks: packets received and lost per participant from the RTCP-level
+// statistics, and the round-trip time to the server.
+func TestNetworkStats(t *testing.T) {
+	srv := servertest.Start(t)
+	ada := join(t, srv, "netstats", "Ada", true)
+	grace := join(t, srv, "netstats", "Grace", false)
+	adaID := ada.s.Self().ID
+	var first client.RemoteStats
+	eventually(t, 15*time.Second, "Grace's stats count Ada's packets and a round-trip time", func() (bool, string) {
+		first = grace.stats(adaID)
+		return first.PacketsReceived >= 50 && first.Connection > 0 && first.RTT > 0, fmt.Sprintf("%+v", first)
+	})
+	if first.RTT > 5*time.Second || first.PacketsLost < 0 || uint64(first.PacketsLost) > first.PacketsReceived {
+		t.Fatalf("implausible stats on loopback: %+v", first)
+	}
+	eventually(t, 15*time.Second, "the totals keep growing", func() (bool, string) {
+		st := grace.stats(adaID)
+		return st.PacketsReceived > first.PacketsReceived && st.Connection == first.Connection, fmt.Sprintf("%+v", st)
+	})
+}
