@@ -35,6 +35,7 @@ const (
 // concurrent use (a replaced and a new connection may share them).
 type limits struct {
 	msgs, chat *rate.Limiter
+	react      reactLimiter
 
 	mu       sync.Mutex
 	viol     int

@@ -18,6 +18,8 @@ type metrics struct {
 	joins        atomic.Uint64
 	iceRestarts  atomic.Uint64
 	chats        atomic.Uint64
+	reactions    atomic.Uint64
+	handRaises   atomic.Uint64
 	wsMessages   atomic.Uint64
 	participants atomic.Int64
 	rateLimited  atomic.Uint64
@@ -55,6 +57,8 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter("confab_joins_total", "Successful joins.", m.joins.Load())
 	counter("confab_ice_restarts_total", "Offers that restarted ICE after media stopped.", m.iceRestarts.Load())
 	counter("confab_chat_messages_total", "Chat messages stored.", m.chats.Load())
+	counter("confab_reactions_total", "Reactions passed on to rooms.", m.reactions.Load())
+	counter("confab_hand_raises_total", "Hands raised.", m.handRaises.Load())
 	counter("confab_ws_messages_total", "Websocket messages read.", m.wsMessages.Load())
 	counter("confab_rate_limited_total", "Messages and /api requests refused with rate_limited.", m.rateLimited.Load())
 	counter("confab_chat_overloaded_total", "Chat messages refused with overloaded.", m.overloaded.Load())

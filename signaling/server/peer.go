@@ -64,6 +64,7 @@ type peer struct {
 	published           map[string]*sfu.Track // by source
 	left                bool
 	chatFloor           int64 // chat up to this seq was in the joined message
+	handRaisedAt        int64 // Unix ms, 0 while the hand is down (presence.go)
 
 	// Guarded by negMu.
 	negMu      sync.Mutex
@@ -302,6 +303,20 @@ func (p *peer) handle(env wire.Envelope) bool {
 			return true
 		}
 		p.handleHistory(h)
+	case wire.TypeSetHand:
+		var h wire.SetHand
+		if err := wire.DecodeData(env, &h); err != nil {
+			p.sendError(wire.CodeBadMessage, err.Error(), "")
+			return true
+		}
+		p.handleSetHand(h)
+	case wire.TypeReact:
+		var rc wire.React
+		if err := wire.DecodeData(env, &rc); err != nil {
+			p.sendError(wire.CodeBadMessage, err.Error(), "")
+			return true
+		}
+		p.handleReact(rc)
 	case wire.TypeRenegotiate:
 		var rn wire.Renegotiate
 		if len(env.Data) > 0 && string(env.Data) != "null" {

@@ -30,7 +30,8 @@ type room struct {
 	// yet delivered or refused: the room stays open for them, so they
 	// reach whoever joins it next.
 	inflight atomic.Int64
-	members  int // len(peers) as last counted in metrics
+	members  int   // len(peers) as last counted in metrics
+	lastHand int64 // the latest hand_raised_at given out (handStampLocked)
 	closed   bool
 }
 
@@ -128,7 +129,7 @@ func (s *Server) enter(name string, p *peer, afterSeq int64) (*room, string, str
 // stateLocked returns p's public state; r.mu must be held.
 func (p *peer) stateLocked() wire.Participant {
 	st := wire.Participant{ID: p.id, Name: p.name, Mic: p.mic, Camera: p.camera, Screen: p.screen,
-		JoinedAt: p.joinedAt.UnixMilli(), Tracks: []wire.Track{}}
+		JoinedAt: p.joinedAt.UnixMilli(), Tracks: []wire.Track{}, HandRaisedAt: p.handRaisedAt}
 	for _, src := range []string{wire.SourceMicrophone, wire.SourceCamera, wire.SourceScreen} {
 		if t := p.published[src]; t != nil {
 			st.Tracks = append(st.Tracks, wire.Track{ID: t.ID, Source: src, Kind: t.Kind.String()})
