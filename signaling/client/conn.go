@@ -282,6 +282,8 @@ func (c *conn) handle(env wire.Envelope) error {
 			return err
 		}
 		s.historyArrived(h)
+	case wire.TypeReaction:
+		return s.reactionArrived(env)
 	case wire.TypeError:
 		var we wire.Error
 		if err := wire.DecodeData(env, &we); err != nil {

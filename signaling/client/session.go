@@ -134,6 +134,8 @@ type Session struct {
 	leaving  bool
 	finished bool
 	started  time.Time
+
+	handUp bool // the user wants the hand raised (presence.go)
 }
 
 // Join connects to the server, enters the room and starts media. It
@@ -350,6 +352,7 @@ func (s *Session) welcome(c *conn, j wire.Joined, rejoined bool) {
 	s.mu.Unlock()
 	s.events.push(Welcome{Room: j.Room, You: j.You, Participants: j.Participants, Chat: j.Chat, ChatMore: j.ChatMore, Rejoined: rejoined})
 	s.setState(StateConnected, nil)
+	s.restoreHand(c, j.You)
 	s.announceLocalVideo()
 	s.resendPending()
 	s.sendGapRequest(gapReq) // the rest arrives as ChatReceived
