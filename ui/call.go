@@ -73,6 +73,9 @@ type CallScreen struct {
 	ops         chan func()   // mic, camera and share changes, run in order off the UI goroutine
 	stopTick    func()
 	quality     *qualityMeter
+	reactions   *widget.PopUp // the reaction picker, once opened
+	// ReactionButtons are the reaction picker's choices while it shows.
+	ReactionButtons []*emojiButton
 	// ticks counts the video checks run and handled the events applied;
 	// tests read them.
 	ticks   int
@@ -95,7 +98,7 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 	cs.chat.onClose = func() { cs.setChatOpen(false) }
 	cs.chat.Entry.onShortcut = cs.handleShortcut
 
-	cs.controls = newControls(a.tips, cs.toggleMic, cs.toggleCamera, cs.toggleShare,
+	cs.controls = newControls(a.tips, cs.toggleMic, cs.toggleCamera, cs.toggleShare, cs.toggleHand, cs.showReactions,
 		func() { cs.setChatOpen(!cs.chatOpen) }, cs.showPeople, cs.showDevices, cs.toggleView, cs.Leave)
 
 	cs.stageLay = &stageLayout{gap: 10}
@@ -193,6 +196,7 @@ func (cs *CallScreen) shortcuts() []shortcutAction {
 		{shortcutShare, cs.toggleShare},
 		{shortcutChat, func() { cs.setChatOpen(!cs.chatOpen) }},
 		{shortcutLeave, cs.Leave},
+		{shortcutHand, cs.toggleHand},
 	}
 }
 
@@ -278,6 +282,13 @@ func (cs *CallScreen) handle(ev client.Event) {
 		if !known && e.Participant.ID != cs.model.selfID {
 			cs.announce(e.Participant.Name+" joined", sounds.Join)
 		}
+	case client.ParticipantUpdated:
+		before, known := cs.model.people[e.Participant.ID]
+		cs.model.apply(e)
+		cs.sync()
+		cs.handNotice(before, known, e.Participant)
+	case client.ReactionReceived:
+		cs.reactionArrived(e)
 	case client.ParticipantLeft:
 		p, known := cs.model.people[e.ID]
 		cs.model.apply(e)
@@ -364,6 +375,7 @@ func (cs *CallScreen) sync() {
 		}
 		t.Video.SetSource(s.Video)
 		t.setState(s.Name, s.MicMuted, s.CameraOff, s.Speaking, s.Key == cs.model.pinned)
+		t.setHand(s.Hand)
 		if s.Key == large {
 			pinned = t
 		}
@@ -452,6 +464,9 @@ func (cs *CallScreen) detach() {
 	}
 	if cs.picker != nil {
 		cs.picker.pop.Hide()
+	}
+	if cs.reactions != nil {
+		cs.reactions.Hide()
 	}
 	for _, t := range cs.tiles {
 		t.Video.SetSource(nil)

@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -35,6 +36,11 @@ func (cs *CallScreen) updateControls() {
 		c.Share.set(iconScreenShare, withShortcut("Stop sharing your screen", shortcutShare), lookActive)
 	} else {
 		c.Share.set(iconScreenShare, withShortcut("Share your screen", shortcutShare), lookNormal)
+	}
+	if self.HandRaisedAt > 0 {
+		c.Hand.set(iconHand, withShortcut("Lower your hand", shortcutHand), lookActive)
+	} else {
+		c.Hand.set(iconHand, withShortcut("Raise your hand", shortcutHand), lookNormal)
 	}
 	if cs.chatOpen {
 		c.Chat.set(iconChat, withShortcut("Close chat", shortcutChat), lookActive)
@@ -226,13 +232,29 @@ func (cs *CallScreen) setSelf(change func(*client.Participant), apply func() err
 // showPeople lists who is in the call in a pop-up above the button.
 func (cs *CallScreen) showPeople() {
 	box := container.NewVBox(widget.NewLabelWithStyle("In the call", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
-	for _, s := range cs.model.tiles() {
+	specs := cs.model.tiles()
+	// Raised hands first, in the order they went up.
+	slices.SortStableFunc(specs, func(a, b tileSpec) int {
+		switch {
+		case a.Hand > 0 && b.Hand > 0:
+			return a.Hand - b.Hand
+		case a.Hand > 0:
+			return -1
+		case b.Hand > 0:
+			return 1
+		}
+		return 0
+	})
+	for _, s := range specs {
 		if s.Screen {
 			continue
 		}
 		name := s.Name
 		if s.Self {
 			name += " (you)"
+		}
+		if s.Hand > 0 {
+			name = handText(s.Hand) + "  " + name
 		}
 		icon := widget.NewIcon(iconMic)
 		if s.MicMuted {

@@ -28,7 +28,10 @@ type tileSpec struct {
 	MicMuted      bool
 	CameraOff     bool
 	Speaking      bool
-	Video         client.VideoSource
+	// Hand is the place of their raised hand in the order hands went up,
+	// 0 when it is down.
+	Hand  int
+	Video client.VideoSource
 }
 
 // callModel is the state of a call built from the session's events, with
@@ -172,6 +175,7 @@ func (m *callModel) hasScreen(p client.Participant) bool {
 // then everyone else in the order they joined.
 func (m *callModel) tiles() []tileSpec {
 	var shares, cams []tileSpec
+	hands := m.handOrder()
 	add := func(id string) {
 		p, ok := m.people[id]
 		if !ok {
@@ -189,7 +193,7 @@ func (m *callModel) tiles() []tileSpec {
 				Video: video})
 		}
 		cams = append(cams, tileSpec{Key: tileKey(id, false), ParticipantID: id, Name: p.Name, Self: self,
-			MicMuted: !p.Mic, CameraOff: !p.Camera, Speaking: id == m.speaker, Video: m.videos[tileKey(id, false)]})
+			MicMuted: !p.Mic, CameraOff: !p.Camera, Speaking: id == m.speaker, Hand: hands[id], Video: m.videos[tileKey(id, false)]})
 	}
 	if m.selfID != "" {
 		add(m.selfID)

@@ -292,9 +292,9 @@ func withShortcut(text string, s shortcut) string {
 
 // Controls is the bar at the bottom of the call screen.
 type Controls struct {
-	// Mic, Camera, Share, Chat, People, View, Devices and Leave are the
-	// bar's buttons.
-	Mic, Camera, Share, Chat, People, View, Devices, Leave *ControlButton
+	// Mic, Camera, Share, Hand, React, Chat, People, View, Devices and
+	// Leave are the bar's buttons.
+	Mic, Camera, Share, Hand, React, Chat, People, View, Devices, Leave *ControlButton
 	// Room shows the room name and Status the connection state.
 	Room, Status *canvas.Text
 
@@ -302,11 +302,13 @@ type Controls struct {
 }
 
 // newControls builds the bar; the callbacks run on the UI goroutine.
-func newControls(tips *tooltipLayer, mic, cam, share, chat, people, devices, view, leave func()) *Controls {
+func newControls(tips *tooltipLayer, mic, cam, share, hand, react, chat, people, devices, view, leave func()) *Controls {
 	c := &Controls{}
 	c.Mic = newControlButton(iconMic, withShortcut("Mute microphone", shortcutMic), lookNormal, tips, mic)
 	c.Camera = newControlButton(iconCamera, withShortcut("Turn camera off", shortcutCam), lookNormal, tips, cam)
 	c.Share = newControlButton(iconScreenShare, withShortcut("Share your screen", shortcutShare), lookNormal, tips, share)
+	c.Hand = newControlButton(iconHand, withShortcut("Raise your hand", shortcutHand), lookNormal, tips, hand)
+	c.React = newControlButton(iconReact, "Send a reaction", lookNormal, tips, react)
 	c.Leave = newControlButton(iconCallEnd, withShortcut("Leave the call", shortcutLeave), lookDanger, tips, leave)
 	c.Chat = newControlButton(iconChat, withShortcut("Open chat", shortcutChat), lookNormal, tips, chat)
 	c.People = newControlButton(iconPeople, "People in the call", lookNormal, tips, people)
@@ -325,7 +327,7 @@ func newControls(tips *tooltipLayer, mic, cam, share, chat, people, devices, vie
 		r.SetMinSize(fyne.NewSize(10, 1))
 		return r
 	}
-	center := container.NewHBox(c.Mic, gap(), c.Camera, gap(), c.Share, gap(), c.Leave)
+	center := container.NewHBox(c.Mic, gap(), c.Camera, gap(), c.Share, gap(), c.Hand, gap(), c.React, gap(), c.Leave)
 	right := container.NewHBox(c.View, gap(), c.Devices, gap(), c.People, gap(), c.Chat)
 	left := container.NewVBox(layout.NewSpacer(), c.Room, c.Status, layout.NewSpacer())
 	row := container.New(&barLayout{}, left, center, right)

@@ -242,6 +242,22 @@ type fakeCall struct {
 	sounds     []string
 	used       []string // UseCamera and UseMicrophone choices
 	stats      []client.RemoteStats
+	hands      []bool   // SetHandRaised calls
+	reacts     []string // React calls
+}
+
+func (c *fakeCall) SetHandRaised(raised bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hands = append(c.hands, raised)
+	return nil
+}
+
+func (c *fakeCall) React(emoji string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reacts = append(c.reacts, emoji)
+	return nil
 }
 
 func (c *fakeCall) UseCamera(id string) {

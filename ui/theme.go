@@ -28,6 +28,8 @@ var (
 	colorOwnMessage = color.NRGBA{R: 0x1f, G: 0x3a, B: 0x66, A: 0xff}
 	colorMessage    = color.NRGBA{R: 0x23, G: 0x26, B: 0x2e, A: 0xff}
 	colorTooltip    = color.NRGBA{R: 0x2b, G: 0x2f, B: 0x38, A: 0xf2}
+	colorHand       = color.NRGBA{R: 0xf5, G: 0xb7, B: 0x32, A: 0xf2} // the raised-hand badge
+	colorHandText   = color.NRGBA{R: 0x1a, G: 0x14, B: 0x00, A: 0xff}
 )
 
 // avatarColors are the placeholder circle colours; a participant's id

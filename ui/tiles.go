@@ -42,6 +42,9 @@ type Tile struct {
 	pinned    bool
 	quality   qualityMark
 	tips      *tooltipLayer // shows the quality tooltip; nil in none
+	hand      int           // place in the raised-hand order, 0 for none
+	reaction  string        // the emoji floating over the tile, "" for none
+	reactGen  int           // counts reactions, so an old timer clears nothing
 }
 
 // NewTile returns a tile for a participant's camera (screen false) or
@@ -138,6 +141,38 @@ func (t *Tile) setState(name string, micMuted, cameraOff, speaking, pinned bool)
 	t.Refresh()
 }
 
+// Hand returns the tile's place in the raised-hand order, 0 when the hand
+// is down.
+func (t *Tile) Hand() int { return t.hand }
+
+// Reaction returns the emoji floating over the tile, "" for none.
+func (t *Tile) Reaction() string { return t.reaction }
+
+// setHand shows or hides the raised-hand badge.
+func (t *Tile) setHand(order int) {
+	if t.hand != order {
+		t.hand = order
+		t.Refresh()
+	}
+}
+
+// showReaction floats emoji over the tile and returns a number that
+// clearReaction takes, so a later reaction is not cut short.
+func (t *Tile) showReaction(emoji string) int {
+	t.reactGen++
+	t.reaction = emoji
+	t.Refresh()
+	return t.reactGen
+}
+
+// clearReaction removes the reaction shown as number gen, if it still is.
+func (t *Tile) clearReaction(gen int) {
+	if gen == t.reactGen && t.reaction != "" {
+		t.reaction = ""
+		t.Refresh()
+	}
+}
+
 // updateVideo pulls a new frame and reports whether one was drawn.
 func (t *Tile) updateVideo() bool {
 	had := t.Video.HasFrame()
@@ -186,8 +221,15 @@ func (t *Tile) CreateRenderer() fyne.WidgetRenderer {
 	for i := range r.bars {
 		r.bars[i] = canvas.NewRectangle(colorTextDim)
 	}
+	r.handBg = canvas.NewRectangle(colorHand)
+	r.handBg.CornerRadius = 6
+	r.handText = canvas.NewText("", colorHandText)
+	r.handText.TextSize = 15
+	r.handText.TextStyle.Bold = true
+	r.react = canvas.NewText("", colorText)
+	r.react.Alignment = fyne.TextAlignCenter
 	r.objects = []fyne.CanvasObject{r.bg, t.Video, r.circle, r.initials, r.note, r.pill, r.micOffBg, r.micOff, r.nameText,
-		r.pinBg, r.pin, r.qualityBg, r.bars[0], r.bars[1], r.bars[2], r.border}
+		r.pinBg, r.pin, r.qualityBg, r.bars[0], r.bars[1], r.bars[2], r.handBg, r.handText, r.react, r.border}
 	r.Refresh()
 	return r
 }
@@ -208,7 +250,12 @@ type tileRenderer struct {
 	// qualityBg and bars are the connection quality mark, top left.
 	qualityBg *canvas.Rectangle
 	bars      [3]*canvas.Rectangle
-	objects   []fyne.CanvasObject
+	// handBg and handText are the raised-hand badge, top right; react is
+	// a reaction floating above the name.
+	handBg   *canvas.Rectangle
+	handText *canvas.Text
+	react    *canvas.Text
+	objects  []fyne.CanvasObject
 }
 
 func (r *tileRenderer) Layout(size fyne.Size) {
@@ -263,12 +310,28 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 		b.Resize(fyne.NewSize(4, h))
 	}
 
-	// Pin mark in the top-right corner.
+	// Pin mark in the top-right corner, and the raised hand left of it.
 	const pinD = 28
 	r.pinBg.Move(fyne.NewPos(size.Width-margin-pinD, margin))
 	r.pinBg.Resize(fyne.NewSize(pinD, pinD))
 	r.pin.Move(fyne.NewPos(size.Width-margin-pinD+5, margin+5))
 	r.pin.Resize(fyne.NewSize(pinD-10, pinD-10))
+	right := size.Width - margin
+	if t.pinned {
+		right -= pinD + 6
+	}
+	hs := r.handText.MinSize()
+	hw := hs.Width + 2*padX
+	r.handBg.Move(fyne.NewPos(right-hw, margin))
+	r.handBg.Resize(fyne.NewSize(hw, pinD))
+	r.handText.Move(fyne.NewPos(right-hw+padX, margin+(pinD-hs.Height)/2))
+	r.handText.Resize(hs)
+
+	// A reaction: large, centred, above the name pill.
+	r.react.TextSize = float32(math.Max(24, math.Min(64, float64(size.Height)*0.28)))
+	rs := r.react.MinSize()
+	r.react.Move(fyne.NewPos(0, py-rs.Height-4))
+	r.react.Resize(fyne.NewSize(size.Width, rs.Height))
 }
 
 func (r *tileRenderer) MinSize() fyne.Size { return fyne.NewSize(64, 36) }
@@ -304,6 +367,14 @@ func (r *tileRenderer) Refresh() {
 		}
 		b.Refresh()
 	}
+	r.handText.Text = ""
+	if t.hand > 0 {
+		r.handText.Text = handText(t.hand)
+	}
+	setVisible(r.handBg, t.hand > 0)
+	setVisible(r.handText, t.hand > 0)
+	r.react.Text = t.reaction
+	setVisible(r.react, t.reaction != "")
 	setVisible(r.border, t.speaking)
 	r.Layout(t.Size())
 	for _, o := range r.objects {

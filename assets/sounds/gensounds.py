@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""gensounds.py writes join.wav and leave.wav beside it: short two-note
+"""gensounds.py writes join.wav, leave.wav and hand.wav beside it: short two-note
 chimes, 48 kHz mono 16-bit, with a soft attack and a decay."""
 import math, os, struct, wave
 
@@ -23,3 +23,4 @@ def chime(path, notes):
 here = os.path.dirname(os.path.abspath(__file__))
 chime(os.path.join(here, "join.wav"), [(660, 0.12), (880, 0.22)])
 chime(os.path.join(here, "leave.wav"), [(880, 0.12), (587, 0.22)])
+chime(os.path.join(here, "hand.wav"), [(988, 0.08), (988, 0.18)])

@@ -13,6 +13,7 @@ import (
 const (
 	Join  = "join"  // someone joined the call: a rising two-note chime
 	Leave = "leave" // someone left: a falling one
+	Hand  = "hand"  // someone raised their hand: two short high pings
 )
 
 // SampleRate is the rate of every sound.
@@ -23,6 +24,8 @@ var (
 	joinWAV []byte
 	//go:embed leave.wav
 	leaveWAV []byte
+	//go:embed hand.wav
+	handWAV []byte
 )
 
 // ErrFormat means a WAV file is not 48 kHz mono 16-bit PCM.
@@ -37,6 +40,8 @@ func PCM(name string) []int16 {
 		wav = joinWAV
 	case Leave:
 		wav = leaveWAV
+	case Hand:
+		wav = handWAV
 	default:
 		return nil
 	}

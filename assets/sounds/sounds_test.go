@@ -6,7 +6,7 @@ import (
 )
 
 func TestSoundsDecode(t *testing.T) {
-	for _, name := range []string{Join, Leave} {
+	for _, name := range []string{Join, Leave, Hand} {
 		pcm := PCM(name)
 		if d := float64(len(pcm)) / SampleRate; d < 0.1 || d > 1 {
 			t.Errorf("%s lasts %.2f s, want a short sound", name, d)
