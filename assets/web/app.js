@@ -5,19 +5,26 @@
 // Stable element ids (automated tests use them):
 //   entry screen  #name #room #join #mic-toggle #camera-toggle
 //                 #camera-select #mic-select #preview #entry-error
-//   call screen   #mute #camera #share #leave #chat-toggle
+//   call screen   #mute #camera #share #hand #react #leave #chat-toggle
 //                 #chat-input #chat-send #chat-older #chat-list #tiles
 //                 #conn-state #sound-on
+//                 #reaction-picker (its buttons: button[data-emoji])
 //   end screen    #end-title #end-message #rejoin #back
 //   tiles         .tile[data-key] with key "self", "cam:<id>", "screen:<id>"
-//                 or "screen:self"; remote sound: audio[data-participant]
+//                 or "screen:self", and data-participant = the id;
+//                 raised hand: .tile .hand-badge (not hidden); reactions
+//                 shown: .tile .reaction-float[data-emoji];
+//                 remote sound: audio[data-participant]
 //   <body data-phase> mirrors confabTest.state().phase
 //
 // window.confabTest (always present) reads the page's state:
 //   state()   -> {phase: "entry"|"joining"|"call"|"reconnecting"|"left"|"error",
 //                 you: id|null, error: string|null,
-//                 participants: [{id,name,mic,camera,screen}] (the others),
-//                 self: {id,name,mic,camera,screen}|null,
+//                 participants: [{id,name,mic,camera,screen,hand}] (the
+//                       others; hand: hand_raised_at, 0 while down),
+//                 self: {id,name,mic,camera,screen,hand}|null,
+//                 handUp: bool (the own hand as the person last set it),
+//                 reactions: [{from,emoji,at}] the latest 50 received,
 //                 chat: [{seq,id,from,name,text,status}] in seq order, then
 //                       own unacknowledged ones (status "sent", "sending"
 //                       or "failed"; seq null until stored),
@@ -29,8 +36,14 @@
 //                 mapped to participants by mid
 //   timings() -> {joinClicked, joined, firstFrame: {participantId: ms}}
 //                 (performance.now() values)
+//   raiseHand(bool) -> bool: raise or lower the own hand, as #hand does
+//                 (false: not sent, e.g. not connected)
+//   react(emoji) -> bool: send a reaction, as the picker does (false: not
+//                 one of the allowed ones, or not in the call)
+//   shown()   -> {hands: [{participant, text}], reactions: [{participant,
+//                 emoji}]}: the hand badges and reactions on screen now
 
-import { Session } from "./session.js";
+import { Session, REACTIONS } from "./session.js";
 import { ChatView } from "./chat.js";
 import { TileGrid } from "./tiles.js";
 import { LocalMedia, describeError } from "./media.js";
@@ -53,6 +66,9 @@ const MESSAGES = {
   unsupported_protocol: "This page does not speak the server's protocol version. Try reloading the page.",
   not_joined: "The server did not accept this page's request. Try reloading the page.",
 };
+
+// REACTION_NAMES are what a screen reader says for the picker's buttons.
+const REACTION_NAMES = ["Thumbs up", "Applause", "Laughing", "Surprised", "Heart", "Celebrate", "Hooray", "Thinking"];
 
 // UIError is an error whose message is meant for people.
 class UIError extends Error {}
@@ -122,6 +138,7 @@ function setPhase(p, error = null) {
   const cs = $("conn-state");
   cs.textContent = p === "reconnecting" ? "Reconnecting…" : "";
   cs.classList.toggle("warn", p === "reconnecting");
+  if (p !== "call") setPickerOpen(false);
 }
 
 function toast(text) {
@@ -360,6 +377,7 @@ function startSession(tok, room) {
   unread = 0;
   updateBadge();
   session = new Session({ token: tok, room, media, onEvent: onSessionEvent });
+  renderHand();
   session.start();
 }
 
@@ -395,6 +413,10 @@ function onSessionEvent(type, d) {
     case "roster":
       renderTiles();
       audio.prune(s.participants);
+      renderHand();
+      break;
+    case "reaction":
+      grid.react(d.from, d.emoji, s.you && s.you.id);
       break;
     case "track":
       if (d.kind === "audio") audio.set(d.participant, d.track, d.old);
@@ -493,6 +515,50 @@ function stopShare() {
   if (session) session.sourceChanged("screen");
 }
 
+// ---- Raised hand and reactions ----
+
+function toggleHand() {
+  if (!session) return;
+  session.setHand(!session.handUp);
+  renderHand();
+}
+
+function renderHand() {
+  const up = !!(session && session.handUp);
+  setToggle($("hand"), up, up ? "Your hand is raised; press to lower it" : "Raise your hand");
+}
+
+function setPickerOpen(open) {
+  const picker = $("reaction-picker");
+  if (picker.hidden === !open) return;
+  picker.hidden = !open;
+  $("react").setAttribute("aria-expanded", open ? "true" : "false");
+  if (open) picker.querySelector("button").focus();
+}
+
+// initReactions fills the picker: one button per allowed reaction (§5.1
+// react). A pick is sent at once and the picker stays open for more.
+function initReactions() {
+  const picker = $("reaction-picker");
+  REACTIONS.forEach((emoji, i) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = emoji;
+    b.dataset.emoji = emoji;
+    b.title = REACTION_NAMES[i] || emoji;
+    b.setAttribute("aria-label", b.title);
+    b.addEventListener("click", () => { if (session) session.react(emoji); });
+    picker.appendChild(b);
+  });
+  $("react").addEventListener("click", () => setPickerOpen(picker.hidden));
+  picker.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") { setPickerOpen(false); $("react").focus(); }
+  });
+  document.addEventListener("pointerdown", (e) => {
+    if (!picker.hidden && !picker.contains(e.target) && !$("react").contains(e.target)) setPickerOpen(false);
+  });
+}
+
 // ---- Chat panel ----
 
 function setChatOpen(open) {
@@ -553,6 +619,8 @@ function initCall() {
   $("mute").addEventListener("click", toggleMic);
   $("camera").addEventListener("click", toggleCamera);
   $("share").addEventListener("click", toggleShare);
+  $("hand").addEventListener("click", toggleHand);
+  initReactions();
   $("leave").addEventListener("click", leave);
   $("chat-toggle").addEventListener("click", () => setChatOpen(!chatOpen));
   $("chat-close").addEventListener("click", () => setChatOpen(false));
@@ -589,7 +657,7 @@ function initCall() {
 // ---- Test hook ----
 
 function pstate(p) {
-  return p ? { id: p.id, name: p.name, mic: !!p.mic, camera: !!p.camera, screen: !!p.screen } : null;
+  return p ? { id: p.id, name: p.name, mic: !!p.mic, camera: !!p.camera, screen: !!p.screen, hand: p.hand_raised_at || 0 } : null;
 }
 
 window.confabTest = {
@@ -605,7 +673,29 @@ window.confabTest = {
         ? { seq, id, from: s.you.id, name: s.you.name, text, status }
         : { seq, id, from, name, text, status })) : [],
       protocolViolations: s ? s.violations.slice() : [],
+      handUp: !!(s && s.handUp),
+      reactions: s ? s.reactions.map((r) => ({ ...r })) : [],
     };
+  },
+  raiseHand(raised) {
+    if (!session) return false;
+    const sent = session.setHand(!!raised);
+    renderHand();
+    return sent;
+  },
+  react(emoji) {
+    return session ? session.react(emoji) : false;
+  },
+  shown() {
+    const hands = [];
+    const reactions = [];
+    for (const tile of document.querySelectorAll("#tiles .tile")) {
+      const participant = tile.dataset.participant || "";
+      const badge = tile.querySelector(".hand-badge");
+      if (badge && !badge.hidden) hands.push({ participant, text: badge.textContent });
+      for (const f of tile.querySelectorAll(".reaction-float")) reactions.push({ participant, emoji: f.dataset.emoji });
+    }
+    return { hands, reactions };
   },
   async stats() {
     return session ? session.stats() : {};

@@ -13,6 +13,13 @@ const NO_RETRY = new Set([
   "unsupported_protocol", "not_joined",
 ]);
 
+// The reactions the server accepts (§5.1 react), exactly these strings, in
+// the order the picker shows them. The heart is U+2764 with U+FE0F.
+export const REACTIONS = [
+  "\u{1F44D}", "\u{1F44F}", "\u{1F602}", "\u{1F62E}",
+  "\u2764\uFE0F", "\u{1F389}", "\u{1F64C}", "\u{1F914}",
+];
+
 const RETRY_FOR_MS = 30000;
 const GATHER_WAIT_MS = 5000;
 const CHAT_ACK_WAIT_MS = 15000;
@@ -65,6 +72,7 @@ function waitGathering(pc) {
 //   track       {participant, source, kind, track|null}: attach or detach media
 //   speakers    {ids: Set}
 //   chat        {}: the chat list changed
+//   reaction    {from, emoji, at}: someone (maybe you) reacted (§5.2)
 //   notice      {text}: something to show briefly
 export class Session {
   constructor({ token, room, media, onEvent }) {
@@ -93,6 +101,8 @@ export class Session {
     this.retryTimer = 0;
     this.historyReq = 0;
     this.historyPending = null;
+    this.handUp = false; // the person wants the hand raised (§5.1 set_hand)
+    this.reactions = []; // the latest reactions received, oldest first
   }
 
   emit(type, detail = {}) {
@@ -202,6 +212,7 @@ export class Session {
       case "speakers": this.emit("speakers", { ids: new Set((d.speakers || []).map((s) => s.id)), speakers: d.speakers || [] }); break;
       case "chat": if (d.message) this.onChatMessage(d.message); break;
       case "history": this.onHistory(d); break;
+      case "reaction": this.onReaction(d); break;
       case "error": this.onError(d); break;
       default: console.debug("confab: ignoring message type", String(msg.type).slice(0, 32));
     }
@@ -248,6 +259,8 @@ export class Session {
     // Sources the server cannot know after a reconnect, and chat it has
     // not acknowledged (§8: same ids, stored once).
     if (this.media.trackFor("screen")) this.send("set_source", { source: "screen", enabled: true });
+    // The server forgets a raised hand with the connection (§5.1 set_hand).
+    if (this.handUp && !(this.you && this.you.hand_raised_at)) this.send("set_hand", { raised: true });
     for (const p of this.chat.pendingList()) {
       if (p.status === "sending") this.send("chat", { id: p.id, text: p.text });
     }
@@ -379,11 +392,38 @@ export class Session {
     if (this.you && p.id === this.you.id) {
       this.you = p;
     } else {
-      const arrived = !this.participants.has(p.id);
+      const before = this.participants.get(p.id);
       this.participants.set(p.id, p);
-      if (arrived) this.emit("notice", { text: `${p.name} joined` });
+      if (!before) this.emit("notice", { text: `${p.name} joined` });
+      else if (p.hand_raised_at && !before.hand_raised_at) this.emit("notice", { text: `${p.name} raised their hand` });
     }
     this.emit("roster");
+  }
+
+  // Raised hand and reactions (§5.1 set_hand, react; §5.2 reaction).
+
+  // setHand raises or lowers the hand. The server answers everyone with
+  // participant_updated; after a reconnect onJoined raises it again.
+  setHand(raised) {
+    this.handUp = !!raised;
+    return this.send("set_hand", { raised: this.handUp });
+  }
+
+  // react sends one of REACTIONS; false if it is not one or not connected.
+  react(emoji) {
+    if (!REACTIONS.includes(emoji) || this.phase !== "call") return false;
+    return this.send("react", { emoji });
+  }
+
+  onReaction(d) {
+    if (typeof d.from !== "string" || typeof d.emoji !== "string" || d.emoji === "" || d.emoji.length > 16) {
+      this.violation("reaction without a from or an emoji");
+      return;
+    }
+    const r = { from: d.from, emoji: d.emoji, at: typeof d.at === "number" ? d.at : Date.now() };
+    this.reactions.push(r);
+    if (this.reactions.length > 50) this.reactions.shift();
+    this.emit("reaction", r);
   }
 
   onLeft(d) {

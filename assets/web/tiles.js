@@ -1,9 +1,19 @@
 // tiles.js: the call's tiles. One tile per participant's camera (the own
 // one mirrored), one more for each screen share; names, mute and camera
-// state, the active speaker, and a pinned tile shown large.
+// state, the active speaker, raised hands, reactions floating up, and a
+// pinned tile shown large. Text from people is only ever set as
+// textContent.
 
 const MIC_OFF_SVG = "M12 3a3 3 0 0 0-3 3v6a3 3 0 0 0 6 0V6a3 3 0 0 0-3-3zM5.5 11a6.5 6.5 0 0 0 13 0M12 17.5V21M4 4l16 16";
 const SVG_NS = "http://www.w3.org/2000/svg";
+
+// REACTION_MS is how long a reaction stays on its tile; MAX_FLOATING
+// bounds the reactions shown on one tile at once (the oldest go first).
+export const REACTION_MS = 4000;
+const MAX_FLOATING = 6;
+// FLOAT_SLOTS are where reactions rise, across the tile (percent from the
+// left), taken in turn so that a burst does not pile up on one spot.
+const FLOAT_SLOTS = [50, 25, 75, 37, 63, 15, 85];
 
 function icon(d, cls) {
   const svg = document.createElementNS(SVG_NS, "svg");
@@ -47,13 +57,21 @@ class Tile {
     this.nameEl = document.createElement("span");
     this.nameEl.className = "tile-name";
     label.append(this.micOff, this.nameEl);
-    this.el.append(this.video, this.avatar, label);
+    this.hand = document.createElement("div");
+    this.hand.className = "hand-badge";
+    this.hand.setAttribute("aria-hidden", "true"); // the tile's label says it
+    this.hand.hidden = true;
+    this.floats = document.createElement("div");
+    this.floats.className = "reaction-layer";
+    this.floats.setAttribute("aria-hidden", "true");
+    this.el.append(this.video, this.avatar, label, this.hand, this.floats);
     const pin = (e) => { e.preventDefault(); onPin(this.key); };
     this.el.addEventListener("click", pin);
     this.el.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") pin(e); });
   }
 
-  update({ name, mic, camera, self, speaking, pinned, mirrored }) {
+  update({ id, name, mic, camera, self, speaking, pinned, mirrored, hand, hands }) {
+    if (this.el.dataset.participant !== id) this.el.dataset.participant = id || "";
     const label = this.kind === "screen" ? (self ? "Your screen" : `${name}'s screen`) : (self ? `${name} (you)` : name);
     if (this.nameEl.textContent !== label) this.nameEl.textContent = label;
     const ini = initials(name);
@@ -66,14 +84,36 @@ class Tile {
     this.video.classList.toggle("mirrored", !!mirrored);
     this.micOff.classList.toggle("hidden", this.kind !== "camera" || mic);
     this.el.setAttribute("aria-pressed", pinned ? "true" : "false");
+    // hand: 0 (down) or the hand's place among the hands raised, from 1;
+    // hands: how many are raised. With two or more, the place is shown.
+    const handUp = this.kind === "camera" && hand > 0;
+    this.hand.hidden = !handUp;
+    this.el.classList.toggle("hand-up", handUp);
+    const handText = handUp && hands > 1 ? `\u270B ${hand}` : "\u270B";
+    if (handUp && this.hand.textContent !== handText) this.hand.textContent = handText;
     const states = [];
     if (this.kind === "camera") {
+      if (handUp) states.push(hands > 1 ? `hand raised, ${hand} of ${hands}` : "hand raised");
       if (!mic) states.push("muted");
       if (!camera) states.push("camera off");
       if (speaking) states.push("speaking");
     }
     const aria = `${label}${states.length ? ", " + states.join(", ") : ""}. ${pinned ? "Pinned; press to unpin" : "Press to pin"}`;
     if (this.el.getAttribute("aria-label") !== aria) this.el.setAttribute("aria-label", aria);
+  }
+
+  // react floats emoji up over the tile for REACTION_MS.
+  react(emoji) {
+    while (this.floats.childElementCount >= MAX_FLOATING) this.floats.firstElementChild.remove();
+    const f = document.createElement("span");
+    f.className = "reaction-float";
+    f.textContent = emoji;
+    f.dataset.emoji = emoji;
+    this.slot = this.slot || 0;
+    f.style.left = `${FLOAT_SLOTS[this.slot]}%`;
+    this.slot = (this.slot + 1) % FLOAT_SLOTS.length;
+    this.floats.appendChild(f);
+    setTimeout(() => f.remove(), REACTION_MS);
   }
 
   setTrack(track) {
@@ -129,6 +169,13 @@ export class TileGrid {
     if (this.last) this.render(this.last);
   }
 
+  // react shows a reaction from participant id (selfId: your own) over
+  // their camera tile; one from someone without a tile is dropped.
+  react(id, emoji, selfId) {
+    const t = this.tiles.get(id === selfId ? "self" : "cam:" + id);
+    if (t) t.react(emoji);
+  }
+
   tile(key, kind) {
     let t = this.tiles.get(key);
     if (!t) {
@@ -148,11 +195,17 @@ export class TileGrid {
       const t = this.tile(key, kind);
       want.add(key);
       t.setTrack(track);
-      t.update({ ...info, speaking: this.speaking.has(info.id), pinned: this.pinned === key });
+      t.update({ ...info, speaking: this.speaking.has(info.id), pinned: this.pinned === key, hands: hand.size });
       order.push(t);
       return t;
     };
     const others = Array.from(participants.values()).sort((a, b) => (a.joined_at || 0) - (b.joined_at || 0));
+    // Raised hands are numbered in the order they went up (hand_raised_at,
+    // §5.2): hand.get(id) is the place, from 1.
+    const hand = new Map();
+    [...others, ...(you ? [you] : [])].filter((p) => p.hand_raised_at > 0)
+      .sort((a, b) => a.hand_raised_at - b.hand_raised_at)
+      .forEach((p, i) => hand.set(p.id, i + 1));
     // Screen shares first: they are what people look at.
     if (local.screen && local.screen.readyState === "live") {
       add("screen:self", "screen", { id: you ? you.id : "", name: you ? you.name : "You", self: true, mic: true, camera: true }, local.screen);
@@ -162,11 +215,11 @@ export class TileGrid {
       if (p.screen) add("screen:" + p.id, "screen", { id: p.id, name: p.name, mic: p.mic, camera: p.camera }, tr);
     }
     if (you) {
-      add("self", "camera", { id: you.id, name: you.name, self: true, mirrored: true, mic: !!local.trackFor("microphone"), camera: !!local.trackFor("camera") }, local.trackFor("camera"));
+      add("self", "camera", { id: you.id, name: you.name, self: true, mirrored: true, mic: !!local.trackFor("microphone"), camera: !!local.trackFor("camera"), hand: hand.get(you.id) || 0 }, local.trackFor("camera"));
     }
     for (const p of others) {
       const tr = this.remote.get(p.id + "|camera") || null;
-      const t = add("cam:" + p.id, "camera", { id: p.id, name: p.name, mic: p.mic, camera: p.camera }, tr);
+      const t = add("cam:" + p.id, "camera", { id: p.id, name: p.name, mic: p.mic, camera: p.camera, hand: hand.get(p.id) || 0 }, tr);
       if (tr && !this.framed.has(p.id) && t.video.requestVideoFrameCallback) {
         this.framed.add(p.id);
         t.video.requestVideoFrameCallback(() => this.onFirstFrame(p.id, performance.now()));

@@ -87,7 +87,7 @@
     case "participant_left": st.participants = st.participants.filter(p => p.id !== d.id); break;
     case "chat": addChat(d.message); break;
     case "error": st.error = d.code + ": " + d.message; if (d.fatal) st.phase = "error"; break;
-    case "speakers": case "history": break;
+    case "speakers": case "history": case "reaction": break;
     default: violation("unknown message type " + m.type);
     }
   }
