@@ -114,8 +114,8 @@ const presenceJS = "({state: window.confabTest.state(), shown: window.confabTest
 // with the button and reacts through the picker and the test hook, and a
 // Go client sees both; the Go client raises its hand (second in line) and
 // reacts, and the page shows the numbered badge, a notice and the
-// reaction over its tile, which goes after about 4 s; hands come down on
-// both sides. With CONFAB_SCREENSHOTS set it saves guest-reactions.png
+// reaction over its tile, which goes after about 4 s; after a server
+// restart the page raises its hand again; hands come down on both sides. With CONFAB_SCREENSHOTS set it saves guest-reactions.png
 // there (two hands up, reactions floating).
 func TestGuestRaiseHandAndReact(t *testing.T) {
 	srv := servertest.Start(t)
@@ -215,6 +215,25 @@ func TestGuestRaiseHandAndReact(t *testing.T) {
 	}
 	g.MustWait(t, 30*time.Second, "only the page's hand left, badge without a number",
 		`(() => { const h = window.confabTest.shown().hands; return h.length === 1 && h[0].participant === window.confabTest.state().you && h[0].text === "✋"; })()`, presenceJS)
+
+	// The server restarts: it forgets every hand, and the page, still with
+	// its hand up, raises it again after its rejoin.
+	n := len(linus.snapshot())
+	srv.Restart()
+	linus.s.ReconnectNow()
+	g.MustWait(t, 60*time.Second, "the page back in the call with its hand raised again",
+		`window.confabTest.state().phase === "call" && window.confabTest.state().self.hand > 0 && window.confabTest.state().participants.length === 2 &&
+		 window.confabTest.shown().hands.some(h => h.participant === window.confabTest.state().you)`, presenceJS)
+	linus.waitFor(t, 60*time.Second, "Linus, rejoined, sees Ana's hand up again", func(evs []client.Event) bool {
+		rejoined := false
+		for _, ev := range evs[n:] {
+			if w, ok := ev.(client.Welcome); ok && w.Rejoined {
+				rejoined = true
+			}
+		}
+		return rejoined && handOf(evs[n:], ana) != 0
+	})
+
 	if err := g.Eval(ctx, "window.confabTest.raiseHand(false)", &sent); err != nil || !sent {
 		t.Fatalf("confabTest.raiseHand(false) = %v, %v", sent, err)
 	}
