@@ -73,7 +73,8 @@ type CallScreen struct {
 	ops         chan func()   // mic, camera and share changes, run in order off the UI goroutine
 	stopTick    func()
 	quality     *qualityMeter
-	reactions   *widget.PopUp // the reaction picker, once opened
+	reactions   *widget.PopUp   // the reaction picker, once opened
+	topBars     *fyne.Container // holds banner and presenting; hidden when both are
 	// ReactionButtons are the reaction picker's choices while it shows.
 	ReactionButtons []*emojiButton
 	// ticks counts the video checks run and handled the events applied;
@@ -142,9 +143,15 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 		container.NewPadded(container.NewVBox(aloneText, aloneHint, container.NewCenter(cs.InviteButton))))))
 	cs.alone.Hide()
 
-	cs.stageWrap = container.NewStack(canvas.NewRectangle(colorStage), cs.stage, cs.connecting,
-		container.New(layout.NewCustomPaddedLayout(16, 0, 0, 0), cs.alone),
-		container.NewBorder(container.NewVBox(cs.banner, cs.presenting), nil, nil, nil), container.New(layout.NewCustomPaddedLayout(0, 16, 0, 0), cs.notice))
+	// The reconnect banner and the presenting bar sit above the tiles,
+	// never over them (they would hide the tiles' hand badges).
+	cs.topBars = container.NewVBox(cs.banner, cs.presenting)
+	cs.topBars.Hide()
+	cs.stageWrap = container.NewStack(canvas.NewRectangle(colorStage),
+		container.NewBorder(cs.topBars, nil, nil, nil,
+			container.NewStack(cs.stage, cs.connecting,
+				container.New(layout.NewCustomPaddedLayout(16, 0, 0, 0), cs.alone),
+				container.New(layout.NewCustomPaddedLayout(0, 16, 0, 0), cs.notice))))
 	cs.split = container.NewHSplit(cs.stageWrap, cs.chat.content)
 	cs.split.Offset = 0.72
 	// The divider is drawn with the Shadow colour: a visible bar and grip.

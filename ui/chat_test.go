@@ -8,7 +8,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/confab/confab/signaling/client"
@@ -375,7 +374,7 @@ func TestEmojiOnlyMessagesShowLarge(t *testing.T) {
 	big := func(text string) bool {
 		segs := bodySegments(text)
 		ts, ok := segs[0].(*widget.TextSegment)
-		return len(segs) == 1 && ok && ts.Style.SizeName == theme.SizeNameHeadingText
+		return len(segs) == 1 && ok && ts.Style.SizeName == sizeNameJumboEmoji
 	}
 	for text, want := range map[string]bool{"👍": true, "🎉 🎉 🎉": true, "😀😀😀😀😀😀": false, "ok 👍": false, "see https://x.org 🎉": false} {
 		if got := big(text); got != want {

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -64,15 +63,15 @@ func textSegments(text string) []widget.RichTextSegment {
 const maxJumboEmoji = 5
 
 // bodySegments returns the segments of a message body: a message of up
-// to maxJumboEmoji emoji and nothing else is shown at heading size (the
-// built-in emoji font draws its glyphs small at text size), anything else
-// as textSegments does. The whole message is one size, so no line mixes
+// to maxJumboEmoji emoji and nothing else is shown large (the built-in
+// emoji font draws its glyphs small at text size), anything else as
+// textSegments does. The whole message is one size, so no line mixes
 // sizes.
 func bodySegments(text string) []widget.RichTextSegment {
 	if n := emojiOnlyCount(text); n > 0 && n <= maxJumboEmoji {
 		return []widget.RichTextSegment{&widget.TextSegment{
 			Text:  strings.TrimSpace(text),
-			Style: widget.RichTextStyle{Inline: true, SizeName: theme.SizeNameHeadingText},
+			Style: widget.RichTextStyle{Inline: true, SizeName: sizeNameJumboEmoji},
 		}}
 	}
 	return textSegments(text)

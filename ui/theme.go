@@ -96,8 +96,17 @@ func (confabTheme) Font(s fyne.TextStyle) fyne.Resource { return theme.DefaultTh
 // Icon returns the default icon.
 func (confabTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return theme.DefaultTheme().Icon(n) }
 
-// Size returns the default size.
-func (confabTheme) Size(n fyne.ThemeSizeName) float32 { return theme.DefaultTheme().Size(n) }
+// sizeNameJumboEmoji is the text size of a chat message that is only a
+// few emoji.
+const sizeNameJumboEmoji fyne.ThemeSizeName = "confab-jumbo-emoji"
+
+// Size returns the default sizes, and the app's own.
+func (confabTheme) Size(n fyne.ThemeSizeName) float32 {
+	if n == sizeNameJumboEmoji {
+		return 40
+	}
+	return theme.DefaultTheme().Size(n)
+}
 
 // splitTheme is confabTheme with a visible divider for the chat panel's
 // split: Fyne draws the divider in the Shadow colour and its grip in the

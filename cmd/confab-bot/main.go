@@ -5,7 +5,7 @@
 // (with --progress, the same object also every interval before that, with
 // "final": false).
 //
-//	confab-bot --server ws://127.0.0.1:7880 --room R --name N [--token T] [--duration 10s] [--chat N] [--progress 1s]
+//	confab-bot --server ws://127.0.0.1:7880 --room R --name N [--token T] [--duration 10s] [--chat N] [--progress 1s] [--raise-hand] [--react 🎉]
 //	           [--aec=false] [--ns=false] [--agc=false]
 package main
 
@@ -99,10 +99,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	aec := fs.Bool("aec", true, "echo cancellation on the microphone")
 	ns := fs.Bool("ns", true, "noise suppression on the microphone")
 	agc := fs.Bool("agc", true, "automatic gain control on the microphone")
+	raiseHand := fs.Bool("raise-hand", false, "raise the hand after joining")
+	react := fs.String("react", "", "send this reaction (one of the protocol's allow-list) every --react-every")
+	reactEvery := fs.Duration("react-every", 3*time.Second, "how often to send --react")
+	presenceAfter := fs.Duration("presence-after", 0, "wait this long after joining before --raise-hand and --react")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	if err := checkReaction(*react); err != nil {
+		fmt.Fprintln(stderr, "confab-bot:", err)
 		return 2
 	}
 	if *showVersion {
@@ -154,6 +162,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	w := newWatcher(s)
 	go w.run()
 	sendChat(ctx, s, *chat, *duration)
+	presenceCtx, stopPresence := context.WithCancel(ctx)
+	waitPresence := startPresence(presenceCtx, s, *presenceAfter, *raiseHand, *react, *reactEvery)
 	var tick <-chan time.Time
 	if *progress > 0 {
 		t := time.NewTicker(*progress)
@@ -177,6 +187,8 @@ wait:
 			printReport(stdout, interim)
 		}
 	}
+	stopPresence()
+	waitPresence()
 	_ = s.Leave()
 	<-w.done
 	w.fill(&report, s, start)
