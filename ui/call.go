@@ -168,10 +168,22 @@ func (cs *CallScreen) start(tick time.Duration) {
 	events := cs.call.Events()
 	do := cs.app.do
 	go func() {
+		defer close(cs.done)
 		for ev := range events {
-			do(func() { cs.handle(ev) })
+			// Everything already waiting goes to the UI goroutine in one
+			// call: Fyne runs one queued call per turn of its loop, between
+			// paints, so a call per event made a join's dozen events wait
+			// a dozen paints (seconds with software GL on a busy machine).
+			batch, open := drainEvents(events, ev)
+			do(func() {
+				for _, ev := range batch {
+					cs.handle(ev)
+				}
+			})
+			if !open {
+				return
+			}
 		}
-		close(cs.done)
 	}()
 	go func() {
 		for op := range cs.ops {
@@ -187,6 +199,28 @@ func (cs *CallScreen) start(tick time.Duration) {
 		return
 	}
 	cs.stopTick = startTicker(tick, do, cs.tick)
+}
+
+// maxEventBatch bounds the events handled in one call on the UI goroutine,
+// so a flood cannot hold it for long.
+const maxEventBatch = 64
+
+// drainEvents returns first and the events already waiting behind it, up
+// to maxEventBatch, and whether the channel is still open.
+func drainEvents(events <-chan client.Event, first client.Event) ([]client.Event, bool) {
+	batch := []client.Event{first}
+	for len(batch) < maxEventBatch {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, ev)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
 }
 
 // shortcutAction is a keyboard shortcut and what it does.
@@ -364,6 +398,7 @@ func (cs *CallScreen) sync() {
 	specs := cs.model.tiles()
 	keep := map[string]bool{}
 	order := make([]*Tile, 0, len(specs))
+	var fresh []*Tile // tiles whose video source just changed
 	objs := make([]fyne.CanvasObject, 0, len(specs))
 	var pinned fyne.CanvasObject
 	large := cs.model.pinned
@@ -380,9 +415,13 @@ func (cs *CallScreen) sync() {
 			t.OnTapped = func() { cs.togglePin(key) }
 			cs.tiles[s.Key] = t
 		}
+		newSource := t.Video.Source() != s.Video
 		t.Video.SetSource(s.Video)
 		t.setState(s.Name, s.MicMuted, s.CameraOff, s.Speaking, s.Key == cs.model.pinned)
 		t.setHand(s.Hand)
+		if newSource && s.Video != nil && !s.CameraOff {
+			fresh = append(fresh, t)
+		}
 		if s.Key == large {
 			pinned = t
 		}
@@ -399,6 +438,11 @@ func (cs *CallScreen) sync() {
 	cs.stageLay.pinned = pinned
 	cs.stage.Objects = objs
 	cs.stage.Refresh()
+	// Draw a frame a new source already has now, not a tick later: the
+	// own camera has frames before the call screen shows.
+	for _, t := range fresh {
+		t.updateVideo()
+	}
 	setVisible(cs.alone, cs.model.selfID != "" && len(cs.model.people) == 1 && !cs.model.self.Screen)
 	setVisible(cs.presenting, cs.model.self.Screen)
 	cs.updateControls()

@@ -624,3 +624,31 @@ func TestScreenPicker(t *testing.T) {
 		t.Error("picker shown to stop sharing")
 	}
 }
+
+func TestEventsAreBatched(t *testing.T) {
+	ch := make(chan client.Event, 100)
+	for i := 0; i < 70; i++ {
+		ch <- client.StateChanged{State: client.StateConnected}
+	}
+	first := <-ch
+	batch, open := drainEvents(ch, first)
+	if len(batch) != maxEventBatch || !open {
+		t.Fatalf("first batch: %d events, open %v; want %d, true", len(batch), open, maxEventBatch)
+	}
+	close(ch)
+	batch, open = drainEvents(ch, <-ch)
+	if len(batch) != 70-maxEventBatch || open {
+		t.Fatalf("last batch: %d events, open %v; want %d, false", len(batch), open, 70-maxEventBatch)
+	}
+}
+
+// The own camera has frames before the call screen shows: its tile draws
+// one as soon as the source arrives, not a tick later (issue 9, item 8).
+func TestOwnVideoDrawnWithoutWaitingForATick(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, c := h.welcome(fox)
+	h.send(cs, c, client.VideoAdded{ParticipantID: "p0", Source: wire.SourceCamera, Local: true, Video: newFakeSource(32, 18)})
+	if own := cs.Tile("p0"); !own.Video.HasFrame() || own.ShowsPlaceholder() || cs.ticks != 0 {
+		t.Fatalf("own video: frame %v, placeholder %v after %d ticks", own.Video.HasFrame(), own.ShowsPlaceholder(), cs.ticks)
+	}
+}
