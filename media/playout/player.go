@@ -21,6 +21,8 @@ var (
 	ErrNoAudio = errors.New("playout: no audio backend")
 	// ErrBadDeviceID means a device id is not one Devices returned.
 	ErrBadDeviceID = errors.New("playout: bad device id")
+	// ErrClosed means the player has been closed.
+	ErrClosed = errors.New("playout: closed")
 )
 
 // periodMillis is the device period: the mixer runs every 10 ms.
@@ -88,15 +90,24 @@ func WithoutSpeaker() Option { return func(c *config) { c.noDevice = true } }
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
 // Player pulls mixed audio from its Mixer at the device's pace and plays
-// it. Mixer, Speaker, Output and Close are safe from any goroutine.
+// it. Mixer, Speaker, Output, Latency, UseDevice and Close are safe from
+// any goroutine.
 type Player struct {
 	*Mixer
-	log     *slog.Logger
-	ctx     *malgo.AllocatedContext
-	dev     *malgo.Device
-	speaker bool
-	output  string
-	latency time.Duration
+	log *slog.Logger
+
+	// switchMu serializes UseDevice and Close, which replace the device;
+	// mu guards the fields readers see. Neither is held by the audio
+	// callback.
+	switchMu sync.Mutex
+	mu       sync.Mutex
+	ctx      *malgo.AllocatedContext
+	dev      *malgo.Device
+	devID    *malgo.DeviceID // what dev was opened with; nil for the default
+	speaker  bool
+	output   string
+	latency  time.Duration
+	closed   bool
 
 	// The pure-Go sink, used only when even the null backend fails.
 	stop chan struct{}
@@ -120,14 +131,9 @@ func New(opts ...Option) (*Player, error) {
 	if cfg.log == nil {
 		cfg.log = slog.New(slog.DiscardHandler)
 	}
-	var id *malgo.DeviceID
-	if cfg.deviceID != "" {
-		raw, err := hex.DecodeString(cfg.deviceID)
-		if err != nil || len(raw) > len(malgo.DeviceID{}) {
-			return nil, fmt.Errorf("%w: %q", ErrBadDeviceID, cfg.deviceID)
-		}
-		id = new(malgo.DeviceID)
-		copy(id[:], raw)
+	id, err := parseDeviceID(cfg.deviceID)
+	if err != nil {
+		return nil, err
 	}
 	p := &Player{Mixer: NewMixer(), log: cfg.log}
 	if !cfg.noDevice {
@@ -138,7 +144,7 @@ func New(opts ...Option) (*Player, error) {
 		}
 		p.log.Warn("no speaker; playing into the null backend", "err", err)
 	}
-	err := p.open([]malgo.Backend{nullBackend}, nil)
+	err = p.open([]malgo.Backend{nullBackend}, nil)
 	if err == nil {
 		p.output = "none (null backend)"
 		return p, nil
@@ -149,6 +155,98 @@ func New(opts ...Option) (*Player, error) {
 	p.stop, p.done = make(chan struct{}), make(chan struct{})
 	go p.tick()
 	return p, nil
+}
+
+// parseDeviceID turns an id from Devices into miniaudio's; "" is the
+// default device (nil).
+func parseDeviceID(s string) (*malgo.DeviceID, error) {
+	if s == "" {
+		return nil, nil
+	}
+	raw, err := hex.DecodeString(s)
+	if err != nil || len(raw) > len(malgo.DeviceID{}) {
+		return nil, fmt.Errorf("%w: %q", ErrBadDeviceID, s)
+	}
+	id := new(malgo.DeviceID)
+	copy(id[:], raw)
+	return id, nil
+}
+
+// UseDevice moves playback to the device with id (from Devices; "" for
+// the default) while audio keeps flowing from the Mixer: the old device
+// stops, the new one starts. If the new device cannot be opened, playback
+// goes back to the one it was on (or, failing that, to the null backend)
+// and the error says why. It fails with ErrBadDeviceID for an id Devices
+// could not have returned and ErrClosed after Close.
+func (p *Player) UseDevice(id string) error {
+	did, err := parseDeviceID(id)
+	if err != nil {
+		return err
+	}
+	p.switchMu.Lock()
+	defer p.switchMu.Unlock()
+	p.mu.Lock()
+	closed, timer := p.closed, p.stop != nil
+	p.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	if timer {
+		return fmt.Errorf("%w: no audio backend to switch on", ErrNoAudio)
+	}
+	prev, wasSpeaker := p.currentID(), p.Speaker()
+	p.stopDevice() // joins the old device's thread: one callback at a time
+	openErr := p.open(nil, did)
+	if openErr == nil {
+		p.setSpeaker(true, "")
+		return nil
+	}
+	openErr = fmt.Errorf("%w: %w", ErrNoAudio, openErr)
+	if wasSpeaker && p.open(nil, prev) == nil {
+		p.setSpeaker(true, "")
+		return openErr
+	}
+	if err := p.open([]malgo.Backend{nullBackend}, nil); err != nil {
+		p.log.Warn("no audio output left", "err", err)
+	}
+	p.setSpeaker(false, "none (null backend)")
+	return openErr
+}
+
+// setSpeaker records whether a real device plays, and the output's name
+// when given.
+func (p *Player) setSpeaker(on bool, output string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.speaker = on
+	if output != "" {
+		p.output = output
+	}
+}
+
+// currentID is the id of the device played on, nil for the default.
+func (p *Player) currentID() *malgo.DeviceID {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dev == nil || !p.speaker {
+		return nil
+	}
+	return p.devID
+}
+
+// stopDevice stops and frees the device and its context, if any.
+func (p *Player) stopDevice() {
+	p.mu.Lock()
+	dev, ctx := p.dev, p.ctx
+	p.dev, p.ctx = nil, nil
+	p.mu.Unlock()
+	if dev != nil {
+		dev.Uninit() // stops the device and joins its thread
+	}
+	if ctx != nil {
+		_ = ctx.Uninit()
+		ctx.Free()
+	}
 }
 
 // open initialises a context on backends (nil: the platform's list) and
@@ -186,9 +284,12 @@ func (p *Player) open(backends []malgo.Backend, id *malgo.DeviceID) error {
 		ctx.Free()
 		return fmt.Errorf("start device: %w", err)
 	}
-	p.ctx, p.dev = ctx, dev
+	name := deviceName(ctx, id)
+	p.mu.Lock()
+	p.ctx, p.dev, p.devID = ctx, dev, id
 	p.latency = periods * periodMillis * time.Millisecond
-	p.output = deviceName(ctx, id)
+	p.output = name
+	p.mu.Unlock()
 	return nil
 }
 
@@ -266,28 +367,37 @@ func (p *Player) tick() {
 // Latency is how long mixed audio waits before it is played, as far as
 // the player knows: the device's buffer. An echo canceller delays its
 // far-end reference by this much (see Mixer.SetReference).
-func (p *Player) Latency() time.Duration { return p.latency }
+func (p *Player) Latency() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.latency
+}
 
 // Speaker reports whether audio reaches a real output device.
-func (p *Player) Speaker() bool { return p.speaker }
+func (p *Player) Speaker() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.speaker
+}
 
 // Output names what is played on: the device name, or "none (...)" when
 // audio goes nowhere.
-func (p *Player) Output() string { return p.output }
+func (p *Player) Output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.output
+}
 
 // Close stops the device (or the timer) and frees miniaudio. It is
 // idempotent; no callback runs after it returns.
 func (p *Player) Close() error {
 	p.closeOnce.Do(func() {
-		if p.dev != nil {
-			p.dev.Uninit() // stops the device and joins its thread
-			p.dev = nil
-		}
-		if p.ctx != nil {
-			_ = p.ctx.Uninit()
-			p.ctx.Free()
-			p.ctx = nil
-		}
+		p.switchMu.Lock()
+		defer p.switchMu.Unlock()
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		p.stopDevice()
 		if p.stop != nil {
 			close(p.stop)
 			<-p.done

@@ -2,6 +2,7 @@ package playout
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"sync/atomic"
 	"testing"
@@ -207,5 +208,60 @@ func TestMixerReference(t *testing.T) {
 	m.Mix(out)
 	if len(r.got) != len(played) {
 		t.Fatal("reference still fed after SetReference(nil)")
+	}
+}
+
+// TestPlayerUseDevice moves playback between devices while audio flows:
+// whatever this machine offers (a sound card, ALSA's null device or
+// none), the mixer keeps being pulled after each switch, a malformed id
+// is refused and a closed player says so.
+func TestPlayerUseDevice(t *testing.T) {
+	defer test.CheckRoutines(t)()
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &constSource{v: 100}
+	p.Add("s", src)
+	flowing := func(when string) {
+		t.Helper()
+		before := src.pulled.Load()
+		deadline := time.Now().Add(10 * time.Second)
+		for src.pulled.Load() < before+SampleRate/10 { // 100 ms of audio
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: audio stopped flowing (output %q)", when, p.Output())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	flowing("before switching")
+	var ids []string
+	devs, _ := Devices()
+	for _, d := range devs {
+		ids = append(ids, d.ID)
+	}
+	ids = append(ids, "0badc0de", "")
+	for _, id := range ids {
+		was, wasSpeaker := p.Output(), p.Speaker()
+		err := p.UseDevice(id)
+		if err != nil && wasSpeaker && (p.Output() != was || !p.Speaker()) {
+			t.Errorf("UseDevice(%q) failed and left %q (speaker %v) instead of going back to %q", id, p.Output(), p.Speaker(), was)
+		}
+		if err != nil && !errors.Is(err, ErrNoAudio) {
+			t.Errorf("UseDevice(%q) = %v, want nil or ErrNoAudio", id, err)
+		}
+		if p.Output() == "" {
+			t.Errorf("UseDevice(%q): no output name", id)
+		}
+		t.Logf("UseDevice(%q): err %v, output %q, speaker %v", id, err, p.Output(), p.Speaker())
+		flowing(fmt.Sprintf("after UseDevice(%q)", id))
+	}
+	if err := p.UseDevice("zz"); !errors.Is(err, ErrBadDeviceID) {
+		t.Errorf("UseDevice(zz) = %v, want ErrBadDeviceID", err)
+	}
+	flowing("after a refused id")
+	p.Close()
+	if err := p.UseDevice(""); !errors.Is(err, ErrClosed) {
+		t.Errorf("UseDevice after Close = %v, want ErrClosed", err)
 	}
 }
