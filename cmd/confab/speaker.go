@@ -1,0 +1,4 @@
+package main
+
+// UseSpeaker moves the call's sound to speaker id at once.
+func (c *call) UseSpeaker(id string) error { return c.media.UseSpeaker(id) }
