@@ -23,6 +23,9 @@ scripts/bench-audio.sh
 echo; echo "== server CPU per forwarded RTP packet, 1 publisher -> 8 subscribers (server process CPU time)"
 go test -run '^$' -bench SFUForward1to8 -benchtime 1x ./cmd/confab-server/ | grep -E '^(Benchmark|ok)'
 
+echo; echo "== the app vs headless Chromium in one room with three confab-bots (640x480 at 15 fps), 30 s each after 20 s, two rounds; then the app in a 9-party room"
+CONFAB_REQUIRE_BROWSER=1 go test -run '^$' -bench NativeVsBrowser -benchtime 1x -timeout 30m ./internal/browsertest/ 2>&1 | grep -E '^(Benchmark|ok|FAIL)|cost_bench_test'
+
 echo; echo "== the app in a 4-party call under Xvfb"
 scripts/bench-app.sh
 
