@@ -1,154 +1,137 @@
 package media
 
 import (
-	"encoding/binary"
 	"image"
 	"image/draw"
 )
 
-// BT.601 studio-range ("TV range", Y in 16..235) coefficients in 16.16
-// fixed point. VP8 (RFC 6386, section 9.2) and V4L2 cameras deliver this
-// range; Go's image/color uses the full (JFIF) range instead, which would
-// render decoded video washed out.
-const (
-	cY   = 76309  // 1.164383 * 65536
-	cRV  = 104597 // 1.596027 * 65536
-	cGU  = 25675  // 0.391762 * 65536
-	cGV  = 53279  // 0.812968 * 65536
-	cBU  = 132201 // 2.017232 * 65536
-	half = 1 << 15
-)
+// Video frames stay Y'CbCr 4:2:0 (I420) from the decoder or the camera to
+// the moment a view draws them; only then are they scaled to the size on
+// screen and converted to RGBA, in one pass of libyuv each (see yuv.go).
+// Both ends use BT.601 studio range ("TV range", Y in 16..235): VP8
+// (RFC 6386, section 9.2) and V4L2 cameras deliver it, and Go's
+// image/color, which assumes full (JFIF) range, would render it washed out.
 
-// clamp8 maps a 16.16 fixed-point value to 0..255. min and max compile to
-// conditional moves: no branch to mispredict on noisy pictures, where a
-// branching clamp (image/draw's) is 4x slower.
-func clamp8(v int32) uint8 {
-	return uint8(min(max(v>>16, 0), 255))
+// sizeI420 returns img resized to a w x h 4:2:0 picture with its origin at
+// (0,0) and tight strides, reusing its buffer when the capacity allows.
+// The three planes lie back to back in one buffer, and Y's capacity runs
+// to the end of it, so that a picture from sizeI420 can be resized again.
+func sizeI420(img *image.YCbCr, w, h int) *image.YCbCr {
+	cw, ch := (w+1)/2, (h+1)/2
+	ny, nc := w*h, cw*ch
+	n := ny + 2*nc
+	if img == nil || cap(img.Y) < n {
+		img = &image.YCbCr{Y: make([]byte, n)}
+	}
+	buf := img.Y[:n]
+	img.Y = buf[:ny]
+	img.Cb = buf[ny : ny+nc : ny+nc]
+	img.Cr = buf[ny+nc : n : n]
+	img.YStride, img.CStride = w, cw
+	img.SubsampleRatio = image.YCbCrSubsampleRatio420
+	img.Rect = image.Rect(0, 0, w, h)
+	return img
 }
 
-// YCbCrToRGBA converts src (BT.601 studio range, any subsampling) into dst,
-// which it resizes to src's size with its origin at (0,0), reusing dst's
-// pixels when they are large enough. It returns the image written.
-// 4:2:0 and 4:2:2, the layouts of VP8 and of cameras, take a fast path.
-func YCbCrToRGBA(dst *image.RGBA, src *image.YCbCr) *image.RGBA {
-	b := src.Bounds()
-	dst = sizeRGBA(dst, b.Dx(), b.Dy())
-	convertYCbCr(dst, src)
-	return dst
+// i420 returns the planes of a picture made by sizeI420.
+func i420(img *image.YCbCr) planes {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	return planes{y: img.Y, u: img.Cb, v: img.Cr, ys: img.YStride, cs: img.CStride,
+		w: w, h: h, cw: (w + 1) / 2, ch: (h + 1) / 2}
 }
 
-// ToRGBA converts any image into dst like YCbCrToRGBA does: *image.YCbCr
-// through the studio-range converter, *image.RGBA by copying, anything else
-// through image/draw (slow, but rare).
-func ToRGBA(dst *image.RGBA, src image.Image) *image.RGBA {
-	b := src.Bounds()
-	dst = sizeRGBA(dst, b.Dx(), b.Dy())
-	drawInto(dst, src)
-	return dst
+// sizeRGBA returns img resized to w x h with its origin at (0,0) and
+// Stride 4*w, reusing its pixel buffer when the capacity allows.
+func sizeRGBA(img *image.RGBA, w, h int) *image.RGBA {
+	n := 4 * w * h
+	if img == nil || cap(img.Pix) < n {
+		return image.NewRGBA(image.Rect(0, 0, w, h))
+	}
+	img.Pix = img.Pix[:n]
+	img.Stride = 4 * w
+	img.Rect = image.Rect(0, 0, w, h)
+	return img
 }
 
-// drawInto converts src into dst, which already has src's size.
-func drawInto(dst *image.RGBA, src image.Image) {
+// fillI420 converts src into dst, a 4:2:0 picture of src's size from
+// sizeI420. Y'CbCr 4:2:0, 4:2:2 and 4:4:4 (what VP8, cameras and the
+// mediadevices test drivers give) and RGBA (screen capture) take libyuv;
+// anything else is drawn into an RGBA picture first, which allocates.
+func fillI420(dst *image.YCbCr, src image.Image) {
+	d := i420(dst)
 	switch s := src.(type) {
 	case *image.YCbCr:
-		convertYCbCr(dst, s)
-	case *image.RGBA:
-		copyRGBA(dst, s)
-	default:
-		draw.Draw(dst, dst.Rect, src, src.Bounds().Min, draw.Src)
-	}
-}
-
-// convertYCbCr converts src into dst, which has src's size and origin (0,0).
-func convertYCbCr(dst *image.RGBA, src *image.YCbCr) {
-	b := src.Bounds()
-	w, h := b.Dx(), b.Dy()
-	var xShift, yShift uint
-	switch src.SubsampleRatio {
-	case image.YCbCrSubsampleRatio420:
-		xShift, yShift = 1, 1
-	case image.YCbCrSubsampleRatio422:
-		xShift, yShift = 1, 0
-	case image.YCbCrSubsampleRatio444:
-	case image.YCbCrSubsampleRatio440:
-		yShift = 1
-	default:
-		convertYCbCrSlow(dst, src)
+		if p, ok := planesOf(s); ok {
+			toI420(d, p, s.SubsampleRatio)
+		} else {
+			subsample(dst, s)
+		}
 		return
-	}
-	// As in image.YCbCr.COffset: Bounds() == Rect, and the planes start at
-	// Rect.Min, so chroma indices are relative to Rect.Min divided down.
-	for y := 0; y < h; y++ {
-		yRow := src.Y[y*src.YStride:][:w]
-		cRow := (((b.Min.Y + y) >> yShift) - (b.Min.Y >> yShift)) * src.CStride
-		d := dst.Pix[y*dst.Stride:][:4*w]
-		if xShift == 1 && b.Min.X&1 == 0 {
-			cw := (w + 1) / 2
-			cb, cr := src.Cb[cRow:][:cw], src.Cr[cRow:][:cw]
-			rowPairs(d, yRow, cb, cr, w)
-			if w&1 == 1 { // the last pixel has a chroma sample of its own
-				px(d[4*(w-1):4*w], yRow[w-1], cb[cw-1], cr[cw-1])
-			}
-			continue
-		}
-		for x := 0; x < w; x++ {
-			ci := cRow + ((b.Min.X + x) >> xShift) - (b.Min.X >> xShift)
-			px(d[4*x:4*x+4], yRow[x], src.Cb[ci], src.Cr[ci])
+	case *image.RGBA:
+		b := s.Rect
+		if o := s.PixOffset(b.Min.X, b.Min.Y); b.Dx() > 0 && s.Stride >= 4*b.Dx() &&
+			len(s.Pix) >= o+(b.Dy()-1)*s.Stride+4*b.Dx() {
+			rgbaToI420(d, s.Pix[o:], s.Stride)
+			return
 		}
 	}
-}
-
-// rowPairs converts one row of horizontally subsampled pixels: each chroma
-// sample covers two luma samples, so its terms are computed once, and each
-// pixel is stored as one 32-bit word.
-func rowPairs(d, yRow, cbRow, crRow []byte, w int) {
-	pairs := w / 2
-	d = d[:8*pairs]
-	yRow = yRow[:2*pairs]
-	cbRow = cbRow[:pairs]
-	crRow = crRow[:pairs]
-	for i := range cbRow {
-		u := int32(cbRow[i]) - 128
-		v := int32(crRow[i]) - 128
-		rv := cRV*v + half
-		guv := -cGU*u - cGV*v + half
-		bu := cBU*u + half
-
-		yy := yRow[2*i : 2*i+2 : 2*i+2]
-		y0 := (int32(yy[0]) - 16) * cY
-		y1 := (int32(yy[1]) - 16) * cY
-		o := d[8*i : 8*i+8 : 8*i+8]
-		binary.LittleEndian.PutUint32(o[0:4], pack(y0+rv, y0+guv, y0+bu))
-		binary.LittleEndian.PutUint32(o[4:8], pack(y1+rv, y1+guv, y1+bu))
-	}
-}
-
-// pack clamps three 16.16 values and packs them as R, G, B, 0xff bytes of
-// a little-endian word.
-func pack(r, g, b int32) uint32 {
-	return uint32(clamp8(r)) | uint32(clamp8(g))<<8 | uint32(clamp8(b))<<16 | 0xff000000
-}
-
-// px converts one pixel into o[0:4].
-func px(o []byte, yy, cb, cr byte) {
-	u := int32(cb) - 128
-	v := int32(cr) - 128
-	y1 := (int32(yy)-16)*cY + half
-	o[0] = clamp8(y1 + cRV*v)
-	o[1] = clamp8(y1 - cGU*u - cGV*v)
-	o[2] = clamp8(y1 + cBU*u)
-	o[3] = 0xff
-}
-
-// convertYCbCrSlow handles the rare subsampling ratios (4:1:1, 4:1:0).
-func convertYCbCrSlow(dst *image.RGBA, src *image.YCbCr) {
 	b := src.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			yi := src.YOffset(x, y)
-			ci := src.COffset(x, y)
-			o := dst.PixOffset(x-b.Min.X, y-b.Min.Y)
-			px(dst.Pix[o:o+4], src.Y[yi], src.Cb[ci], src.Cr[ci])
+	rgba := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(rgba, rgba.Rect, src, b.Min, draw.Src)
+	rgbaToI420(d, rgba.Pix, rgba.Stride)
+}
+
+// subsample copies a Y'CbCr picture of a rare layout (4:4:0, 4:1:1,
+// 4:1:0) into dst, taking for each 2x2 block the chroma sample of its
+// top-left pixel.
+func subsample(dst, src *image.YCbCr) {
+	b := src.Rect
+	w, h := b.Dx(), b.Dy()
+	for y := 0; y < h; y++ {
+		copy(dst.Y[y*dst.YStride:][:w], src.Y[src.YOffset(b.Min.X, b.Min.Y+y):][:w])
+	}
+	for y := 0; y < (h+1)/2; y++ {
+		for x := 0; x < (w+1)/2; x++ {
+			ci := src.COffset(b.Min.X+2*x, b.Min.Y+2*y)
+			dst.Cb[y*dst.CStride+x] = src.Cb[ci]
+			dst.Cr[y*dst.CStride+x] = src.Cr[ci]
 		}
 	}
+}
+
+// renderScratch holds the intermediate pictures of a scaled or mirrored
+// render, kept between frames so that rendering allocates nothing once
+// sizes are stable.
+type renderScratch struct {
+	scaled, mirrored *image.YCbCr
+}
+
+// render scales src (a picture from sizeI420) to w x h, flips it left to
+// right if mirror is set, and converts it into dst, which it resizes to
+// w x h reusing its pixels when they are large enough. It returns the
+// image written. Scaling and mirroring happen on the small side of the
+// scale: on src when enlarging, on the result when shrinking.
+func render(dst *image.RGBA, src *image.YCbCr, w, h int, mirror bool, sc *renderScratch) *image.RGBA {
+	dst = sizeRGBA(dst, w, h)
+	p := i420(src)
+	if w != p.w || h != p.h {
+		if mirror && w*h > p.w*p.h { // mirror the smaller source, then scale
+			sc.mirrored = sizeI420(sc.mirrored, p.w, p.h)
+			m := i420(sc.mirrored)
+			mirrorI420(m, p)
+			p, mirror = m, false
+		}
+		sc.scaled = sizeI420(sc.scaled, w, h)
+		s := i420(sc.scaled)
+		scaleI420(s, p)
+		p = s
+	}
+	if mirror {
+		sc.mirrored = sizeI420(sc.mirrored, w, h)
+		m := i420(sc.mirrored)
+		mirrorI420(m, p)
+		p = m
+	}
+	i420ToRGBA(dst, p)
+	return dst
 }

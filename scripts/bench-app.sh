@@ -45,13 +45,13 @@ echo "app in a 4-party call (640x480 at 30 fps, software GL under Xvfb):"
 echo "  CPU: ${cpu}% of one core (20 s window), RSS: max $((rss_max/1024)) MiB"
 echo "  remote frames decoded over the whole call: ${frames:-0}"
 cum() { go tool pprof -top -cum bin/confab "$tmp/app.prof" 2>/dev/null | awk -v f="$1" '$6 ~ f {gsub("s","",$4); print $4; exit}'; }
-dec=$(cum '_Cfunc_decodeFrame$'); conv=$(cum 'media.YCbCrToRGBA$'); draw=$(cum 'glfw.\(\*gLDriver\).repaintWindow$')
+dec=$(cum '_Cfunc_confab_vp8_decode$'); conv=$(cum 'media.\(\*FrameSlot\).Render$'); draw=$(cum 'glfw.\(\*gLDriver\).repaintWindow$')
 per_frame() { # name, seconds
   [ -n "$2" ] && echo "  $1: $(echo "scale=2; $2*1000/$frames" | bc) ms CPU per remote frame ($2 s in all)"
 }
 if [ "${frames:-0}" -gt 0 ]; then
   per_frame "decode (libvpx)" "$dec"
-  per_frame "convert (I420 to RGBA)" "$conv"
+  per_frame "scale and convert for the tile (libyuv, only frames drawn)" "$conv"
   per_frame "draw (Fyne's GL painter on the main thread)" "$draw"
 fi
 

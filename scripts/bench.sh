@@ -29,5 +29,10 @@ CONFAB_REQUIRE_BROWSER=1 go test -run '^$' -bench NativeVsBrowser -benchtime 1x 
 echo; echo "== the app in a 4-party call under Xvfb"
 scripts/bench-app.sh
 
+echo; echo "== the app: a click (Mute, Chat) in a 4-party call -> the button changed on screen (X server framebuffer), p50/p95 of 20"
+scripts/deps.sh test
+xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp -noreset" env vblank_mode=0 \
+  go test -run '^$' -bench AppClick -benchtime 20x ./cmd/confab/ 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)'
+
 echo; echo "== chat: 60 rooms x 16 clients at 1 msg/s, then the highest rate the store sustains, then overload"
 scripts/bench-chat.sh

@@ -64,11 +64,19 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// fakeSource is a VideoSource whose frames the test sets.
+// fakeSource is a VideoSource whose frames the test sets. It scales
+// frames the simplest way (nearest pixel) and records each Render.
 type fakeSource struct {
-	mu    sync.Mutex
-	frame *image.RGBA
-	seq   uint64
+	mu      sync.Mutex
+	frame   *image.RGBA
+	seq     uint64
+	renders []fakeRender
+}
+
+// fakeRender is one call of fakeSource.Render.
+type fakeRender struct {
+	size   image.Point
+	mirror bool
 }
 
 func newFakeSource(w, h int) *fakeSource {
@@ -84,10 +92,51 @@ func (s *fakeSource) next(f *image.RGBA) {
 	s.seq++
 }
 
+// Latest returns the frame last set, for tests to pass on.
 func (s *fakeSource) Latest() (*image.RGBA, uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.frame, s.seq
+}
+
+func (s *fakeSource) Seq() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seq
+}
+
+func (s *fakeSource) Render(dst *image.RGBA, w, h int, mirror bool) (*image.RGBA, image.Point, uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.frame == nil {
+		return dst, image.Point{}, 0
+	}
+	b := s.frame.Bounds()
+	if w <= 0 || h <= 0 {
+		w, h = b.Dx(), b.Dy()
+	}
+	s.renders = append(s.renders, fakeRender{image.Pt(w, h), mirror})
+	if dst == nil || cap(dst.Pix) < 4*w*h {
+		dst = image.NewRGBA(image.Rect(0, 0, w, h))
+	}
+	dst.Pix, dst.Stride, dst.Rect = dst.Pix[:4*w*h], 4*w, image.Rect(0, 0, w, h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			sx := x * b.Dx() / w
+			if mirror {
+				sx = b.Dx() - 1 - sx
+			}
+			dst.SetRGBA(x, y, s.frame.RGBAAt(b.Min.X+sx, b.Min.Y+y*b.Dy()/h))
+		}
+	}
+	return dst, b.Size(), s.seq
+}
+
+// rendered returns the Render calls so far.
+func (s *fakeSource) rendered() []fakeRender {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]fakeRender(nil), s.renders...)
 }
 
 // fakeBackend is a Backend with made-up devices.

@@ -260,7 +260,7 @@ func (w *watcher) fill(report *Report, s *client.Session, start time.Time) {
 		add(k, n)
 	}
 	for k, v := range w.videos {
-		_, n := v.Latest()
+		n := v.Seq()
 		add(k, n)
 	}
 }
@@ -371,7 +371,7 @@ func (w *watcher) run() {
 			if !e.Local {
 				k := videoKey{e.ParticipantID, e.Source}
 				if old := w.videos[k]; old != nil {
-					_, n := old.Latest()
+					n := old.Seq()
 					w.frameTotals[k] += n
 				}
 				w.videos[k] = e.Video
@@ -379,7 +379,7 @@ func (w *watcher) run() {
 		case client.VideoRemoved:
 			k := videoKey{e.ParticipantID, e.Source}
 			if v := w.videos[k]; v != nil {
-				_, n := v.Latest()
+				n := v.Seq()
 				w.frameTotals[k] += n
 				delete(w.videos, k)
 			}

@@ -171,7 +171,7 @@ func (t *VideoTrack) pump(first chan<- struct{}) {
 		}
 		b := img.Bounds()
 		if t.previewOn.Load() {
-			t.preview.Write(b.Dx(), b.Dy(), func(dst *image.RGBA) { media.ToRGBA(dst, img) })
+			t.preview.Put(img) // I420 kept as is, converted only when drawn
 		}
 		t.mu.Lock()
 		t.size = b.Size()

@@ -1,4 +1,4 @@
-// Package decode turns received RTP into pictures and sound: VP8 into RGBA
+// Package decode turns received RTP into pictures and sound: VP8 into I420
 // frames in a media.FrameSlot, Opus into 48 kHz PCM behind a small jitter
 // buffer.
 //
@@ -11,15 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/mediadevices/pkg/codec"
-	"github.com/pion/mediadevices/pkg/codec/vpx"
-	"github.com/pion/mediadevices/pkg/prop"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
@@ -42,8 +38,8 @@ var (
 	ErrClosed = errors.New("decode: closed")
 )
 
-// MaxFrameSize is the largest VP8 frame the decoder accepts: the buffer
-// size of mediadevices' vpx decoder.
+// MaxFrameSize is the largest VP8 frame the decoder accepts: 1 MiB, far
+// above what a 4K keyframe at a call's bit rates takes.
 const MaxFrameSize = 1 << 20
 
 // Defaults of the video decoder.
@@ -106,9 +102,9 @@ type VideoStats struct {
 }
 
 // VideoDecoder reassembles VP8 frames from RTP (RFC 7741) with pion's
-// samplebuilder and codecs.VP8Packet, decodes them with libvpx through
-// mediadevices' vpx decoder, converts them to RGBA and puts them into a
-// media.FrameSlot.
+// samplebuilder and codecs.VP8Packet, decodes them with libvpx and copies
+// each picture, still I420, into a media.FrameSlot: conversion to RGBA
+// happens only when a view draws the frame (media.FrameSlot.Render).
 //
 // One goroutine calls Push (the track's ReadRTP loop); Stats, NeedKeyFrame
 // and Close may be called from any goroutine.
@@ -118,8 +114,7 @@ type VideoDecoder struct {
 
 	mu       sync.Mutex
 	sb       *samplebuilder.SampleBuilder
-	dec      codec.VideoDecoder
-	in       frameInput
+	dec      *vp8Decoder
 	closed   bool
 	lastSeq  uint16
 	haveSeq  bool
@@ -148,7 +143,7 @@ func NewVideoDecoder(slot *media.FrameSlot, opts ...VideoOption) (*VideoDecoder,
 	d := &VideoDecoder{slot: slot, cfg: cfg}
 	d.sb = samplebuilder.New(cfg.maxLate, &codecs.VP8Packet{}, vp8ClockRate,
 		samplebuilder.WithMaxTimeDelay(cfg.maxDelay), samplebuilder.WithRTPHeaders(true))
-	dec, err := vpx.NewDecoder(&d.in, prop.Media{})
+	dec, err := newVP8Decoder()
 	if err != nil {
 		return nil, fmt.Errorf("decode: vp8 decoder: %w", err)
 	}
@@ -218,7 +213,7 @@ func (d *VideoDecoder) decodeFrame(data []byte, firstSeq, lastSeq, dropped uint1
 			return fmt.Errorf("%w: keyframe size %dx%d", ErrFrameTooLarge, w, h)
 		}
 	}
-	img, err := d.decode(data)
+	size, err := d.dec.decode(data, d.slot)
 	if err != nil {
 		d.needKey.Store(true)
 		d.count(func(s *VideoStats) { s.Errors++ })
@@ -228,15 +223,13 @@ func (d *VideoDecoder) decodeFrame(data []byte, firstSeq, lastSeq, dropped uint1
 	if key {
 		d.needKey.Store(false)
 	}
-	if img == nil {
+	if size == (image.Point{}) {
 		return nil // a frame that is not shown (golden/altref update)
 	}
-	b := img.Bounds()
-	if b.Size() != d.lastSize {
-		d.cfg.log.Debug("video size", "width", b.Dx(), "height", b.Dy())
-		d.lastSize = b.Size()
+	if size != d.lastSize {
+		d.cfg.log.Debug("video size", "width", size.X, "height", size.Y)
+		d.lastSize = size
 	}
-	d.slot.Write(b.Dx(), b.Dy(), func(dst *image.RGBA) { media.YCbCrToRGBA(dst, img) })
 	d.count(func(s *VideoStats) {
 		s.Frames++
 		if key {
@@ -244,25 +237,6 @@ func (d *VideoDecoder) decodeFrame(data []byte, firstSeq, lastSeq, dropped uint1
 		}
 	})
 	return nil
-}
-
-// decode runs one frame through libvpx. It returns a nil image when the
-// frame decoded without producing a picture.
-func (d *VideoDecoder) decode(data []byte) (*image.YCbCr, error) {
-	d.in.frame = data
-	img, _, err := d.dec.Read()
-	d.in.frame = nil
-	if errors.Is(err, errNoInput) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	yuv, ok := img.(*image.YCbCr)
-	if !ok {
-		return nil, fmt.Errorf("unexpected image type %T", img)
-	}
-	return yuv, nil
 }
 
 // isKeyFrame reads the VP8 frame tag (RFC 6386, 9.1): bit 0 of the first
@@ -321,31 +295,6 @@ func (d *VideoDecoder) Close() error {
 		return nil
 	}
 	d.closed = true
-	return d.dec.Close()
-}
-
-// errNoInput ends a decoder Read that has no frame to hand back.
-var errNoInput = errors.New("decode: no input")
-
-// frameInput is the io.Reader mediadevices' pull-based decoder reads
-// frames from: it yields the one frame being decoded, then errNoInput.
-type frameInput struct {
-	frame []byte
-}
-
-// Read implements io.Reader.
-func (f *frameInput) Read(p []byte) (int, error) {
-	if f.frame == nil {
-		return 0, errNoInput
-	}
-	if len(f.frame) > len(p) {
-		f.frame = nil
-		return 0, ErrFrameTooLarge
-	}
-	n := copy(p, f.frame)
-	f.frame = nil
-	if n == 0 {
-		return 0, io.ErrUnexpectedEOF
-	}
-	return n, nil
+	d.dec.close()
+	return nil
 }

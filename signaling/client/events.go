@@ -41,11 +41,23 @@ func (s State) String() string {
 	return "unknown"
 }
 
-// VideoSource is a latest-frame slot a video tile draws from. Latest
-// returns the newest frame and a sequence number that grows with each new
-// frame; the frame must be treated as read-only.
+// VideoSource is a latest-frame slot a video tile draws from
+// (media.FrameSlot implements it).
+//
+// Seq returns the sequence number of the newest frame: 0 before the first,
+// then growing with each new frame; it is cheap, for polling.
+//
+// Render draws the newest frame into dst scaled to width x height (the
+// frame's own size when either is not positive), flipped left to right if
+// mirror is set. dst, which the caller owns, is resized to that size with
+// its origin at (0,0) and Stride 4*width, reusing its pixels when they
+// are large enough; Render returns the image written (dst or a new one),
+// the frame's own size (for letterboxing) and its sequence number, or
+// (dst, (0,0), 0) before the first frame. A caller that keeps dst and its
+// size allocates nothing per frame.
 type VideoSource interface {
-	Latest() (*image.RGBA, uint64)
+	Seq() uint64
+	Render(dst *image.RGBA, width, height int, mirror bool) (*image.RGBA, image.Point, uint64)
 }
 
 // Event is something that happened in the session. Events arrive in order

@@ -222,7 +222,7 @@ func (m *Media) OpenScreen() (client.LocalTrack, error) {
 // videoTrack shows a capture track's preview as the session's local video.
 type videoTrack struct{ *capture.VideoTrack }
 
-// Preview returns a source that starts converting preview frames only when
+// Preview returns a source that starts copying preview frames only when
 // someone first looks at it: a headless participant pays nothing for it.
 func (v videoTrack) Preview() client.VideoSource { return &lazyPreview{track: v.VideoTrack} }
 
@@ -232,9 +232,15 @@ type lazyPreview struct {
 	slot  *media.FrameSlot
 }
 
-func (p *lazyPreview) Latest() (*image.RGBA, uint64) {
+func (p *lazyPreview) get() *media.FrameSlot {
 	p.once.Do(func() { p.slot = p.track.Preview() })
-	return p.slot.Latest()
+	return p.slot
+}
+
+func (p *lazyPreview) Seq() uint64 { return p.get().Seq() }
+
+func (p *lazyPreview) Render(dst *image.RGBA, width, height int, mirror bool) (*image.RGBA, image.Point, uint64) {
+	return p.get().Render(dst, width, height, mirror)
 }
 
 // NewVideoDecoder decodes one remote video into a fresh frame slot.

@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
+	"github.com/confab/confab/media"
 	"github.com/confab/confab/signaling/client"
 	"github.com/confab/confab/signaling/wire"
 	"github.com/confab/confab/ui"
@@ -241,34 +242,24 @@ func (c *call) Leave() error {
 	return nil
 }
 
-// pattern is a moving test picture: a colour wash with a bouncing ball.
+// pattern is a moving test picture: a colour wash with a bouncing ball,
+// in a media.FrameSlot like a decoder's.
 type pattern struct {
-	mu    sync.Mutex
-	frame *image.RGBA
-	seq   uint64
-	done  chan struct{}
-	once  sync.Once
+	*media.FrameSlot
+	done chan struct{}
+	once sync.Once
 }
 
 func newPattern(n int, label string, w, h int) *pattern {
-	p := &pattern{done: make(chan struct{})}
+	p := &pattern{FrameSlot: media.NewFrameSlot(), done: make(chan struct{})}
 	go p.run(n, w, h)
 	return p
 }
 
 func (p *pattern) close() { p.once.Do(func() { close(p.done) }) }
 
-func (p *pattern) Latest() (*image.RGBA, uint64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.frame, p.seq
-}
-
 func (p *pattern) run(n, w, h int) {
-	bufs := [3]*image.RGBA{}
-	for i := range bufs {
-		bufs[i] = image.NewRGBA(image.Rect(0, 0, w, h))
-	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	hues := []color.RGBA{{40, 70, 120, 255}, {110, 60, 90, 255}, {40, 100, 80, 255}, {120, 90, 40, 255}, {70, 60, 130, 255}}
 	base := hues[n%len(hues)]
 	tk := time.NewTicker(time.Second / 30)
@@ -279,7 +270,6 @@ func (p *pattern) run(n, w, h int) {
 			return
 		case <-tk.C:
 		}
-		img := bufs[f%3]
 		t := float64(f) / 30
 		bx := float64(w)/2 + math.Sin(t*1.3+float64(n))*float64(w)/3
 		by := float64(h)/2 + math.Cos(t*1.7+float64(n))*float64(h)/3
@@ -298,9 +288,6 @@ func (p *pattern) run(n, w, h int) {
 				img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = uint8(cr), uint8(cg), uint8(cb), 255
 			}
 		}
-		p.mu.Lock()
-		p.frame = img
-		p.seq++
-		p.mu.Unlock()
+		p.Put(img)
 	}
 }
