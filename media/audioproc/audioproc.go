@@ -85,6 +85,17 @@ func WithSettings(s Settings) Option { return func(c *config) { c.settings = s }
 // given yet).
 const DefaultMargin = 30 * time.Millisecond
 
+// engineDelay is the echo delay the engine is told is left after the delay
+// line (set_stream_delay_ms for WebRTC): the margin plus what the app
+// cannot know (the sound card's hidden buffers, the room). WebRTC's
+// extended filter covers 128 ms from about there. Measured on the echo
+// scene (echo_test.go) with echo delays of 20-170 ms the delay line does
+// not know: 40 ms cancels all of them (ERLE 28-36 dB); 0 (which the
+// module raises to its minimum, 20 ms) cancelled 150 ms 5 dB worse and
+// 170 ms not at all (7 dB), and 60 ms lost 20 ms (26 dB, converged at
+// 5.5 s).
+const engineDelay = 40 * time.Millisecond
+
 // maxReference caps the far-end delay line: a capture side that stops
 // (muted track, closed microphone) must not make it grow for ever.
 const maxReference = SampleRate // 1 s
@@ -100,8 +111,9 @@ type Processor struct {
 	margin time.Duration
 
 	wanted       atomic.Pointer[Settings]
-	renderDelay  atomic.Int64 // time.Duration
-	captureDelay atomic.Int64 // time.Duration
+	inEffect     atomic.Pointer[Settings] // what the capture side last applied
+	renderDelay  atomic.Int64             // time.Duration
+	captureDelay atomic.Int64             // time.Duration
 	frames       atomic.Uint64
 	processNanos atomic.Int64
 	underruns    atomic.Uint64
@@ -159,6 +171,7 @@ func New(opts ...Option) (*Processor, error) {
 	p := &Processor{kind: cfg.engine, margin: cfg.margin, eng: eng, applied: cfg.settings}
 	s := cfg.settings
 	p.wanted.Store(&s)
+	p.inEffect.Store(&s)
 	return p, nil
 }
 
@@ -275,6 +288,7 @@ func (p *Processor) ProcessCapture(pcm []int16) error {
 			return err
 		}
 		p.applied = s
+		p.inEffect.Store(&s)
 	}
 	p.pending = append(p.pending, pcm...)
 	var err error
@@ -283,7 +297,7 @@ func (p *Processor) ProcessCapture(pcm []int16) error {
 		p.nextReference()
 		if p.applied.AEC || p.applied.NS || p.applied.AGC {
 			start := time.Now()
-			if e := p.eng.process(frame, p.farBuf[:], 0); e != nil && err == nil {
+			if e := p.eng.process(frame, p.farBuf[:], int(engineDelay/time.Millisecond)); e != nil && err == nil {
 				err = e
 			}
 			p.processNanos.Add(int64(time.Since(start)))
@@ -309,12 +323,15 @@ type Stats struct {
 	// short and padded it with silence; Realignments how often it ran
 	// long and was cut.
 	Underruns, Realignments uint64
+	// InEffect are the stages the capture side has applied (a change made
+	// with SetSettings shows here once the next chunk went through).
+	InEffect Settings
 }
 
 // Stats returns the counters.
 func (p *Processor) Stats() Stats {
 	return Stats{Frames: p.frames.Load(), ProcessTime: time.Duration(p.processNanos.Load()),
-		Underruns: p.underruns.Load(), Realignments: p.realignments.Load()}
+		Underruns: p.underruns.Load(), Realignments: p.realignments.Load(), InEffect: *p.inEffect.Load()}
 }
 
 // Close frees the engine. It is idempotent; ProcessCapture fails with

@@ -2,7 +2,6 @@ package audioproc
 
 import (
 	"fmt"
-	"math"
 	"testing"
 
 	"github.com/confab/confab/media/internal/mediatest"
@@ -57,33 +56,39 @@ func BenchmarkFigures(b *testing.B) {
 			for range b.N {
 				for _, delay := range []float64{0.040, 0.150} {
 					sc := newEchoScene(b, delay)
-					p, err := New(WithEngine(eng), WithSettings(Settings{AEC: true}))
+					ms := int(delay * 1000)
+					for _, c := range []struct {
+						name string
+						s    Settings
+					}{{"", Settings{AEC: true}}, {"defaults-", Defaults()}} {
+						p, err := New(WithEngine(eng), WithSettings(c.s))
+						if err != nil {
+							b.Fatal(err)
+						}
+						f := sc.measure(sc.run(b, p))
+						p.Close()
+						b.ReportMetric(f.ERLE, fmt.Sprintf("%sERLE-%dms-dB", c.name, ms))
+						b.ReportMetric(f.ConvergedSec, fmt.Sprintf("%sconverged-%dms-s", c.name, ms))
+						if c.name == "" {
+							b.ReportMetric(f.ERLEEarly, fmt.Sprintf("ERLE-0.5-2s-%dms-dB", ms))
+							b.ReportMetric(f.DTCorr, fmt.Sprintf("dt-corr-%dms", ms))
+						}
+					}
+				}
+				for _, nc := range noiseCases {
+					if nc.name == "brown" {
+						continue
+					}
+					sc := newNSScene(b, nc.make(b, 10), 10)
+					p, err := New(WithEngine(eng), WithSettings(Settings{NS: true}))
 					if err != nil {
 						b.Fatal(err)
 					}
-					f := sc.measure(sc.run(b, p))
+					reduction, speech, _ := sc.measure(b, p)
 					p.Close()
-					ms := int(delay * 1000)
-					b.ReportMetric(f.ERLE, fmt.Sprintf("ERLE-%dms-dB", ms))
-					b.ReportMetric(f.ERLEEarly, fmt.Sprintf("ERLE-0.5-2s-%dms-dB", ms))
-					b.ReportMetric(f.ConvergedSec, fmt.Sprintf("converged-%dms-s", ms))
-					b.ReportMetric(f.DTCorr, fmt.Sprintf("dt-corr-%dms", ms))
+					b.ReportMetric(reduction, "NS-"+nc.name+"-dB")
+					b.ReportMetric(speech, "NS-"+nc.name+"-speech-dB")
 				}
-				clean := talk(b, "en+f3", 2, 10, -26)
-				pow, _ := activity(clean, 30)
-				var pause []bool
-				for i, pw := range pow {
-					pause = append(pause, i >= 150 && db(pw) < -70)
-				}
-				n := noise(b, "pinknoise", 10)
-				in := mix(clean, gain(n, math.Pow(10, (-36-db(power(n)))/20)))
-				p, err := New(WithEngine(eng), WithSettings(Settings{NS: true}))
-				if err != nil {
-					b.Fatal(err)
-				}
-				out, _ := process(b, p, in, clean)
-				p.Close()
-				b.ReportMetric(maskedDBFS(in, pause)-maskedDBFS(out, pause), "NS-pink-dB")
 				for _, level := range []float64{-40, -6} {
 					in := talk(b, "en-us", 4, 12, level)
 					p, err := New(WithEngine(eng), WithSettings(Settings{AGC: true}))

@@ -11,8 +11,8 @@ import (
 )
 
 // webrtcEngine is the WebRTC AudioProcessing module (AEC in extended
-// filter, delay-agnostic mode; NS at "high"; adaptive digital AGC with
-// limiter).
+// filter, told the delay the delay line leaves; NS at "very high";
+// adaptive digital AGC with limiter).
 type webrtcEngine struct {
 	apm       *C.confab_apm
 	near, far [FrameSamples]C.float
@@ -20,10 +20,13 @@ type webrtcEngine struct {
 
 // The canceller's modes, chosen by measurement (echo_test.go, echo
 // delays of 40, 90 and 150 ms the app does not know): the extended filter
-// (128 ms) cancels all three (31-36 dB) where the default 48 ms filter
-// fails past about 60 ms; delay-agnostic mode starts correcting only after
-// 15 s and then cost 13 dB at 150 ms, so the delay line's alignment plus
-// the long filter it is.
+// (128 ms, placed by engineDelay) cancels all three (36 dB) where the
+// default 48 ms filter fails past about 60 ms (6 dB at 90 ms);
+// delay-agnostic mode changed nothing in the first 8 s and starts
+// correcting only after 15 s, then cost 13 dB at 150 ms, so the delay
+// line's alignment plus the long filter it is. The mobile canceller
+// (AECM) refuses 48 kHz (kBadSampleRateError): it would take running the
+// whole stage at 16 kHz, without the band above 8 kHz.
 var webrtcDelayAgnostic, webrtcExtended = false, true
 
 func newWebRTC() (engine, error) {

@@ -94,12 +94,22 @@ func cached(key string, f func() []int16) []int16 {
 // speech renders text with an espeak-ng voice at 48 kHz mono.
 func speech(t testing.TB, voice, text string) []int16 {
 	t.Helper()
+	return speechAt(t, voice, 50, 160, text)
+}
+
+// speechAt is speech at an espeak-ng pitch (0-99, 50 its default) and
+// speed (words a minute, 160 here by default).
+func speechAt(t testing.TB, voice string, pitch, wpm int, text string) []int16 {
+	t.Helper()
 	needTools(t)
-	key := "speech|" + voice + "|" + text
+	key := fmt.Sprintf("speech|%s|%d|%d|%s", voice, pitch, wpm, text)
+	if pitch == 50 && wpm == 160 {
+		key = "speech|" + voice + "|" + text
+	}
 	return cached(key, func() []int16 {
 		dir := workDir(t)
 		base := filepath.Join(dir, fmt.Sprintf("s%x", hashString(key)))
-		run(t, "espeak-ng", "-v", voice, "-s", "160", "-w", base+".wav", text)
+		run(t, "espeak-ng", "-v", voice, "-p", strconv.Itoa(pitch), "-s", strconv.Itoa(wpm), "-w", base+".wav", text)
 		run(t, "sox", base+".wav", "-r", "48000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", base+".raw")
 		return readRaw(t, base+".raw")
 	})

@@ -42,7 +42,9 @@ extern "C" confab_apm *confab_apm_new(int delay_agnostic, int extended) {
   apm->echo_cancellation()->enable_drift_compensation(false);
   apm->echo_cancellation()->set_suppression_level(
       webrtc::EchoCancellation::kHighSuppression);
-  apm->noise_suppression()->set_level(webrtc::NoiseSuppression::kHigh);
+  // The strongest level: measured (ns_agc_test.go) 1-2 dB more noise gone
+  // than kHigh on white noise and babble for 0.2 dB of speech level.
+  apm->noise_suppression()->set_level(webrtc::NoiseSuppression::kVeryHigh);
   apm->gain_control()->set_mode(webrtc::GainControl::kAdaptiveDigital);
   apm->gain_control()->set_compression_gain_db(kCompressionGainDB);
   apm->gain_control()->enable_limiter(true);
