@@ -120,3 +120,14 @@ type DeviceSwitcher interface {
 	// UseScreen chooses the screen the next share shows.
 	UseScreen(id string)
 }
+
+// AudioProcessing is implemented by a Backend that can turn the
+// microphone's echo cancellation, noise suppression and automatic gain
+// control on and off. The call's device pop-up then has a check box for
+// each, remembered in the preferences; the entry screen hands the saved
+// choice over when it shows. SetAudioProcessing is called on the UI
+// goroutine and must not block; it applies at once to a call in progress
+// and to the next join.
+type AudioProcessing interface {
+	SetAudioProcessing(AudioSettings)
+}

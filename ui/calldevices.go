@@ -13,10 +13,14 @@ import (
 )
 
 // DevicePicker is the call screen's pop-up that moves the call to another
-// camera or microphone. Its fields exist while it shows.
+// camera or microphone and turns the sound processing on and off. Its
+// fields exist while it shows.
 type DevicePicker struct {
 	// Camera and Microphone pick the devices.
 	Camera, Microphone *widget.Select
+	// Audio turns the microphone's sound processing on and off; nil when
+	// the backend cannot.
+	Audio *AudioChecks
 
 	pop *widget.PopUp
 }
@@ -74,9 +78,14 @@ func (cs *CallScreen) showDevices() {
 		fieldLabel("Microphone"), dp.Microphone)
 	note := widget.NewLabel("The speaker is chosen before joining.")
 	note.Importance = widget.LowImportance
-	width := canvasRect(320)
+	box := container.NewVBox(title, form, note)
+	if dp.Audio = newAudioChecks(cs.app); dp.Audio != nil {
+		box.Add(widget.NewSeparator())
+		box.Add(dp.Audio.object())
+	}
+	box.Add(canvasRect(320))
 	c := cs.app.win.Canvas()
-	dp.pop = widget.NewPopUp(container.NewPadded(container.NewVBox(title, form, note, width)), c)
+	dp.pop = widget.NewPopUp(container.NewPadded(box), c)
 	size := dp.pop.MinSize()
 	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(cs.controls.Devices)
 	x := min(pos.X, c.Size().Width-size.Width-8)

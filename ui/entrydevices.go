@@ -7,8 +7,10 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// loadDevices fills the device pickers, keeping the previous choices.
+// loadDevices fills the device pickers, keeping the previous choices, and
+// hands the sound processing chosen before to the backend.
 func (s *EntryScreen) loadDevices() {
+	applyAudioPrefs(s.app)
 	s.devices = s.app.backend.Devices()
 	prefs := s.app.fyneApp.Preferences()
 	s.camIDs = fillSelect(s.CameraSelect, s.devices.Cameras, prefs.String(prefCamera), "No camera found")

@@ -43,6 +43,7 @@ type backend struct {
 	mu    sync.Mutex
 	entry map[capture.Kind]func() // stops the entry screen's preview and mic meter
 	calls map[*call]bool
+	audio ui.AudioSettings // the microphone's sound processing, for calls and joins
 
 	// The take-over of another app's built-in server (takeover.go).
 	takeoverMu    sync.Mutex // one take-over attempt at a time
@@ -57,7 +58,8 @@ func newBackend(log *slog.Logger, fake bool) *backend {
 	if err != nil {
 		log.Error("capture", "err", err)
 	}
-	return &backend{log: log, fake: fake, cap: c, entry: map[capture.Kind]func(){}, calls: map[*call]bool{}}
+	return &backend{log: log, fake: fake, cap: c, entry: map[capture.Kind]func(){}, calls: map[*call]bool{},
+		audio: ui.AudioSettings{EchoCancel: true, NoiseSuppression: true, GainControl: true}}
 }
 
 // Devices lists hardware devices; the test drivers are offered through the
@@ -266,9 +268,13 @@ func (b *backend) join(ctx context.Context, req ui.JoinRequest) (ui.Call, error)
 		}
 		serverURL = e.URL
 	}
+	b.mu.Lock()
+	audio := b.audio
+	b.mu.Unlock()
 	m, err := clientmedia.New(clientmedia.Options{
 		CameraID: req.CameraID, MicID: req.MicID, SpeakerID: req.SpeakerID,
 		Fake: b.fake, TestCamera: req.UseTestPattern, Logger: b.log, Capture: b.capture,
+		NoEchoCancel: !audio.EchoCancel, NoNoiseSuppression: !audio.NoiseSuppression, NoGainControl: !audio.GainControl,
 	})
 	if err != nil {
 		return nil, err
@@ -284,8 +290,22 @@ func (b *backend) join(ctx context.Context, req ui.JoinRequest) (ui.Call, error)
 	c := &call{Session: s, media: m, b: b}
 	b.mu.Lock()
 	b.calls[c] = true
+	c.setAudio(b.audio) // it may have changed while joining
 	b.mu.Unlock()
 	return c, nil
+}
+
+// SetAudioProcessing turns the microphone's echo cancellation, noise
+// suppression and automatic gain control on or off, at once in the calls
+// in progress and for the next join (ui.AudioProcessing). It does not
+// block: the capture side picks the change up before its next chunk.
+func (b *backend) SetAudioProcessing(s ui.AudioSettings) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.audio = s
+	for c := range b.calls {
+		c.setAudio(s)
+	}
 }
 
 // shutdown leaves any call still open (the window was closed) and releases
@@ -338,6 +358,14 @@ func (c *call) UseMicrophone(id string) { c.media.SetMicID(id) }
 
 // UseScreen makes the next screen share show screen id.
 func (c *call) UseScreen(id string) { c.media.SetScreenID(id) }
+
+// setAudio applies the sound processing settings to the call's
+// microphone.
+func (c *call) setAudio(s ui.AudioSettings) {
+	c.media.SetEchoCancel(s.EchoCancel)
+	c.media.SetNoiseSuppression(s.NoiseSuppression)
+	c.media.SetGainControl(s.GainControl)
+}
 
 // PlaySound plays one of the app's sounds (assets/sounds) on the call's
 // speaker.

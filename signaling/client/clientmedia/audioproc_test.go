@@ -39,4 +39,19 @@ func TestAudioProcessingOptions(t *testing.T) {
 	if st := m.AudioProcessingStats(); st.Frames < 20 {
 		t.Fatalf("the microphone's audio went through %d frames of processing, want >= 20", st.Frames)
 	}
+	// The toggles reached the processing stage: it runs without echo
+	// cancellation and noise suppression.
+	want := audioproc.Settings{AGC: true, TargetDBFS: audioproc.DefaultTargetDBFS}
+	if got := m.AudioProcessingStats().InEffect; got != want {
+		t.Fatalf("processing with %+v, want %+v", got, want)
+	}
+	// And a change while the microphone runs reaches it too.
+	m.SetEchoCancel(true)
+	want.AEC = true
+	for m.AudioProcessingStats().InEffect != want && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := m.AudioProcessingStats().InEffect; got != want {
+		t.Fatalf("after turning echo cancellation on, processing with %+v, want %+v", got, want)
+	}
 }
