@@ -8,8 +8,8 @@ mkdir -p bin
 go build -o bin/confab-bot ./cmd/confab-bot
 export CONFAB_BOT_BIN="$PWD/bin/confab-bot"
 
-echo "== media: VP8 decode and I420->RGBA conversion per 640x480 frame"
-go test -run '^$' -bench 'Decode640x480|I420ToRGBA' -benchmem ./media/ ./media/decode/ | grep -E '^(Benchmark|ok)'
+echo "== media: VP8 decode, I420->RGBA conversion per 640x480 frame, and drawing it into a 320x240 view (libyuv; *Go: the old pure-Go path)"
+go test -run '^$' -bench 'Decode640x480|DecodeToView|I420ToRGBA|Render640To320' -benchmem ./media/ ./media/decode/ | grep -E '^(Benchmark|ok)'
 
 echo; echo "== join -> first decoded remote frame, 20 joins (publisher: confab-bot, 640x480 at 30 fps)"
 go test -run '^$' -bench JoinToFirstFrame -benchtime 20x ./signaling/client/clientmedia/ | grep -E '^(Benchmark|ok)'

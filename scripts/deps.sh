@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(
   build-essential pkg-config git ca-certificates
-  libvpx-dev libopus-dev libopusfile-dev libasound2-dev
+  libvpx-dev libopus-dev libopusfile-dev libasound2-dev libyuv-dev
   libwebrtc-audio-processing-dev libspeexdsp-dev
   libgl1-mesa-dev xorg-dev libwayland-dev libxkbcommon-dev
   xvfb xauth imagemagick
