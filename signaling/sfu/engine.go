@@ -11,9 +11,14 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -50,14 +55,22 @@ type Engine struct {
 	mux    ice.UDPMux
 	tcpMux ice.TCPMux // nil unless NetConfig.TCP
 	addr   net.Addr
+
+	// pcMu serializes NewPeer: the congestion controller's estimator for
+	// a new PeerConnection is handed over in newBWE while pion builds its
+	// interceptors, on the calling goroutine.
+	pcMu   sync.Mutex
+	newBWE cc.BandwidthEstimator
 }
 
 // NewEngine opens the media UDP port and prepares the pion API: VP8 and
 // Opus with NACK, PLI and FIR feedback, the audio-level header extension,
-// and pion's default interceptors (NACK responder and generator, RTCP
-// reports, TWCC). On an unspecified address the port is opened on every
-// interface address (and loopback), so each candidate answers from its own
-// address.
+// pion's default interceptors (NACK responder and generator, RTCP
+// reports, TWCC feedback for what it receives), and a send-side bandwidth
+// estimator (Google Congestion Control over the TWCC feedback of each
+// subscriber, AddCongestionControl). On an unspecified address the port is
+// opened on every interface address (and loopback), so each candidate
+// answers from its own address.
 func NewEngine(cfg NetConfig) (*Engine, error) {
 	listenIP := cfg.ListenIP
 	if cfg.LoopbackOnly && listenIP == "" {
@@ -132,6 +145,10 @@ func NewEngine(cfg NetConfig) (*Engine, error) {
 		e.Close()
 		return nil, err
 	}
+	if err := AddCongestionControl(ir, InitialEstimate, logf, func(bwe cc.BandwidthEstimator) { e.newBWE = bwe }); err != nil {
+		e.Close()
+		return nil, err
+	}
 	e.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 	return e, nil
 }
@@ -194,9 +211,69 @@ func NewMediaEngine() (*webrtc.MediaEngine, *interceptor.Registry, error) {
 	return me, ir, nil
 }
 
+// InitialEstimate is the bandwidth a new PeerConnection's estimator
+// assumes, in bits per second, until feedback moves it.
+const InitialEstimate = 1_000_000
+
+// Estimate bounds, in bits per second.
+const (
+	minEstimate = 50_000
+	maxEstimate = 20_000_000
+)
+
+// AddCongestionControl adds a send-side bandwidth estimator to ir: each
+// PeerConnection built from it gets its own Google Congestion Control
+// estimator (delay and loss based, draft-ietf-rmcat-gcc-02) fed by the
+// remote peer's transport-wide congestion control feedback
+// (draft-holmer-rmcat-transport-wide-cc-extensions-01), whose sequence
+// numbers it adds to every packet sent. onNew receives the estimator of
+// each PeerConnection while pion builds it, on the goroutine that calls
+// NewPeerConnection. Packets are not paced: the estimate is for choosing
+// simulcast layers (the server) or an encoder bitrate (the client).
+func AddCongestionControl(ir *interceptor.Registry, initial int, logf logging.LoggerFactory, onNew func(cc.BandwidthEstimator)) error {
+	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		opts := []gcc.Option{
+			gcc.SendSideBWEInitialBitrate(initial),
+			gcc.SendSideBWEMinBitrate(minEstimate),
+			gcc.SendSideBWEMaxBitrate(maxEstimate),
+			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+		}
+		if logf != nil {
+			opts = append(opts, gcc.WithLoggerFactory(logf))
+		}
+		return gcc.NewSendSideBWE(opts...)
+	})
+	if err != nil {
+		return fmt.Errorf("sfu: congestion control: %w", err)
+	}
+	f.OnNewPeerConnection(func(_ string, bwe cc.BandwidthEstimator) { onNew(bwe) })
+	ir.Add(f)
+	// Added after the estimator, so it runs first on the way out: the
+	// estimator records the sequence number this one writes.
+	ext, err := twcc.NewHeaderExtensionInterceptor()
+	if err != nil {
+		return fmt.Errorf("sfu: congestion control: %w", err)
+	}
+	ir.Add(ext)
+	return nil
+}
+
 // NewPeerConnection returns a PeerConnection on the shared media port.
 func (e *Engine) NewPeerConnection() (*webrtc.PeerConnection, error) {
-	return e.api.NewPeerConnection(webrtc.Configuration{})
+	pc, _, err := e.NewPeer()
+	return pc, err
+}
+
+// NewPeer returns a PeerConnection on the shared media port and the
+// bandwidth estimator of what it sends (the subscriber's downlink).
+func (e *Engine) NewPeer() (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
+	e.pcMu.Lock()
+	defer e.pcMu.Unlock()
+	e.newBWE = nil
+	pc, err := e.api.NewPeerConnection(webrtc.Configuration{})
+	bwe := e.newBWE
+	e.newBWE = nil
+	return pc, bwe, err
 }
 
 // MediaAddr is the (first) local address of the media UDP port.

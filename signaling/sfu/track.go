@@ -14,7 +14,7 @@ import (
 )
 
 // keyframeGap is the shortest time between two keyframe requests sent to
-// one publisher for one track. Requests inside the gap are coalesced into
+// one publisher for one stream. Requests inside the gap are coalesced into
 // one sent at its end, never dropped: a subscriber joining just after
 // another must not wait for its decoder to ask again.
 const keyframeGap = 150 * time.Millisecond
@@ -28,6 +28,9 @@ type Stats struct {
 	// WriteErrors counts packets that could not be written to at least one
 	// subscriber; forwarding goes on for the others.
 	WriteErrors atomic.Uint64
+	// LayerSwitches counts simulcast layer changes made for subscribers
+	// (at a keyframe of the new layer, or a pause).
+	LayerSwitches atomic.Uint64
 }
 
 // packetWriter is where Forward writes each packet.
@@ -35,27 +38,36 @@ type packetWriter interface {
 	WriteRTP(p *rtp.Packet) error
 }
 
-// Track is one published track and its fan-out: every subscriber's
-// PeerConnection adds Local, and Forward copies each RTP packet from the
+// Track is one published track and its fan-out.
+//
+// A track that is not simulcast has Local: every subscriber's
+// PeerConnection adds it, and Forward copies each RTP packet from the
 // publisher to all of them at once (TrackLocalStaticRTP rewrites SSRC and
 // payload type per subscriber).
+//
+// A simulcast track (Simulcast true, Local nil) receives up to MaxLayers
+// layers of one video, each a TrackRemote with its own RID; each
+// subscriber gets a DownTrack of its own (NewDownTrack) that carries one
+// layer at a time (simulcast.go).
 type Track struct {
 	ID        string
 	Publisher string
 	Source    string
 	Kind      webrtc.RTPCodecType
 	Local     *webrtc.TrackLocalStaticRTP
+	Simulcast bool
 
 	out        packetWriter // Local, the fan-out to every subscriber
 	remote     *webrtc.TrackRemote
 	publisher  *webrtc.PeerConnection
 	levelExtID uint8
+	stripExt   []uint8 // header extensions that name the publisher's m-line (mid, rid)
 	stats      *Stats
 	done       chan struct{}
+	rate       rateMeter
+	pli        pliGate
 
-	pliMu    sync.Mutex
-	lastPLI  time.Time
-	pliTimer *time.Timer // a coalesced request waiting for the gap to pass
+	sim simulcast // the layers and down tracks of a simulcast track
 }
 
 // NewTrack prepares the fan-out of remote, received by receiver on the
@@ -67,25 +79,39 @@ func NewTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, receiver *w
 	if err != nil {
 		return nil, err
 	}
+	t := newTrack(pc, remote.Kind(), receiver, id, streamID, source, stats)
+	t.Local, t.out, t.remote = local, local, remote
+	return t, nil
+}
+
+func newTrack(pc *webrtc.PeerConnection, kind webrtc.RTPCodecType, receiver *webrtc.RTPReceiver,
+	id, streamID, source string, stats *Stats) *Track {
 	t := &Track{
-		ID: id, Publisher: streamID, Source: source, Kind: remote.Kind(), Local: local,
-		out: local, remote: remote, publisher: pc, stats: stats, done: make(chan struct{}),
+		ID: id, Publisher: streamID, Source: source, Kind: kind,
+		publisher: pc, stats: stats, done: make(chan struct{}),
 	}
 	if stats == nil {
 		t.stats = &Stats{}
 	}
 	for _, ext := range receiver.GetParameters().HeaderExtensions {
-		if ext.URI == sdp.AudioLevelURI {
+		switch ext.URI {
+		case sdp.AudioLevelURI:
 			t.levelExtID = uint8(ext.ID)
+		case sdp.SDESMidURI, sdp.SDESRTPStreamIDURI, sdp.SDESRepairRTPStreamIDURI:
+			// They name the publisher's m-line and layer; on a
+			// subscriber's m-line they would misroute the packet (a
+			// browser drops a packet whose mid is not that m-line's).
+			t.stripExt = append(t.stripExt, uint8(ext.ID))
 		}
 	}
-	return t, nil
+	return t
 }
 
 // Forward copies packets from the publisher to the subscribers until the
 // publisher's track ends. onLevel, if not nil, receives the RFC 6464 audio
 // level (0 = loudest, 127 = silence) of each audio packet that carries one.
-// Forward is called once, on its own goroutine.
+// Forward is called once, on its own goroutine, for a track that is not
+// simulcast.
 func (t *Track) Forward(onLevel func(level uint8, voice bool)) error {
 	defer close(t.done)
 	t.stats.TracksLive.Add(1)
@@ -105,11 +131,15 @@ func (t *Track) Forward(onLevel func(level uint8, voice bool)) error {
 		}
 		t.stats.PacketsIn.Add(1)
 		t.stats.BytesIn.Add(uint64(n))
+		t.rate.add(n)
 		if onLevel != nil && t.levelExtID != 0 {
 			// RFC 6464 §3: one byte, V flag in the top bit, level in -dBov below.
 			if ext := pkt.Header.GetExtension(t.levelExtID); len(ext) >= 1 {
 				onLevel(ext[0]&0x7f, ext[0]&0x80 != 0)
 			}
+		}
+		for _, id := range t.stripExt {
+			_ = pkt.Header.DelExtension(id)
 		}
 		// A failed write to one subscriber (the fan-out writes to all of
 		// them and joins the errors) must not stop the others' media.
@@ -119,49 +149,58 @@ func (t *Track) Forward(onLevel func(level uint8, voice bool)) error {
 	}
 }
 
-// Done is closed when Forward has returned.
+// Done is closed when forwarding has ended: Forward has returned, or, for
+// a simulcast track, the last of its layers has.
 func (t *Track) Done() <-chan struct{} { return t.done }
+
+// Bitrate is what the publisher sends on this track, in bits per second,
+// averaged over the last second or so (all layers of a simulcast track).
+func (t *Track) Bitrate(now time.Time) int {
+	if t.Simulcast {
+		sum := 0
+		for _, l := range t.sim.snapshot() {
+			sum += l.rate.bitrate(now)
+		}
+		return sum
+	}
+	return t.rate.bitrate(now)
+}
 
 // RequestKeyframe asks the publisher for a keyframe with a PLI (RFC 4585
 // §6.3.1). At most one PLI per keyframeGap is sent; a request inside the
 // gap is sent when the gap ends, together with any others that arrive
-// meanwhile. Audio tracks ignore it.
+// meanwhile. Audio tracks ignore it. For a simulcast track it asks on
+// every layer (a subscriber's DownTrack asks only for the layer it needs).
 func (t *Track) RequestKeyframe() {
 	if t.Kind != webrtc.RTPCodecTypeVideo {
 		return
 	}
-	t.pliMu.Lock()
-	defer t.pliMu.Unlock()
-	if t.pliTimer != nil {
-		return // already coming
-	}
-	wait := time.Until(t.lastPLI.Add(keyframeGap))
-	if wait <= 0 {
-		t.sendPLILocked()
+	if t.Simulcast {
+		for _, l := range t.sim.snapshot() {
+			t.pliLayer(l)
+		}
 		return
 	}
-	t.pliTimer = time.AfterFunc(wait, func() {
-		t.pliMu.Lock()
-		defer t.pliMu.Unlock()
-		t.pliTimer = nil
-		select {
-		case <-t.done:
-		default:
-			t.sendPLILocked()
-		}
-	})
+	ssrc := uint32(t.remote.SSRC())
+	t.pli.request(t.done, func() { t.sendPLI(ssrc) })
 }
 
-func (t *Track) sendPLILocked() {
-	t.lastPLI = time.Now()
+func (t *Track) sendPLI(ssrc uint32) {
 	t.stats.Keyframes.Add(1)
-	_ = t.publisher.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.remote.SSRC())}})
+	if t.publisher == nil {
+		return // a track made by a unit test
+	}
+	_ = t.publisher.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 }
 
 // RelayFeedback reads the RTCP a subscriber sends for this track through
 // sender and turns its PLI and FIR into keyframe requests to the publisher.
 // It returns when the sender is stopped.
 func (t *Track) RelayFeedback(sender *webrtc.RTPSender) {
+	relayFeedback(sender, t.RequestKeyframe)
+}
+
+func relayFeedback(sender *webrtc.RTPSender, keyframe func()) {
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
@@ -170,8 +209,82 @@ func (t *Track) RelayFeedback(sender *webrtc.RTPSender) {
 		for _, p := range pkts {
 			switch p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				t.RequestKeyframe()
+				keyframe()
 			}
 		}
 	}
+}
+
+// pliGate spaces the keyframe requests for one stream (keyframeGap).
+type pliGate struct {
+	mu    sync.Mutex
+	last  time.Time
+	timer *time.Timer // a coalesced request waiting for the gap to pass
+}
+
+// request calls send now, or at the end of the gap, unless done is closed
+// by then.
+func (g *pliGate) request(done <-chan struct{}, send func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.timer != nil {
+		return // already coming
+	}
+	wait := time.Until(g.last.Add(keyframeGap))
+	if wait <= 0 {
+		g.last = time.Now()
+		send()
+		return
+	}
+	g.timer = time.AfterFunc(wait, func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.timer = nil
+		select {
+		case <-done:
+		default:
+			g.last = time.Now()
+			send()
+		}
+	})
+}
+
+// rateWindow is how often a rateMeter takes a new reading.
+const rateWindow = 500 * time.Millisecond
+
+// rateMeter measures a bitrate from byte counts: add is called per packet
+// from one goroutine, bitrate from any; a reading covers at least
+// rateWindow and is smoothed with the one before.
+type rateMeter struct {
+	bytes atomic.Uint64
+
+	mu       sync.Mutex
+	at       time.Time
+	seen     uint64
+	bps      float64
+	measured bool
+}
+
+func (m *rateMeter) add(n int) { m.bytes.Add(uint64(n)) }
+
+func (m *rateMeter) bitrate(now time.Time) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	total := m.bytes.Load()
+	if m.at.IsZero() {
+		m.at, m.seen = now, total
+		return 0
+	}
+	dt := now.Sub(m.at)
+	if dt < rateWindow {
+		return int(m.bps)
+	}
+	sample := float64(total-m.seen) * 8 / dt.Seconds()
+	if m.measured {
+		m.bps = 0.5*m.bps + 0.5*sample
+	} else {
+		m.bps, m.measured = sample, true
+	}
+	m.at, m.seen = now, total
+	return int(m.bps)
 }

@@ -1,0 +1,445 @@
+package sfu
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// MaxLayers is the most simulcast layers a track has.
+const MaxLayers = 3
+
+// LayerRIDs are the RTP stream ids (RFC 8852) of the simulcast layers, by
+// layer index, lowest quality first: "q" a quarter of the full size in
+// each dimension, "h" half, "f" full (PROTOCOL.md §5.3).
+var LayerRIDs = [MaxLayers]string{"q", "h", "f"}
+
+// LayerIndex returns the index of the layer with RTP stream id rid, or -1.
+func LayerIndex(rid string) int {
+	for i, r := range LayerRIDs {
+		if r == rid {
+			return i
+		}
+	}
+	return -1
+}
+
+// layerIdle is how long a layer may send nothing before it counts as
+// stopped (a browser stops its top layer when its own uplink is short).
+const layerIdle = 2 * time.Second
+
+// ErrTrackEnded is returned by AddLayer when the track's last layer has
+// already ended: the caller starts a new track.
+var ErrTrackEnded = errors.New("sfu: track has ended")
+
+// simulcast holds a simulcast track's layers and subscribers.
+type simulcast struct {
+	mu      sync.Mutex
+	layers  [MaxLayers]*layer
+	running int  // layer forwarders still running
+	ended   bool // the last one has returned
+
+	downs atomic.Pointer[[]*DownTrack] // copy on write, read per packet
+	dmu   sync.Mutex                   // serializes changes to downs
+}
+
+// layer is one simulcast layer of a track, as the publisher sends it.
+type layer struct {
+	index  int
+	remote *webrtc.TrackRemote
+	ssrc   uint32
+	rate   rateMeter
+	last   atomic.Int64 // Unix ns of the latest packet
+	width  atomic.Int32 // from its latest keyframe header, 0 until one
+	height atomic.Int32
+	pli    pliGate
+}
+
+func (s *simulcast) snapshot() []*layer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*layer
+	for _, l := range s.layers {
+		if l != nil {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (s *simulcast) layer(i int) *layer {
+	if i < 0 || i >= MaxLayers {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.layers[i]
+}
+
+// NewSimulcastTrack prepares a simulcast track received by receiver on
+// the publisher's PeerConnection pc; its layers are added with AddLayer
+// as pion reports them (one TrackRemote per RID).
+func NewSimulcastTrack(pc *webrtc.PeerConnection, kind webrtc.RTPCodecType, receiver *webrtc.RTPReceiver,
+	id, streamID, source string, stats *Stats) *Track {
+	t := newTrack(pc, kind, receiver, id, streamID, source, stats)
+	t.Simulcast = true
+	empty := []*DownTrack{}
+	t.sim.downs.Store(&empty)
+	return t
+}
+
+// AddLayer adds remote, whose RID names its layer, to a simulcast track.
+// Forward it with ForwardLayer. It fails for an unknown RID, a layer the
+// track already has, or a track whose layers have all ended.
+func (t *Track) AddLayer(remote *webrtc.TrackRemote) (*layer, error) {
+	i := LayerIndex(remote.RID())
+	if !t.Simulcast || i < 0 {
+		return nil, errors.New("sfu: not a simulcast layer: rid " + remote.RID())
+	}
+	s := &t.sim
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return nil, ErrTrackEnded
+	}
+	if s.layers[i] != nil {
+		return nil, errors.New("sfu: layer " + remote.RID() + " arrived twice")
+	}
+	l := &layer{index: i, remote: remote, ssrc: uint32(remote.SSRC())}
+	l.last.Store(time.Now().UnixNano())
+	s.layers[i] = l
+	s.running++
+	return l, nil
+}
+
+// Layers reports which layers the track has, by index.
+func (t *Track) Layers() [MaxLayers]LayerInfo {
+	var out [MaxLayers]LayerInfo
+	now := time.Now()
+	for _, l := range t.sim.snapshot() {
+		out[l.index] = l.info(now)
+	}
+	return out
+}
+
+// LayerInfo describes one simulcast layer as it arrives.
+type LayerInfo struct {
+	Present bool // the publisher has sent on it
+	Active  bool // and has within layerIdle
+	Bitrate int  // bits per second
+	Width   int  // from the latest keyframe; 0 until one came
+	Height  int
+}
+
+func (l *layer) info(now time.Time) LayerInfo {
+	return LayerInfo{
+		Present: true,
+		Active:  now.Sub(time.Unix(0, l.last.Load())) < layerIdle,
+		Bitrate: l.rate.bitrate(now),
+		Width:   int(l.width.Load()),
+		Height:  int(l.height.Load()),
+	}
+}
+
+// ForwardLayer copies the packets of layer l to the subscribers whose
+// DownTrack carries it, until the publisher's stream ends. It reports
+// whether l was the track's last running layer: then Done is closed and
+// the track is over. It is called once per layer, on its own goroutine.
+func (t *Track) ForwardLayer(l *layer) (last bool, err error) {
+	t.stats.TracksLive.Add(1)
+	defer t.stats.TracksLive.Add(-1)
+	defer func() {
+		s := &t.sim
+		s.mu.Lock()
+		s.running--
+		last = s.running == 0
+		if last {
+			s.ended = true
+			close(t.done)
+		}
+		s.mu.Unlock()
+	}()
+	buf := make([]byte, 1500)
+	var pkt rtp.Packet
+	for {
+		n, _, err := l.remote.Read(buf)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return false, nil
+			}
+			return false, err
+		}
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			continue
+		}
+		now := time.Now()
+		t.stats.PacketsIn.Add(1)
+		t.stats.BytesIn.Add(uint64(n))
+		l.rate.add(n)
+		l.last.Store(now.UnixNano())
+		vi, ok := parseVP8(pkt.Payload)
+		if !ok {
+			vi = vp8Info{picID: -1, tl0: -1}
+		}
+		if vi.keyframe && vi.width > 0 {
+			l.width.Store(int32(vi.width))
+			l.height.Store(int32(vi.height))
+		}
+		for _, d := range *t.sim.downs.Load() {
+			d.write(l.index, &pkt, &vi, now)
+		}
+	}
+}
+
+func (t *Track) pliLayer(l *layer) {
+	l.pli.request(t.done, func() { t.sendPLI(l.ssrc) })
+}
+
+// NewDownTrack makes a subscriber's own outgoing track for simulcast
+// track t: it carries one layer at a time, chosen with SetTarget (the
+// Allocator does), with sequence numbers, timestamps and VP8 picture ids
+// that run on across switches. onLayer, if not nil, is called after each
+// switch with the layer now sent (-1: none) and its size when known; it
+// runs on a forwarding goroutine and must not block. Close removes it.
+func (t *Track) NewDownTrack(onLayer func(layer, width, height int)) (*DownTrack, error) {
+	local, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
+		t.ID, t.Publisher)
+	if err != nil {
+		return nil, err
+	}
+	d := &DownTrack{Local: local, track: t, onLayer: onLayer, current: -1, target: -1, out: local}
+	s := &t.sim
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	old := *s.downs.Load()
+	next := make([]*DownTrack, 0, len(old)+1)
+	next = append(append(next, old...), d)
+	s.downs.Store(&next)
+	return d, nil
+}
+
+// DownTrack is one subscriber's view of a simulcast track (see
+// Track.NewDownTrack). Its forwarding state is guarded by mu and changed
+// by the layers' forwarding goroutines and SetTarget; its allocation
+// state belongs to the subscriber's Allocator.
+type DownTrack struct {
+	Local   *webrtc.TrackLocalStaticRTP
+	track   *Track
+	onLayer func(layer, width, height int)
+	out     packetWriter
+
+	mu        sync.Mutex
+	current   int // layer being sent, -1 none
+	target    int // layer wanted, -1 none (paused)
+	askedAt   time.Time
+	started   bool
+	seqOff    uint16
+	tsOff     uint32
+	pidOff    uint16
+	tl0Off    uint8
+	lastSeq   uint16 // the newest packet sent, after rewriting
+	lastTS    uint32
+	lastAt    time.Time
+	lastPID   uint16
+	lastTL0   uint8
+	switchSeq uint16 // first packet of the current layer since the switch
+	guard     bool   // drop the current layer's packets from before switchSeq
+	buf       [1500]byte
+	closed    bool
+
+	alloc allocState // guarded by the Allocator's mu
+}
+
+// Track returns the simulcast track d carries.
+func (d *DownTrack) Track() *Track { return d.track }
+
+// Layer returns the layer being sent (-1: none) and the one wanted.
+func (d *DownTrack) Layer() (current, target int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.current, d.target
+}
+
+// SetTarget chooses the layer d should carry: -1 stops sending at once; a
+// layer other than the one being sent is switched to at its next
+// keyframe, which is asked for now with a PLI on that layer.
+func (d *DownTrack) SetTarget(layer int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || layer == d.target {
+		return
+	}
+	d.target = layer
+	if layer < 0 {
+		if d.current >= 0 {
+			d.current = -1
+			d.track.stats.LayerSwitches.Add(1)
+			d.notifyLocked(-1)
+		}
+		return
+	}
+	if layer != d.current {
+		d.askLocked(time.Now())
+	}
+}
+
+// RequestKeyframe asks the publisher for a keyframe of the layer d sends
+// (or is switching to), for a subscriber whose decoder lost sync.
+func (d *DownTrack) RequestKeyframe() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l := d.current
+	if d.target >= 0 && d.target != d.current {
+		l = d.target
+	}
+	if ly := d.track.sim.layer(l); ly != nil {
+		d.track.pliLayer(ly)
+	}
+}
+
+// retry asks again for the keyframe of a switch that has waited long.
+func (d *DownTrack) retry(now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.target >= 0 && d.target != d.current && now.Sub(d.askedAt) > time.Second {
+		d.askLocked(now)
+	}
+}
+
+func (d *DownTrack) askLocked(now time.Time) {
+	d.askedAt = now
+	if l := d.track.sim.layer(d.target); l != nil {
+		d.track.pliLayer(l)
+	}
+}
+
+// RelayFeedback reads the RTCP the subscriber sends for d through sender
+// and turns its PLI and FIR into keyframe requests for the layer it gets.
+// It returns when the sender is stopped.
+func (d *DownTrack) RelayFeedback(sender *webrtc.RTPSender) {
+	relayFeedback(sender, d.RequestKeyframe)
+}
+
+// Close stops d and takes it off its track.
+func (d *DownTrack) Close() {
+	d.mu.Lock()
+	d.closed = true
+	d.target, d.current = -1, -1
+	d.mu.Unlock()
+	s := &d.track.sim
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	old := *s.downs.Load()
+	next := make([]*DownTrack, 0, len(old))
+	for _, x := range old {
+		if x != d {
+			next = append(next, x)
+		}
+	}
+	s.downs.Store(&next)
+}
+
+func (d *DownTrack) notifyLocked(layer int) {
+	if d.onLayer == nil {
+		return
+	}
+	w, h := 0, 0
+	if l := d.track.sim.layer(layer); l != nil {
+		w, h = int(l.width.Load()), int(l.height.Load())
+	}
+	d.onLayer(layer, w, h)
+}
+
+// seqDiff is a-b in RTP sequence number space (RFC 3550 §A.1).
+func seqDiff(a, b uint16) int { return int(int16(a - b)) }
+
+// write sends pkt, of layer, if it is the layer d carries; it switches to
+// the target layer at the first packet of one of its keyframes. The
+// outgoing stream stays one stream: sequence numbers go on from the last
+// one sent, the timestamp advances by the wall time since the last
+// packet, and the VP8 PictureID and TL0PICIDX (RFC 7741 §4.2) go on from
+// the last ones, so a receiver's jitter buffer and decoder see a keyframe
+// of a stream they already know.
+func (d *DownTrack) write(layer int, pkt *rtp.Packet, vi *vp8Info, now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if layer != d.current {
+		if layer != d.target || !vi.keyframe {
+			return
+		}
+		d.switchLocked(layer, pkt, vi, now)
+	}
+	if d.guard {
+		diff := seqDiff(pkt.SequenceNumber, d.switchSeq)
+		if diff < 0 {
+			return // sent before the keyframe we switched at: not part of this stream
+		}
+		if diff > 1000 {
+			d.guard = false
+		}
+	}
+	out := rtp.Packet{Header: rtp.Header{
+		Version:        2,
+		Padding:        pkt.Header.Padding,
+		PaddingSize:    pkt.Header.PaddingSize,
+		Marker:         pkt.Marker,
+		PayloadType:    pkt.PayloadType,
+		SequenceNumber: pkt.SequenceNumber + d.seqOff,
+		Timestamp:      pkt.Timestamp + d.tsOff,
+	}, Payload: pkt.Payload}
+	var pid uint16
+	var tl0 uint8
+	if vi.picID >= 0 || vi.tl0 >= 0 {
+		n := copy(d.buf[:], pkt.Payload)
+		p := d.buf[:n]
+		if vi.picID >= 0 {
+			pid = (vi.pictureID(p) + d.pidOff) & vi.pictureIDMask()
+			vi.setPictureID(p, pid)
+		}
+		if vi.tl0 >= 0 {
+			tl0 = p[vi.tl0] + d.tl0Off
+			p[vi.tl0] = tl0
+		}
+		out.Payload = p
+	}
+	if !d.started || seqDiff(out.SequenceNumber, d.lastSeq) > 0 {
+		d.lastSeq, d.lastTS, d.lastAt = out.SequenceNumber, out.Timestamp, now
+		if vi.picID >= 0 {
+			d.lastPID = pid
+		}
+		if vi.tl0 >= 0 {
+			d.lastTL0 = tl0
+		}
+	}
+	d.started = true
+	if err := d.out.WriteRTP(&out); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+		d.track.stats.WriteErrors.Add(1)
+	}
+}
+
+// switchLocked makes layer, whose keyframe starts with pkt, the layer sent.
+func (d *DownTrack) switchLocked(layer int, pkt *rtp.Packet, vi *vp8Info, now time.Time) {
+	if d.started {
+		d.seqOff = d.lastSeq + 1 - pkt.SequenceNumber
+		ticks := uint32(now.Sub(d.lastAt).Seconds() * 90000)
+		if ticks == 0 {
+			ticks = 1 // a new frame needs a new timestamp
+		}
+		d.tsOff = d.lastTS + ticks - pkt.Timestamp
+		if vi.picID >= 0 {
+			d.pidOff = d.lastPID + 1 - vi.pictureID(pkt.Payload)
+		}
+		if vi.tl0 >= 0 {
+			d.tl0Off = d.lastTL0 + 1 - pkt.Payload[vi.tl0]
+		}
+	}
+	d.switchSeq, d.guard = pkt.SequenceNumber, true
+	d.current = layer
+	d.track.stats.LayerSwitches.Add(1)
+	d.notifyLocked(layer)
+}
