@@ -32,6 +32,11 @@ func FuzzDecode(f *testing.F) {
 		`{"v":1,"type":"react","data":{"emoji":"\u2764"}}`,
 		`{"v":1,"type":"react","data":{"emoji":"\ud83d"}}`,
 		`{"v":1,"type":"react","data":{"emoji":""}}`,
+		`{"v":1,"type":"set_layer","data":{"track":"camera:u-1","width":320,"height":240}}`,
+		`{"v":1,"type":"set_layer","data":{"track":"camera:u-1","layer":"q"}}`,
+		`{"v":1,"type":"set_layer","data":{"track":"screen:u-1","paused":true}}`,
+		`{"v":1,"type":"set_layer","data":{"track":"microphone:u-1","layer":"x","width":-1}}`,
+		`{"v":1,"type":"set_layer","data":{"track":"camera:"}}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -57,6 +62,8 @@ func FuzzDecode(f *testing.F) {
 			target = &SetHand{}
 		case TypeReact:
 			target = &React{}
+		case TypeSetLayer:
+			target = &SetLayer{}
 		default:
 			return
 		}

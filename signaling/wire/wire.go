@@ -50,6 +50,7 @@ const (
 	TypeRenegotiate        = "renegotiate"         // client -> server
 	TypeSetHand            = "set_hand"            // client -> server
 	TypeReact              = "react"               // client -> server
+	TypeSetLayer           = "set_layer"           // client -> server
 	TypeJoined             = "joined"              // server -> client
 	TypeOffer              = "offer"               // server -> client
 	TypeParticipantJoined  = "participant_joined"  // server -> client
@@ -57,6 +58,7 @@ const (
 	TypeParticipantUpdated = "participant_updated" // server -> client
 	TypeSpeakers           = "speakers"            // server -> client
 	TypeReaction           = "reaction"            // server -> client
+	TypeLayer              = "layer"               // server -> client
 	TypeError              = "error"               // server -> client
 )
 
@@ -458,9 +460,9 @@ func DecodeData(env Envelope, v any) error {
 func knownType(t string) bool {
 	switch t {
 	case TypeJoin, TypeAnswer, TypeSetSource, TypeChat, TypeHistory, TypeLeave, TypeRenegotiate,
-		TypeSetHand, TypeReact,
+		TypeSetHand, TypeReact, TypeSetLayer,
 		TypeJoined, TypeOffer, TypeParticipantJoined, TypeParticipantLeft,
-		TypeParticipantUpdated, TypeSpeakers, TypeReaction, TypeError:
+		TypeParticipantUpdated, TypeSpeakers, TypeReaction, TypeLayer, TypeError:
 		return true
 	}
 	return false
