@@ -110,6 +110,14 @@ type SoundPlayer interface {
 	PlaySound(name string)
 }
 
+// SpeakerSwitcher is implemented by a Call that can move its sound to
+// another speaker during the call, at once.
+type SpeakerSwitcher interface {
+	// UseSpeaker plays the call on the speaker with id; on an error the
+	// sound stays where it was.
+	UseSpeaker(id string) error
+}
+
 // DeviceSwitcher is implemented by a Call that can move to another camera
 // or microphone during the call. The choice takes effect the next time
 // the device starts; the call screen restarts a device that is on.

@@ -16,8 +16,9 @@ import (
 // camera or microphone and turns the sound processing on and off. Its
 // fields exist while it shows.
 type DevicePicker struct {
-	// Camera and Microphone pick the devices.
-	Camera, Microphone *widget.Select
+	// Camera, Microphone and Speaker pick the devices; Speaker is nil when
+	// the call cannot move its sound.
+	Camera, Microphone, Speaker *widget.Select
 	// Audio turns the microphone's sound processing on and off; nil when
 	// the backend cannot.
 	Audio *AudioChecks
@@ -76,9 +77,20 @@ func (cs *CallScreen) showDevices() {
 	form := container.New(layout.NewFormLayout(),
 		fieldLabel("Camera"), dp.Camera,
 		fieldLabel("Microphone"), dp.Microphone)
-	note := widget.NewLabel("The speaker is chosen before joining.")
-	note.Importance = widget.LowImportance
-	box := container.NewVBox(title, form, note)
+	if ss, ok := cs.call.(SpeakerSwitcher); ok {
+		dp.Speaker = widget.NewSelect(nil, nil)
+		spkIDs := fillSelect(dp.Speaker, devs.Speakers, cs.req.SpeakerID, "No speaker found")
+		dp.Speaker.OnChanged = func(label string) {
+			id, ok := spkIDs[label]
+			if !ok || cs.detached || id == cs.req.SpeakerID {
+				return
+			}
+			cs.switchSpeaker(ss, id, label)
+		}
+		form.Add(fieldLabel("Speaker"))
+		form.Add(dp.Speaker)
+	}
+	box := container.NewVBox(title, form)
 	if dp.Audio = newAudioChecks(cs.app); dp.Audio != nil {
 		box.Add(widget.NewSeparator())
 		box.Add(dp.Audio.object())
@@ -91,6 +103,29 @@ func (cs *CallScreen) showDevices() {
 	x := min(pos.X, c.Size().Width-size.Width-8)
 	dp.pop.ShowAtPosition(fyne.NewPos(max(x, 8), max(pos.Y-size.Height-8, 8)))
 	cs.devices = dp
+}
+
+// switchSpeaker moves the call's sound to speaker id at once; if that
+// device cannot play, sound stays where it was and a notice says so.
+func (cs *CallScreen) switchSpeaker(ss SpeakerSwitcher, id, label string) {
+	prev := cs.req.SpeakerID
+	cs.req.SpeakerID = id
+	prefs := cs.app.fyneApp.Preferences()
+	do := cs.app.do
+	cs.ops <- func() {
+		err := ss.UseSpeaker(id)
+		do(func() {
+			if cs.detached {
+				return
+			}
+			if err != nil {
+				cs.req.SpeakerID = prev
+				cs.showNotice("Couldn't play on " + label + ". " + causeText(err, cs.req.Server))
+				return
+			}
+			prefs.SetString(prefSpeaker, id)
+		})
+	}
 }
 
 // switchDevice chooses another device and, if that device is on now,
