@@ -82,6 +82,17 @@ func (ac *AudioChecks) Settings() AudioSettings {
 	}
 }
 
+// load shows the choice in the preferences, without applying it again.
+func (ac *AudioChecks) load() {
+	s := audioPrefs(ac.app.fyneApp.Preferences())
+	for c, on := range map[*widget.Check]bool{ac.EchoCancel: s.EchoCancel, ac.NoiseSuppression: s.NoiseSuppression, ac.GainControl: s.GainControl} {
+		if c.Checked != on {
+			c.Checked = on
+			c.Refresh()
+		}
+	}
+}
+
 // changed remembers the choice and hands it to the backend.
 func (ac *AudioChecks) changed() {
 	s := ac.Settings()

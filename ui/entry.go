@@ -50,6 +50,9 @@ type EntryScreen struct {
 	CameraSelect, MicSelect, SpeakerSelect *widget.Select
 	// TestPattern joins with a moving test picture instead of a camera.
 	TestPattern *widget.Check
+	// Audio turns the microphone's sound processing on and off, under a
+	// folded "Sound processing" heading; nil when the backend cannot.
+	Audio *AudioChecks
 	// NoCamera says that no camera was found.
 	NoCamera *widget.Label
 	// Preview shows the chosen camera; PreviewNote covers it when there
@@ -194,6 +197,9 @@ func (s *EntryScreen) build() fyne.CanvasObject {
 		fieldLabel("Microphone"), s.MicSelect,
 		fieldLabel("Speaker"), s.SpeakerSelect)
 	left := container.NewVBox(preview, meter, devices, s.TestPattern, s.NoCamera)
+	if s.Audio = newAudioChecks(s.app); s.Audio != nil {
+		left.Add(widget.NewAccordion(widget.NewAccordionItem("Sound processing", s.Audio.object())))
+	}
 
 	s.joinExtras = container.NewHBox(s.Progress, s.CancelButton)
 	s.joinExtras.Hide()

@@ -11,6 +11,9 @@ import (
 // hands the sound processing chosen before to the backend.
 func (s *EntryScreen) loadDevices() {
 	applyAudioPrefs(s.app)
+	if s.Audio != nil {
+		s.Audio.load() // they may have changed in a call
+	}
 	s.devices = s.app.backend.Devices()
 	prefs := s.app.fyneApp.Preferences()
 	s.camIDs = fillSelect(s.CameraSelect, s.devices.Cameras, prefs.String(prefCamera), "No camera found")

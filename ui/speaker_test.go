@@ -49,3 +49,25 @@ func TestSwitchSpeakerDuringACall(t *testing.T) {
 		t.Errorf("speaker preference %q after a failed switch, want hp", got)
 	}
 }
+
+// The entry screen's sound processing checks follow a change made in a
+// call, and a change there is remembered for the next call.
+func TestEntrySoundProcessingChecks(t *testing.T) {
+	h, ab := newAudioHarness(t, test.NewTempApp(t))
+	e := h.app.Entry()
+	if e.Audio == nil || !e.Audio.EchoCancel.Checked {
+		t.Fatal("no sound processing checks on the entry screen, or echo cancellation off at first")
+	}
+	test.Tap(e.Audio.EchoCancel)
+	if h.fa.Preferences().BoolWithFallback(prefEchoCancel, true) {
+		t.Error("turning echo cancellation off on the entry screen is not remembered")
+	}
+	if got, _ := ab.last(); got.EchoCancel || !got.NoiseSuppression {
+		t.Errorf("the backend got %+v, want echo cancellation off", got)
+	}
+	h.fa.Preferences().SetBool(prefEchoCancel, true) // as the call's pop-up does
+	e.loadDevices()
+	if !e.Audio.EchoCancel.Checked {
+		t.Error("the entry screen does not show the choice made in the call")
+	}
+}
