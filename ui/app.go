@@ -141,6 +141,11 @@ func (a *App) showCall(call Call, req JoinRequest) {
 	cs.start(a.tick)
 }
 
+// Close closes the window as its close button does: the call, if any, is
+// left and its devices released first. It runs on the UI goroutine (a
+// signal handler hands it over with fyne.Do).
+func (a *App) Close() { a.closeWindow() }
+
 // closeWindow leaves the call, if any, before the window closes.
 func (a *App) closeWindow() {
 	if a.closing {

@@ -328,7 +328,7 @@ func TestWindowCloseLeaves(t *testing.T) {
 	_, c := h.welcome()
 	closed := false
 	h.app.win.SetOnClosed(func() { closed = true })
-	h.app.closeWindow()
+	h.app.Close() // as the close button, and as a TERM signal does
 	eventually(t, "Leave on close", func() (ok bool) {
 		c.get(func(c *fakeCall) { ok = c.leaves == 1 })
 		return

@@ -97,7 +97,11 @@ func run() error {
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		if _, ok := <-sig; ok {
-			fyne.Do(a.Quit)
+			// As the close button: leave the call on the UI goroutine,
+			// then the window closes and ShowAndRun returns. Quitting at
+			// once would leave the call's goroutines drawing into a UI
+			// that is gone.
+			fyne.Do(w.Close)
 		}
 	}()
 	w.ShowAndRun()
