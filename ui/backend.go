@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/confab/confab/signaling/client"
 )
@@ -138,4 +139,16 @@ type DeviceSwitcher interface {
 // and to the next join.
 type AudioProcessing interface {
 	SetAudioProcessing(AudioSettings)
+}
+
+// Inviter is implemented by a Call that can make an invite link to its
+// room: a short code at the server, http://HOST:PORT/j/CODE, that opens
+// the call in a browser. The call's Invite action and the alone card's
+// button then copy such a link; without an Inviter, or when making a link
+// fails (a server too old for links, or out of reach), they copy how to
+// join with the app instead.
+type Inviter interface {
+	// InviteLink makes a new link and says until when it works. It is
+	// called off the UI goroutine and may take a moment.
+	InviteLink(ctx context.Context) (link string, expires time.Time, err error)
 }

@@ -137,6 +137,7 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 	aloneText := widget.NewLabelWithStyle("You're the only one here", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	aloneHint := widget.NewLabelWithStyle("Others join with the room name "+quoteRoom(req.Room)+".", fyne.TextAlignCenter, fyne.TextStyle{})
 	cs.InviteButton = widget.NewButtonWithIcon("Copy invite", theme.ContentCopyIcon(), cs.copyInvite)
+	cs.controls.Invite.OnTapped = cs.copyInvite
 	aloneBg := canvas.NewRectangle(colorTooltip)
 	aloneBg.CornerRadius = 10
 	cs.alone = container.NewVBox(container.NewCenter(container.NewStack(aloneBg,
@@ -342,26 +343,6 @@ func (cs *CallScreen) handle(ev client.Event) {
 			cs.sync()
 		}
 	}
-}
-
-// copyInvite puts how to join this call on the clipboard.
-func (cs *CallScreen) copyInvite() {
-	cs.app.fyneApp.Clipboard().SetContent(cs.inviteText())
-	cs.showNotice("Invite copied")
-}
-
-// inviteText says how someone else joins this call.
-func (cs *CallScreen) inviteText() string {
-	room := cs.model.room
-	server := cs.req.Server
-	if server == "" {
-		server = cs.app.backend.ServerHint()
-		if nh, ok := cs.app.backend.(NetworkHost); !ok || !nh.NetworkAccess() {
-			return fmt.Sprintf("Join me in Confab: open the app on this computer and join the room %s.", quoteRoom(room))
-		}
-		return fmt.Sprintf("Join me in Confab: join the room %s. %s", quoteRoom(room), server)
-	}
-	return fmt.Sprintf("Join me in Confab: confab --server %s --room %s", server, quoteRoom(room))
 }
 
 // quoteRoom puts a room name in quotes.

@@ -16,6 +16,8 @@
 //                 shown: .tile .reaction-float[data-emoji];
 //                 remote sound: audio[data-participant]
 //   <body data-phase> mirrors confabTest.state().phase
+//   /j/CODE       the page of an invite link: #room is filled in from the
+//                 code (read-only); Join exchanges the code for a token
 //
 // window.confabTest (always present) reads the page's state:
 //   state()   -> {phase: "entry"|"joining"|"call"|"reconnecting"|"left"|"error",
@@ -28,6 +30,8 @@
 //                 chat: [{seq,id,from,name,text,status}] in seq order, then
 //                       own unacknowledged ones (status "sent", "sending"
 //                       or "failed"; seq null until stored),
+//                 invite: {code, room, used}|null (on a /j/ link: the
+//                       code, its room once known, whether it was used),
 //                 protocolViolations: [string] (media sent on a publish
 //                       mid or on a mid missing from the offer's tracks,
 //                       and similar breaks of PROTOCOL.md §5.2)}
@@ -111,12 +115,41 @@ async function fetchToken(room, name) {
   throw new UIError(`The server could not let you in (HTTP ${res.status}).`);
 }
 
+// INVITE_MESSAGES explain the invite API's refusals (PROTOCOL.md,
+// "Invite links").
+const INVITE_MESSAGES = {
+  invite_unknown: "This invite link does not work. Check that it was copied whole, or ask for a new one.",
+  invite_expired: "This invite link has expired. Ask the person who sent it for a new one.",
+  invite_used_up: "This invite link has been used up. Ask the person who sent it for a new one.",
+  invite_revoked: "This invite link was withdrawn. Ask the person who sent it for a new one.",
+  rate_limited: "Too many tries from your address. Wait a few minutes, then open the link again.",
+};
+
+// inviteFetch calls the invite API for the code of this page's /j/ link
+// and returns its JSON body, or throws a UIError that says what is wrong.
+async function inviteFetch(path, init) {
+  let res;
+  try {
+    res = await fetch(`/api/invite/${encodeURIComponent(inviteCode)}${path}`, { cache: "no-store", credentials: "same-origin", ...init });
+  } catch {
+    throw new UIError(MESSAGES.unreachable);
+  }
+  let body = null;
+  try { body = await res.json(); } catch { /* not JSON */ }
+  if (res.ok && body) return body;
+  if (body && INVITE_MESSAGES[body.code]) throw new UIError(INVITE_MESSAGES[body.code]);
+  if (res.status === 400 && body && body.message) throw new UIError("The server refused the name: " + body.message);
+  throw new UIError(`The server could not let you in (HTTP ${res.status}).`);
+}
+
 // Page state.
 const media = new LocalMedia();
 let phase = "entry";
 let pageError = null;
 let session = null;
-let invite = null; // {token, room, name} from #token=
+let invite = null; // {token, room, name} from #token= or from the /j/ code
+let inviteCode = null; // the code of a /j/CODE link
+let inviteRoom = null; // the room the code is for, once the server said
 let timings = { joinClicked: null, joined: null, firstFrame: {} };
 let chatOpen = false;
 let unread = 0;
@@ -260,6 +293,20 @@ function isolated(text) {
 
 function readURL() {
   let room = "";
+  const j = /^\/j\/([^/]+)$/.exec(location.pathname);
+  if (j) {
+    inviteCode = j[1];
+    // A token this tab got for this code before (a reload) is used again,
+    // not exchanged for another use of the code.
+    try {
+      const saved = JSON.parse(sessionStorage.getItem("confab.inviteCode") || "null");
+      if (saved && saved.code === inviteCode && typeof saved.token === "string") {
+        const c = tokenClaims(saved.token) || {};
+        invite = { token: saved.token, room: c.room || "", name: c.name || "" };
+      }
+    } catch { /* storage off */ }
+    return "";
+  }
   if (location.pathname.startsWith("/r/")) {
     const raw = location.pathname.slice(3);
     try { room = decodeURIComponent(raw); } catch { room = raw; }
@@ -309,6 +356,7 @@ function initEntry() {
     const p = nameProblem("the room", urlRoom);
     if (p) showEntryError("The room in this link is not valid: " + p);
   }
+  if (inviteCode && !invite) initInviteCode();
   (nameEl.value ? (roomEl.value ? $("join") : roomEl) : nameEl).focus();
 
   $("entry-form").addEventListener("submit", (e) => { e.preventDefault(); join(); });
@@ -325,11 +373,47 @@ function initEntry() {
   media.start().then(fillDeviceLists);
 }
 
+// initInviteCode asks the server which room this page's /j/ code is for
+// and shows it; the code is used (exchanged for a token) at Join.
+function initInviteCode() {
+  const roomEl = $("room");
+  roomEl.readOnly = true;
+  roomEl.value = "";
+  $("entry-title").textContent = "Join the call";
+  $("entry-sub").textContent = "Type your name, check your camera and microphone, then join.";
+  inviteFetch("", {}).then((info) => {
+    inviteRoom = info.room;
+    roomEl.value = info.room;
+    $("entry-title").replaceChildren("Join “", isolated(info.room), "”");
+    const note = $("invite-note");
+    note.replaceChildren("You are invited to “", isolated(info.room), "”.");
+    note.hidden = false;
+  }).catch((e) => {
+    showEntryError(e.message);
+    $("join").disabled = true;
+  });
+}
+
+// useInviteCode exchanges this page's /j/ code and name for a guest
+// token, kept for this tab so a reload does not use the code again.
+async function useInviteCode(name) {
+  const body = await inviteFetch("/token", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name }),
+  });
+  invite = { token: body.token, room: body.room, name: body.name };
+  try {
+    sessionStorage.setItem("confab.inviteCode", JSON.stringify({ code: inviteCode, token: body.token }));
+    sessionStorage.setItem("confab.invite", body.token);
+  } catch { /* storage off */ }
+  $("name").readOnly = $("room").readOnly = true;
+  return invite;
+}
+
 // dropInvite forgets an invite the server refused, so the entry screen
 // works as without one (a server in open mode still lets people in).
 function dropInvite() {
   invite = null;
-  try { sessionStorage.removeItem("confab.invite"); } catch { /* storage off */ }
+  try { sessionStorage.removeItem("confab.invite"); sessionStorage.removeItem("confab.inviteCode"); } catch { /* storage off */ }
   $("name").readOnly = $("room").readOnly = false;
   $("invite-note").hidden = true;
 }
@@ -338,10 +422,11 @@ function dropInvite() {
 
 async function join() {
   if (phase === "joining") return;
+  if (inviteCode && !invite && !inviteRoom) return; // the code was refused or is still being asked about
   timings = { joinClicked: performance.now(), joined: null, firstFrame: {} };
   showEntryError("");
   const name = $("name").value.trim();
-  const room = $("room").value.trim();
+  const room = inviteCode && !invite ? inviteRoom : $("room").value.trim();
   const problem = nameProblem("your name", name) || nameProblem("the room", room);
   if (problem) {
     showEntryError(problem);
@@ -356,6 +441,7 @@ async function join() {
   await media.ready;
   let tok;
   try {
+    if (inviteCode && !invite) await useInviteCode(name);
     tok = invite ? invite.token : (await fetchToken(room, name)).token;
   } catch (e) {
     setPhase("error", e.message);
@@ -428,6 +514,9 @@ function onSessionEvent(type, d) {
     case "chat":
       chatView.render(s.chat, s.you && s.you.id, { keepTop: !!d.older });
       if (d.added && !chatOpen && !(s.you && d.added.from === s.you.id)) { unread++; updateBadge(); }
+      break;
+    case "layer":
+      grid.setLayer(d.participant, d.source, d);
       break;
     case "notice":
       toast(d.text);
@@ -610,6 +699,7 @@ function initCall() {
   grid = new TileGrid({
     root: $("tiles"), stage: $("stage"), grid: $("grid"),
     onFirstFrame: (id, t) => { if (timings.firstFrame[id] == null) timings.firstFrame[id] = t; },
+    onVideoWant: (participant, source, want) => { if (session) session.requestVideo(participant, source, want); },
   });
   audio = new AudioSink($("audio-sink"), $("sound-banner"));
   chatView = new ChatView({
@@ -674,6 +764,7 @@ window.confabTest = {
         : { seq, id, from, name, text, status })) : [],
       protocolViolations: s ? s.violations.slice() : [],
       handUp: !!(s && s.handUp),
+      invite: inviteCode ? { code: inviteCode, room: inviteRoom, used: !!invite } : null,
       reactions: s ? s.reactions.map((r) => ({ ...r })) : [],
     };
   },
@@ -699,6 +790,17 @@ window.confabTest = {
   },
   async stats() {
     return session ? session.stats() : {};
+  },
+  // outbound: what the camera sends, per simulcast layer; layers: the
+  // latest layer message per remote video; localSDP: the latest answer.
+  async outbound() {
+    return session ? session.sendStats() : [];
+  },
+  layers() {
+    return session ? Array.from(session.layers.values()) : [];
+  },
+  localSDP() {
+    return session ? session.localSDP() : "";
   },
   timings() {
     return { joinClicked: timings.joinClicked, joined: timings.joined, firstFrame: { ...timings.firstFrame } };

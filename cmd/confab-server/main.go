@@ -2,6 +2,8 @@
 //
 //	confab-server serve   --addr 127.0.0.1:7880 --data DIR [--open]
 //	confab-server token   --data DIR --room R --identity I [--name N] [--ttl 1h]
+//	confab-server invite  --data DIR --room R [--ttl 1h] [--uses N] [--url URL]
+//	confab-server invite revoke [--data DIR] CODE
 //	confab-server version
 package main
 
@@ -34,6 +36,7 @@ const usage = `usage: confab-server <command> [flags]
 commands:
   serve     run the server
   token     print a join token signed with the server's secret
+  invite    print an invite link (/j/CODE) for a room; "invite revoke CODE" turns one off
   version   print the version
 
 Run "confab-server <command> -h" for a command's flags. Every serve flag
@@ -51,6 +54,8 @@ func main() {
 		err = serve(os.Args[2:])
 	case "token":
 		err = printToken(os.Args[2:], os.Stdout)
+	case "invite":
+		err = inviteCmd(os.Args[2:], os.Stdout)
 	case "version", "--version", "-version":
 		fmt.Println("confab-server", version.String())
 	case "-h", "--help", "help":

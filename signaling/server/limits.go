@@ -128,10 +128,36 @@ func (g *limitRegistry) evictLocked(now time.Time) {
 }
 
 // addrLimiter bounds /api/* requests per client address (the TCP peer's
-// IP; proxies' X-Forwarded-For is not trusted).
+// IP; proxies' X-Forwarded-For is not trusted). The zero value allows
+// apiRate per second with bursts of apiBurst; every, when set, gives one
+// allowance back per every instead, with bursts of burst.
 type addrLimiter struct {
+	every time.Duration
+	burst int
+
 	mu sync.Mutex
 	m  map[string]*addrEntry
+}
+
+// params returns the limiter's rate and burst.
+func (a *addrLimiter) params() (rate.Limit, int) {
+	if a.every == 0 {
+		return apiRate, apiBurst
+	}
+	return rate.Every(a.every), a.burst
+}
+
+// exhausted reports whether the client at addr has no allowance left now,
+// without taking one.
+func (a *addrLimiter) exhausted(addr string, now time.Time) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e := a.m[host]
+	return e != nil && e.lim.TokensAt(now) < 1
 }
 
 type addrEntry struct {
@@ -155,7 +181,8 @@ func (a *addrLimiter) allow(addr string, now time.Time) bool {
 		if len(a.m) >= maxAddresses {
 			a.evictLocked(now)
 		}
-		e = &addrEntry{lim: rate.NewLimiter(apiRate, apiBurst)}
+		r, b := a.params()
+		e = &addrEntry{lim: rate.NewLimiter(r, b)}
 		a.m[host] = e
 	}
 	e.last = now
@@ -166,7 +193,8 @@ func (a *addrLimiter) allow(addr string, now time.Time) bool {
 // apiBurst/apiRate seconds, so forgetting them changes nothing) and, if
 // that is not enough, the longest idle one.
 func (a *addrLimiter) evictLocked(now time.Time) {
-	full := time.Duration(float64(apiBurst) / apiRate * float64(time.Second))
+	r, b := a.params()
+	full := time.Duration(float64(b) / float64(r) * float64(time.Second))
 	var oldest string
 	var oldestAt time.Time
 	for k, e := range a.m {

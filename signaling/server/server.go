@@ -139,6 +139,9 @@ type Server struct {
 	apiLim   addrLimiter
 	origins  map[string]bool // allowed origins besides the server's own, normalised
 
+	// inviteMiss counts each address's unusable invite codes (invite.go).
+	inviteMiss addrLimiter
+
 	mu     sync.Mutex
 	rooms  map[string]*room
 	conns  map[*peer]struct{}
@@ -182,6 +185,7 @@ func New(cfg Config) (*Server, error) {
 		rooms:   make(map[string]*room),
 		conns:   make(map[*peer]struct{}),
 	}
+	s.inviteMiss = addrLimiter{every: inviteMissEvery, burst: inviteMisses}
 	for _, o := range cfg.AllowedOrigins {
 		n, _ := normalOrigin(o)
 		s.origins[n] = true
@@ -210,6 +214,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", s.serveHealth)
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	s.webRoutes(mux)
+	s.inviteRoutes(mux)
 	return s.guardAPI(mux)
 }
 

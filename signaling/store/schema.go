@@ -33,6 +33,22 @@ func migrations() [][]string {
 			)`,
 			`CREATE INDEX events_room_time ON events (room, at_ms, id)`,
 		},
+		// 2: invite codes. Only a code's SHA-256 is kept (code_hash), so
+		// the database does not hold working links. max_uses 0 means no
+		// limit; revoked_ms 0 means not revoked.
+		{
+			`CREATE TABLE invites (
+				code_hash  BLOB    PRIMARY KEY,
+				room       TEXT    NOT NULL,
+				creator    TEXT    NOT NULL,
+				created_ms INTEGER NOT NULL,
+				expires_ms INTEGER NOT NULL,
+				max_uses   INTEGER NOT NULL,
+				uses       INTEGER NOT NULL DEFAULT 0,
+				revoked_ms INTEGER NOT NULL DEFAULT 0
+			) WITHOUT ROWID`,
+			`CREATE INDEX invites_room ON invites (room)`,
+		},
 	}
 }
 

@@ -28,6 +28,9 @@ type Grants struct {
 	Subscribe bool `json:"subscribe"`
 	Chat      bool `json:"chat"`
 	Admin     bool `json:"admin,omitempty"`
+	// Guest marks a token exchanged for an invite code: its holder may
+	// join, but not make invites of its own.
+	Guest bool `json:"guest,omitempty"`
 }
 
 // DefaultGrants returns the grants of an ordinary participant: publish,
