@@ -16,6 +16,10 @@ const (
 	maxUpHold  = 48 * time.Second
 	failWindow = 10 * time.Second
 	calmAfter  = 30 * time.Second // a hold shrinks back to upHold after this long without a failure
+	// keepSlack is how far over what is left of the estimate a layer
+	// being sent may measure before it is given up (keyframes make a
+	// layer's bitrate jump; the estimate wanders): a new layer must fit.
+	keepSlack = 0.25
 )
 
 // nominalBitrate is what a layer is assumed to need until it has been
@@ -195,7 +199,11 @@ func (a *Allocator) Tick(now time.Time) {
 			if next < 0 {
 				continue
 			}
-			if delta := rateOf(&c.layers, next) - rateOf(&c.layers, c.want); delta <= avail {
+			room := avail
+			if next <= c.d.alloc.target {
+				room += int(keepSlack * float64(rateOf(&c.layers, next)))
+			}
+			if delta := rateOf(&c.layers, next) - rateOf(&c.layers, c.want); delta <= room {
 				avail -= delta
 				c.want = next
 				grew = true

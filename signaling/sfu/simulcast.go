@@ -40,7 +40,7 @@ var ErrTrackEnded = errors.New("sfu: track has ended")
 // simulcast holds a simulcast track's layers and subscribers.
 type simulcast struct {
 	mu      sync.Mutex
-	layers  [MaxLayers]*layer
+	layers  [MaxLayers]*Layer
 	running int  // layer forwarders still running
 	ended   bool // the last one has returned
 
@@ -48,8 +48,8 @@ type simulcast struct {
 	dmu   sync.Mutex                   // serializes changes to downs
 }
 
-// layer is one simulcast layer of a track, as the publisher sends it.
-type layer struct {
+// Layer is one simulcast layer of a track, as the publisher sends it.
+type Layer struct {
 	index  int
 	remote *webrtc.TrackRemote
 	ssrc   uint32
@@ -60,10 +60,10 @@ type layer struct {
 	pli    pliGate
 }
 
-func (s *simulcast) snapshot() []*layer {
+func (s *simulcast) snapshot() []*Layer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []*layer
+	var out []*Layer
 	for _, l := range s.layers {
 		if l != nil {
 			out = append(out, l)
@@ -72,7 +72,7 @@ func (s *simulcast) snapshot() []*layer {
 	return out
 }
 
-func (s *simulcast) layer(i int) *layer {
+func (s *simulcast) layer(i int) *Layer {
 	if i < 0 || i >= MaxLayers {
 		return nil
 	}
@@ -96,7 +96,7 @@ func NewSimulcastTrack(pc *webrtc.PeerConnection, kind webrtc.RTPCodecType, rece
 // AddLayer adds remote, whose RID names its layer, to a simulcast track.
 // Forward it with ForwardLayer. It fails for an unknown RID, a layer the
 // track already has, or a track whose layers have all ended.
-func (t *Track) AddLayer(remote *webrtc.TrackRemote) (*layer, error) {
+func (t *Track) AddLayer(remote *webrtc.TrackRemote) (*Layer, error) {
 	i := LayerIndex(remote.RID())
 	if !t.Simulcast || i < 0 {
 		return nil, errors.New("sfu: not a simulcast layer: rid " + remote.RID())
@@ -110,7 +110,7 @@ func (t *Track) AddLayer(remote *webrtc.TrackRemote) (*layer, error) {
 	if s.layers[i] != nil {
 		return nil, errors.New("sfu: layer " + remote.RID() + " arrived twice")
 	}
-	l := &layer{index: i, remote: remote, ssrc: uint32(remote.SSRC())}
+	l := &Layer{index: i, remote: remote, ssrc: uint32(remote.SSRC())}
 	l.last.Store(time.Now().UnixNano())
 	s.layers[i] = l
 	s.running++
@@ -136,7 +136,7 @@ type LayerInfo struct {
 	Height  int
 }
 
-func (l *layer) info(now time.Time) LayerInfo {
+func (l *Layer) info(now time.Time) LayerInfo {
 	return LayerInfo{
 		Present: true,
 		Active:  now.Sub(time.Unix(0, l.last.Load())) < layerIdle,
@@ -150,7 +150,7 @@ func (l *layer) info(now time.Time) LayerInfo {
 // DownTrack carries it, until the publisher's stream ends. It reports
 // whether l was the track's last running layer: then Done is closed and
 // the track is over. It is called once per layer, on its own goroutine.
-func (t *Track) ForwardLayer(l *layer) (last bool, err error) {
+func (t *Track) ForwardLayer(l *Layer) (last bool, err error) {
 	t.stats.TracksLive.Add(1)
 	defer t.stats.TracksLive.Add(-1)
 	defer func() {
@@ -196,7 +196,7 @@ func (t *Track) ForwardLayer(l *layer) (last bool, err error) {
 	}
 }
 
-func (t *Track) pliLayer(l *layer) {
+func (t *Track) pliLayer(l *Layer) {
 	l.pli.request(t.done, func() { t.sendPLI(l.ssrc) })
 }
 

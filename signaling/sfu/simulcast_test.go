@@ -81,7 +81,7 @@ func testSimTrack() *Track {
 	empty := []*DownTrack{}
 	t.sim.downs.Store(&empty)
 	for i := range MaxLayers {
-		l := &layer{index: i, ssrc: uint32(100 + i)}
+		l := &Layer{index: i, ssrc: uint32(100 + i)}
 		l.last.Store(time.Now().UnixNano())
 		t.sim.layers[i] = l
 	}
@@ -278,10 +278,10 @@ func TestAllocatorHysteresis(t *testing.T) {
 		t.Fatalf("first layer %d, want 2 (nominal rates fit 2 Mbit/s)", got)
 	}
 	now := time.Now()
-	est = 400_000
+	est = 300_000
 	a.Tick(now)
 	if got := target(); got != 0 {
-		t.Fatalf("at 400 kbit/s: layer %d, want 0", got)
+		t.Fatalf("at 300 kbit/s: layer %d, want 0", got)
 	}
 	est = 3_000_000
 	for i := range 5 { // 2 s: not yet
@@ -296,7 +296,7 @@ func TestAllocatorHysteresis(t *testing.T) {
 		t.Fatalf("after the hold: layer %d, want 2", got)
 	}
 	now = now.Add(upHold + 2*time.Second)
-	est = 400_000
+	est = 300_000
 	a.Tick(now)
 	est = 3_000_000
 	a.Tick(now.Add(time.Second))

@@ -249,12 +249,17 @@ func (g *pliGate) request(done <-chan struct{}, send func()) {
 	})
 }
 
-// rateWindow is how often a rateMeter takes a new reading.
-const rateWindow = 500 * time.Millisecond
+// rateWindow is how often a rateMeter takes a new reading; rateSmooth is
+// the weight of a new reading (a time constant of about 2 s: a keyframe
+// is a burst, not a new bitrate).
+const (
+	rateWindow = 500 * time.Millisecond
+	rateSmooth = 0.25
+)
 
 // rateMeter measures a bitrate from byte counts: add is called per packet
 // from one goroutine, bitrate from any; a reading covers at least
-// rateWindow and is smoothed with the one before.
+// rateWindow and is smoothed with the ones before.
 type rateMeter struct {
 	bytes atomic.Uint64
 
@@ -281,7 +286,7 @@ func (m *rateMeter) bitrate(now time.Time) int {
 	}
 	sample := float64(total-m.seen) * 8 / dt.Seconds()
 	if m.measured {
-		m.bps = 0.5*m.bps + 0.5*sample
+		m.bps = (1-rateSmooth)*m.bps + rateSmooth*sample
 	} else {
 		m.bps, m.measured = sample, true
 	}
