@@ -29,17 +29,48 @@ func (p *peer) subscribe(t *sfu.Track) {
 	if _, ok := p.subs[t.ID]; ok || p.pc == nil || p.closing {
 		return
 	}
-	tr, err := p.pc.AddTransceiverFromTrack(t.Local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	var local webrtc.TrackLocal = t.Local
+	var down *sfu.DownTrack
+	if t.Simulcast {
+		id := t.ID
+		var err error
+		down, err = t.NewDownTrack(func(layer, w, h int) {
+			p.log.Debug("layer", "track", id, "layer", layerName(layer), "width", w, "height", h, "estimate", p.estimate())
+			p.sendMsg(wire.TypeLayer, wire.LayerChanged{Track: id, Layer: layerName(layer), Width: w, Height: h})
+		})
+		if err != nil {
+			p.log.Warn("subscribe", "track", t.ID, "err", err)
+			return
+		}
+		local = down.Local
+	}
+	tr, err := p.pc.AddTransceiverFromTrack(local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
+		if down != nil {
+			down.Close()
+		}
 		p.log.Warn("subscribe", "track", t.ID, "err", err)
 		return
 	}
-	sub := &subscription{track: t, tr: tr, sender: tr.Sender()}
+	sub := &subscription{track: t, down: down, tr: tr, sender: tr.Sender()}
 	p.subs[t.ID] = sub
 	p.fresh = append(p.fresh, t)
+	if down != nil {
+		pref, ok := p.prefs[t.ID]
+		if !ok {
+			pref = sfu.DefaultPreference
+		}
+		p.alloc.Add(down, pref)
+	} else {
+		p.alloc.AddFixed(t)
+	}
 	p.relays.Add(1)
 	go func() {
 		defer p.relays.Done()
+		if down != nil {
+			down.RelayFeedback(sub.sender)
+			return
+		}
 		t.RelayFeedback(sub.sender)
 	}()
 }
@@ -54,6 +85,10 @@ func (p *peer) unsubscribe(trackID string) bool {
 		return false
 	}
 	delete(p.subs, trackID)
+	p.alloc.Remove(sub.down, sub.track)
+	if sub.down != nil {
+		sub.down.Close()
+	}
 	if err := p.pc.RemoveTrack(sub.sender); err != nil {
 		p.log.Debug("unsubscribe", "track", trackID, "err", err)
 	}
@@ -117,6 +152,9 @@ func (p *peer) negotiate() {
 	}
 	p.negMu.Lock()
 	msg.SDP = p.pc.LocalDescription().SDP
+	if cam := p.publishTr[wire.SourceCamera]; cam != nil && p.camSimulcast && cam.Mid() != "" {
+		msg.SDP = offerSimulcast(msg.SDP, cam.Mid())
+	}
 	p.offerSDP = msg.SDP
 	p.negMu.Unlock()
 	p.sendMsg(wire.TypeOffer, msg)
@@ -133,13 +171,17 @@ func (p *peer) handleAnswer(a wire.Answer) {
 		p.sendError(wire.CodeBadMessage, "no offer is waiting for an answer", "")
 		return
 	}
-	if err := checkAnswer(p.offerSDP, a.SDP); err != nil {
+	answerSDP, sends, err := checkSimulcast(p.offerSDP, a.SDP)
+	if err == nil {
+		err = checkAnswer(p.offerSDP, answerSDP)
+	}
+	if err != nil {
 		p.negMu.Unlock()
 		p.log.Info("answer refused", "err", err)
 		p.sendError(wire.CodeBadMessage, "the answer was not accepted: "+err.Error(), "")
 		return
 	}
-	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: a.SDP}); err != nil {
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answerSDP}); err != nil {
 		p.log.Warn("answer refused", "err", err)
 		if p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
 			// The offer is still open: a good answer may follow.
@@ -153,6 +195,11 @@ func (p *peer) handleAnswer(a wire.Answer) {
 		p.sendError(wire.CodeBadMessage, "the answer was not accepted ("+err.Error()+"); a new offer follows", "")
 		p.negotiate()
 		return
+	}
+	if cam := p.publishTr[wire.SourceCamera]; cam != nil && sends[cam.Mid()] == "sendonly" {
+		// The camera is sent without simulcast: keep it that way (pion
+		// cannot turn a running receiver into a simulcast one).
+		p.camSimulcast = false
 	}
 	p.awaiting, p.offerSDP = false, ""
 	fresh, pending := p.fresh, p.pending

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/confab/confab/signaling/internal/icewatch"
@@ -24,6 +25,7 @@ const (
 	pingPeriod   = 15 * time.Second
 	joinWait     = 10 * time.Second // the join must arrive this soon
 	maxViolation = 100              // rate-limit violations before the connection is closed
+	allocTick    = 500 * time.Millisecond
 )
 
 // peer is one websocket connection and, once joined, one participant.
@@ -55,6 +57,11 @@ type peer struct {
 	grants   token.Grants
 	joinedAt time.Time
 	pc       *webrtc.PeerConnection
+	// bwe estimates the bandwidth from the server to this participant
+	// (GCC over its TWCC feedback); alloc chooses, from it and from prefs,
+	// the layer of each simulcast track it receives (simulcast.go).
+	bwe   cc.BandwidthEstimator
+	alloc *sfu.Allocator
 	// iceServers is the TURN relay and this participant's credentials,
 	// sent in joined; nil without a relay.
 	iceServers []wire.ICEServer
@@ -77,6 +84,15 @@ type peer struct {
 	publishTr  map[string]*webrtc.RTPTransceiver
 	subs       map[string]*subscription // by track id
 	fresh      []*sfu.Track             // subscribed since the last answer
+	// prefs are the layer preferences set with set_layer, by track id;
+	// they outlive the track (a participant who rejoins keeps its tile).
+	prefs map[string]sfu.Preference
+	// simTracks are the simulcast tracks being received, by receiver:
+	// their layers arrive one by one.
+	simTracks map[*webrtc.RTPReceiver]*sfu.Track
+	// camSimulcast: offers put simulcast on the camera m-line, until an
+	// answer sends the camera without it.
+	camSimulcast bool
 
 	ice *icewatch.Watch // restarts ICE while media is down
 
@@ -86,11 +102,22 @@ type peer struct {
 }
 
 // subscription is one forwarded track sent to this peer on a transceiver
-// the server added for it (sendonly on the server's side).
+// the server added for it (sendonly on the server's side). A simulcast
+// track comes through this peer's own down track.
 type subscription struct {
 	track  *sfu.Track
+	down   *sfu.DownTrack // nil unless the track is simulcast
 	tr     *webrtc.RTPTransceiver
 	sender *webrtc.RTPSender
+}
+
+// requestKeyframe asks for a keyframe of what sub sends.
+func (sub *subscription) requestKeyframe() {
+	if sub.down != nil {
+		sub.down.RequestKeyframe()
+		return
+	}
+	sub.track.RequestKeyframe()
 }
 
 func newPeer(s *Server, conn *websocket.Conn, remote string) *peer {
@@ -102,6 +129,8 @@ func newPeer(s *Server, conn *websocket.Conn, remote string) *peer {
 		published: make(map[string]*sfu.Track),
 		publishTr: make(map[string]*webrtc.RTPTransceiver),
 		subs:      make(map[string]*subscription),
+		prefs:     make(map[string]sfu.Preference),
+		simTracks: make(map[*webrtc.RTPReceiver]*sfu.Track),
 	}
 }
 
@@ -317,6 +346,13 @@ func (p *peer) handle(env wire.Envelope) bool {
 			return true
 		}
 		p.handleReact(rc)
+	case wire.TypeSetLayer:
+		var sl wire.SetLayer
+		if err := wire.DecodeData(env, &sl); err != nil {
+			p.sendError(wire.CodeBadMessage, err.Error(), "")
+			return true
+		}
+		p.handleSetLayer(sl)
 	case wire.TypeRenegotiate:
 		var rn wire.Renegotiate
 		if len(env.Data) > 0 && string(env.Data) != "null" {
@@ -381,11 +417,14 @@ func (p *peer) handleJoin(env wire.Envelope) bool {
 	if (j.Mic || j.Camera) && !claims.Grants.Publish {
 		return p.refuse(wire.CodePermissionDenied, "the token does not allow publishing")
 	}
-	pc, err := p.s.engine.NewPeerConnection()
+	pc, bwe, err := p.s.engine.NewPeer()
 	if err != nil {
 		p.log.Error("peer connection", "err", err)
 		return p.refuse(wire.CodeInternal, "the media connection could not be set up")
 	}
+	p.bwe = bwe
+	p.alloc = sfu.NewAllocator(p.estimate)
+	p.camSimulcast = claims.Grants.Publish
 	p.pc, p.id, p.name, p.grants, p.joinedAt = pc, claims.Identity, claims.Name, claims.Grants, p.s.cfg.Now()
 	if p.s.relay != nil {
 		var exp time.Time
@@ -420,6 +459,8 @@ func (p *peer) handleJoin(env wire.Envelope) bool {
 	}
 	p.s.metrics.joins.Add(1)
 	p.log.Info("joined")
+	p.relays.Add(1)
+	go p.allocate()
 	p.negMu.Lock()
 	p.ready = true
 	p.negMu.Unlock()
@@ -451,6 +492,10 @@ func (p *peer) watchPeerConnection() {
 			return
 		}
 		defer p.relays.Done()
+		if remote.RID() != "" {
+			p.receiveLayer(remote, receiver, source)
+			return
+		}
 		t, err := sfu.NewTrack(p.pc, remote, receiver, wire.TrackID(p.id, source), p.id, source, &p.s.metrics.sfu)
 		if err != nil {
 			p.log.Error("track", "err", err)
@@ -479,15 +524,22 @@ func (p *peer) watchPeerConnection() {
 // requestKeyframes asks the publishers of tracks (all subscribed tracks if
 // nil) for a keyframe, so this peer's decoders start at once.
 func (p *peer) requestKeyframes(tracks []*sfu.Track) {
+	var subs []*subscription
+	p.negMu.Lock()
 	if tracks == nil {
-		p.negMu.Lock()
 		for _, sub := range p.subs {
-			tracks = append(tracks, sub.track)
+			subs = append(subs, sub)
 		}
-		p.negMu.Unlock()
+	} else {
+		for _, t := range tracks {
+			if sub := p.subs[t.ID]; sub != nil && sub.track == t {
+				subs = append(subs, sub)
+			}
+		}
 	}
-	for _, t := range tracks {
-		t.RequestKeyframe()
+	p.negMu.Unlock()
+	for _, sub := range subs {
+		sub.requestKeyframe()
 	}
 }
 

@@ -1,0 +1,332 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/confab/confab/signaling/sfu"
+	"github.com/confab/confab/signaling/wire"
+)
+
+// Simulcast publishing (PROTOCOL.md §5.3). pion, as the offerer, cannot
+// put "a=simulcast:recv" in an offer (and refuses a munged local offer),
+// so the server adds the RID lines to the camera m-line of the offer it
+// sends; its own local description stays as pion made it. pion does
+// receive the layers the answer declares (one TrackRemote per RID, told
+// apart by the rtp-stream-id header extension), and in later offers
+// repeats the RIDs of the answer by itself.
+
+// simulcastLines are the lines added to the camera's publish m-line.
+var simulcastLines = func() string {
+	var b strings.Builder
+	for _, rid := range sfu.LayerRIDs {
+		b.WriteString("a=rid:" + rid + " recv\r\n")
+	}
+	b.WriteString("a=simulcast:recv " + strings.Join(sfu.LayerRIDs[:], ";") + "\r\n")
+	return b.String()
+}()
+
+// offerSimulcast adds RFC 8853 simulcast (receive q, h and f, RFC 8851
+// RIDs) to the m-section of offer whose mid is mid, right after its
+// a=mid line, unless it has an a=simulcast line already.
+func offerSimulcast(offer, mid string) string {
+	lines := strings.SplitAfter(offer, "\n")
+	var out strings.Builder
+	out.Grow(len(offer) + len(simulcastLines))
+	section := 0 // index of the current m= line
+	for i, l := range lines {
+		t := strings.TrimRight(l, "\r\n")
+		if strings.HasPrefix(t, "m=") {
+			section = i
+		}
+		out.WriteString(l)
+		if section > 0 && t == "a=mid:"+mid && !sectionHas(lines[section:], "a=simulcast:") {
+			out.WriteString(simulcastLines)
+		}
+	}
+	return out.String()
+}
+
+// sectionHas reports whether the m-section whose m= line starts rest has
+// a line with prefix.
+func sectionHas(rest []string, prefix string) bool {
+	for i, l := range rest {
+		t := strings.TrimRight(l, "\r\n")
+		if i > 0 && strings.HasPrefix(t, "m=") {
+			return false
+		}
+		if strings.HasPrefix(t, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// ridLine is one a=rid line: its id and direction (RFC 8851 §4).
+func ridLine(value string) (id, dir string) {
+	f := strings.Fields(value)
+	if len(f) > 0 {
+		id = f[0]
+	}
+	if len(f) > 1 {
+		dir = f[1]
+	}
+	return id, dir
+}
+
+// checkSimulcast checks the simulcast of an answer against the offer and
+// returns the answer to apply, and for each answered m-section (by mid)
+// whether it sends: "simulcast", or its direction. On an m-section whose offer has "a=simulcast:recv",
+// the answer may send some or all of the offered RIDs: an "a=rid:<id>
+// send" line for each and one "a=simulcast:send" line listing them
+// (RFC 8853 §5.3; a "~" before a RID, a paused layer, is accepted; RID
+// alternatives "a,b" are not). "a=rid:<id> recv" and "a=simulcast:recv"
+// lines in the answer are dropped before the answer is applied: pion as
+// an answerer echoes the offer's RIDs as its own receive RIDs. On any
+// other m-section the answer may have no a=rid or a=simulcast at all.
+func checkSimulcast(offerSDP, answerSDP string) (string, map[string]string, error) {
+	var offer, answer sdp.SessionDescription
+	if err := offer.UnmarshalString(offerSDP); err != nil {
+		return "", nil, fmt.Errorf("%w: the offer cannot be read: %w", errAnswer, err)
+	}
+	if err := answer.UnmarshalString(answerSDP); err != nil {
+		return "", nil, fmt.Errorf("%w: not valid SDP: %v", errAnswer, err)
+	}
+	sends := map[string]string{}
+	for i, am := range answer.MediaDescriptions {
+		if amid, _ := am.Attribute("mid"); amid != "" {
+			sends[amid] = direction(am)
+		}
+		if i >= len(offer.MediaDescriptions) {
+			break // checkAnswer says why
+		}
+		om := offer.MediaDescriptions[i]
+		mid, _ := om.Attribute("mid")
+		where := fmt.Sprintf("m-section %d (mid %q)", i, mid)
+		var offered []string
+		for _, a := range om.Attributes {
+			if a.Key == "rid" {
+				if id, dir := ridLine(a.Value); dir == "recv" {
+					offered = append(offered, id)
+				}
+			}
+		}
+		var ridSend, listed []string
+		hasSimulcast := false
+		for _, a := range am.Attributes {
+			switch a.Key {
+			case "rid":
+				id, dir := ridLine(a.Value)
+				if len(offered) == 0 {
+					return "", nil, fmt.Errorf("%w: %s has a=rid:%s, but the offer has no simulcast there", errAnswer, where, a.Value)
+				}
+				if dir == "recv" {
+					continue
+				}
+				if dir != "send" {
+					return "", nil, fmt.Errorf("%w: %s has a=rid:%s; the direction must be send", errAnswer, where, a.Value)
+				}
+				if !slices.Contains(offered, id) {
+					return "", nil, fmt.Errorf("%w: %s sends RID %q, which the offer does not receive (it receives %s)", errAnswer, where, id, strings.Join(offered, ", "))
+				}
+				if slices.Contains(ridSend, id) {
+					return "", nil, fmt.Errorf("%w: %s has a=rid:%s twice", errAnswer, where, id)
+				}
+				ridSend = append(ridSend, id)
+			case "simulcast":
+				if len(offered) == 0 {
+					return "", nil, fmt.Errorf("%w: %s has a=simulcast, but the offer has no simulcast there", errAnswer, where)
+				}
+				dir, list, _ := strings.Cut(strings.TrimSpace(a.Value), " ")
+				if dir == "recv" {
+					continue
+				}
+				if dir != "send" || hasSimulcast {
+					return "", nil, fmt.Errorf("%w: %s has a=simulcast:%s; an answer has one a=simulcast:send", errAnswer, where, a.Value)
+				}
+				hasSimulcast = true
+				for _, r := range strings.Split(strings.TrimSpace(list), ";") {
+					if strings.Contains(r, ",") {
+						return "", nil, fmt.Errorf("%w: %s: RID alternatives (%q) are not supported", errAnswer, where, r)
+					}
+					listed = append(listed, strings.TrimPrefix(r, "~"))
+				}
+			}
+		}
+		if len(ridSend) == 0 && !hasSimulcast {
+			continue
+		}
+		if !hasSimulcast {
+			return "", nil, fmt.Errorf("%w: %s has a=rid send lines but no a=simulcast:send", errAnswer, where)
+		}
+		for _, id := range listed {
+			if !slices.Contains(ridSend, id) {
+				return "", nil, fmt.Errorf("%w: %s: a=simulcast:send names %q, which has no a=rid:%s send line", errAnswer, where, id, id)
+			}
+		}
+		for _, id := range ridSend {
+			if !slices.Contains(listed, id) {
+				return "", nil, fmt.Errorf("%w: %s: RID %q is not in a=simulcast:send", errAnswer, where, id)
+			}
+		}
+		if amid, _ := am.Attribute("mid"); amid != "" {
+			sends[amid] = "simulcast"
+		}
+	}
+	return dropReceiveRIDs(answerSDP), sends, nil
+}
+
+// dropReceiveRIDs removes "a=rid:<id> recv" and "a=simulcast:recv" lines.
+func dropReceiveRIDs(s string) string {
+	lines := strings.SplitAfter(s, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		t := strings.TrimRight(l, "\r\n")
+		if v, ok := strings.CutPrefix(t, "a=rid:"); ok {
+			if _, dir := ridLine(v); dir == "recv" {
+				continue
+			}
+		}
+		if strings.HasPrefix(t, "a=simulcast:recv") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "")
+}
+
+// layerName is the RID of layer index i, "" for none.
+func layerName(i int) string {
+	if i < 0 || i >= sfu.MaxLayers {
+		return ""
+	}
+	return sfu.LayerRIDs[i]
+}
+
+// preference turns a set_layer request into what the allocator uses.
+func preference(sl wire.SetLayer) sfu.Preference {
+	pref := sfu.Preference{MaxLayer: -1, Width: sl.Width, Height: sl.Height, Paused: sl.Paused}
+	if sl.Layer != "" {
+		pref.MaxLayer = sfu.LayerIndex(sl.Layer)
+	}
+	return pref
+}
+
+// estimate is the bandwidth estimate from the server to p, in bits per
+// second.
+func (p *peer) estimate() int {
+	if p.bwe == nil {
+		return sfu.InitialEstimate
+	}
+	return p.bwe.GetTargetBitrate()
+}
+
+// allocate re-decides the layers p receives every allocTick until p's
+// connection ends; relays counts it.
+func (p *peer) allocate() {
+	defer p.relays.Done()
+	t := time.NewTicker(allocTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case now := <-t.C:
+			p.alloc.Tick(now)
+		}
+	}
+}
+
+// receiveLayer forwards one simulcast layer that arrived on a publish
+// m-line: the first layer of a track starts the track (and publishes
+// it), the others join it; the track ends with its last layer.
+func (p *peer) receiveLayer(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver, source string) {
+	var (
+		t       *sfu.Track
+		l       *sfu.Layer
+		created bool
+	)
+	for {
+		p.negMu.Lock()
+		t = p.simTracks[receiver]
+		if t == nil {
+			t = sfu.NewSimulcastTrack(p.pc, remote.Kind(), receiver, wire.TrackID(p.id, source), p.id, source, &p.s.metrics.sfu)
+			p.simTracks[receiver] = t
+			created = true
+		}
+		var err error
+		l, err = t.AddLayer(remote)
+		if errors.Is(err, sfu.ErrTrackEnded) {
+			delete(p.simTracks, receiver) // a new track starts
+			p.negMu.Unlock()
+			continue
+		}
+		p.negMu.Unlock()
+		if err != nil {
+			p.log.Warn("simulcast layer refused", "rid", remote.RID(), "err", err)
+			drain(remote)
+			return
+		}
+		break
+	}
+	p.log.Debug("simulcast layer", "track", t.ID, "rid", remote.RID(), "ssrc", uint32(remote.SSRC()))
+	if created {
+		p.room.publish(p, t)
+	}
+	last, err := t.ForwardLayer(l)
+	if err != nil {
+		p.log.Debug("forwarding ended", "track", t.ID, "rid", remote.RID(), "err", err)
+	}
+	if last {
+		p.negMu.Lock()
+		if p.simTracks[receiver] == t {
+			delete(p.simTracks, receiver)
+		}
+		p.negMu.Unlock()
+		p.room.unpublish(p, t)
+	}
+}
+
+// drain reads remote until it ends.
+func drain(remote *webrtc.TrackRemote) {
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := remote.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+// handleSetLayer records what p wants of one video track (wire.SetLayer)
+// and applies it to the track's down track, if p receives the track now.
+// The preference is kept for the track id, also while the track is not
+// there, until p sends the default for it (a set_layer with only track).
+func (p *peer) handleSetLayer(sl wire.SetLayer) {
+	pref := preference(sl)
+	p.negMu.Lock()
+	if _, had := p.prefs[sl.Track]; !had && pref != sfu.DefaultPreference && len(p.prefs) >= wire.MaxLayerPrefs {
+		p.negMu.Unlock()
+		p.sendError(wire.CodeBadMessage, fmt.Sprintf(
+			"bad message: set_layer: layer preferences are kept for at most %d tracks; send set_layer with only the track to drop one", wire.MaxLayerPrefs), "")
+		return
+	}
+	if pref == sfu.DefaultPreference {
+		delete(p.prefs, sl.Track)
+	} else {
+		p.prefs[sl.Track] = pref
+	}
+	var down *sfu.DownTrack
+	if sub := p.subs[sl.Track]; sub != nil {
+		down = sub.down
+	}
+	p.negMu.Unlock()
+	if down != nil {
+		p.alloc.SetPreference(down, pref)
+	}
+}

@@ -1,0 +1,207 @@
+package server_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/confab/confab/signaling/client"
+	"github.com/confab/confab/signaling/server/servertest"
+	"github.com/confab/confab/signaling/wire"
+)
+
+// lightLayers are layers whose bitrates fit a new subscriber's estimate
+// with room to spare, so that what a test asks for decides the layer.
+var lightLayers = []servertest.SynthLayer{
+	{Width: 160, Height: 120, Bitrate: 60_000},
+	{Width: 320, Height: 240, Bitrate: 150_000},
+	{Width: 640, Height: 480, Bitrate: 350_000},
+}
+
+// joinSimulcast joins room with the Go client publishing a SynthCamera
+// (160x120, 320x240 and 640x480) and a silent microphone.
+func joinSimulcast(t *testing.T, srv *servertest.Server, room, name string) (*client.Session, *servertest.SynthMedia) {
+	t.Helper()
+	m := &servertest.SynthMedia{StreamID: name, Layers: lightLayers}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := client.Join(ctx, client.Config{Server: srv.URL, Room: room, Name: name, Mic: true, Camera: true, Media: m, LoopbackOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Leave() })
+	return s, m
+}
+
+// noBreaks fails t if the stream v had a break (PROTOCOL.md §5.3: one
+// stream across layer switches).
+func noBreaks(t *testing.T, who string, v servertest.VideoStats) {
+	t.Helper()
+	if v.SeqBreaks+v.TSBackwards+v.PictureIDBreaks+v.SwitchesOffKeyframe > 0 {
+		t.Errorf("%s: the stream broke: %s", who, v.Summary())
+	}
+}
+
+// TestSimulcastLayerPerSubscriber: a Go client publishes its camera in
+// three layers; one subscriber that shows it as a thumbnail gets the
+// 160x120 layer, one that shows it large gets 640x480; a subscriber that
+// asks for a larger size later is switched, at a keyframe of the new
+// layer, on one unbroken stream (sequence numbers, timestamps and VP8
+// picture ids go on); a paused one gets nothing until it asks again.
+func TestSimulcastLayerPerSubscriber(t *testing.T) {
+	srv := servertest.Start(t)
+	const room = "simulcast"
+	pub, _ := joinSimulcast(t, srv, room, "pub")
+	track := wire.TrackID(pub.Self().ID, wire.SourceCamera)
+
+	small := servertest.NewProbe(t, srv.URL, room, "small", servertest.ProbeOptions{Loopback: true})
+	small.SetLayer(wire.SetLayer{Track: track, Width: 160, Height: 90})
+	large := servertest.NewProbe(t, srv.URL, room, "large", servertest.ProbeOptions{Loopback: true})
+	large.SetLayer(wire.SetLayer{Track: track, Width: 1280, Height: 720})
+
+	const wait = 45 * time.Second
+	small.WaitVideo(track, "thumbnail gets 160x120", wait, func(v servertest.VideoStats) bool {
+		return v.Width == 160 && v.Mark == 'q' && v.Frames >= 30
+	})
+	large.WaitVideo(track, "large tile gets 640x480", wait, func(v servertest.VideoStats) bool {
+		return v.Width == 640 && v.Mark == 'f' && v.Frames >= 30
+	})
+	// Layer by name, down and up: h then f.
+	large.SetLayer(wire.SetLayer{Track: track, Layer: wire.LayerH})
+	large.WaitVideo(track, "layer h on request", wait, func(v servertest.VideoStats) bool { return v.Width == 320 && v.Mark == 'h' })
+	small.SetLayer(wire.SetLayer{Track: track, Width: 640, Height: 480})
+	got := small.WaitVideo(track, "the thumbnail, made large, gets 640x480", wait, func(v servertest.VideoStats) bool {
+		return v.Width == 640 && v.Mark == 'f' && v.Frames >= 60
+	})
+	t.Logf("small: %s", got.Summary())
+	noBreaks(t, "small", got)
+	// (The first layer may be chosen before set_layer arrives.)
+	if got.MarkChanges < 1 || !slices.Contains(got.Sizes, "160x120") {
+		t.Errorf("small: sizes %v, %d layer changes; want 160x120, then 640x480", got.Sizes, got.MarkChanges)
+	}
+	var layers []string
+	for _, lc := range small.LayerMessages() {
+		if lc.Track == track {
+			layers = append(layers, lc.Layer)
+		}
+	}
+	if n := len(layers); n < 2 || !slices.Contains(layers, "q") || layers[n-1] != "f" {
+		t.Errorf("small: layer messages %v, want q, and f last", layers)
+	}
+
+	// Paused: nothing comes; asking again brings video back, on the
+	// same stream.
+	large.SetLayer(wire.SetLayer{Track: track, Paused: true})
+	large.WaitVideo(track, "paused", wait, func(v servertest.VideoStats) bool {
+		ls := large.LayerMessages()
+		return len(ls) > 0 && ls[len(ls)-1].Layer == "" && time.Since(v.Last) > time.Second
+	})
+	before := large.Video(track).Packets
+	time.Sleep(1500 * time.Millisecond)
+	if after := large.Video(track).Packets; after != before {
+		t.Fatalf("paused: %d packets arrived", after-before)
+	}
+	large.SetLayer(wire.SetLayer{Track: track})
+	v := large.WaitVideo(track, "unpaused", wait, func(v servertest.VideoStats) bool {
+		return v.Packets > before+50 && v.Mark == 'f'
+	})
+	noBreaks(t, "large", v)
+	t.Logf("large: %s", v.Summary())
+	if errs := append(small.Errors(), large.Errors()...); len(errs) > 0 {
+		t.Errorf("errors from the server: %+v", errs)
+	}
+}
+
+// TestSimulcastGoClientSubscriber: the Go client asks for a size with
+// RequestVideo and reports the layer it gets.
+func TestSimulcastGoClientSubscriber(t *testing.T) {
+	srv := servertest.Start(t)
+	const room = "simulcast-go"
+	pub, _ := joinSimulcast(t, srv, room, "pub")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sub, err := client.Join(ctx, client.Config{Server: srv.URL, Room: room, Name: "sub", LoopbackOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Leave()
+	if err := sub.RequestVideo(pub.Self().ID, wire.SourceCamera, client.VideoRequest{Width: 320, Height: 240}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.RequestVideo(pub.Self().ID, wire.SourceMicrophone, client.VideoRequest{Layer: "q"}); err == nil {
+		t.Error("RequestVideo for a microphone was accepted")
+	}
+	deadline := time.After(45 * time.Second)
+	for {
+		select {
+		case ev := <-sub.Events():
+			if lc, ok := ev.(client.VideoLayerChanged); ok {
+				if lc.ParticipantID != pub.Self().ID || lc.Source != wire.SourceCamera {
+					t.Fatalf("layer event %+v is not for the publisher's camera", lc)
+				}
+				t.Logf("layer %q %dx%d", lc.Layer, lc.Width, lc.Height)
+				if lc.Layer != "h" {
+					continue // the first layer may come before the request is applied
+				}
+				if lc.Width != 320 || lc.Height != 240 {
+					t.Fatalf("layer event %+v, want h 320x240", lc)
+				}
+				if est := pub.SendEstimate(); est <= 0 {
+					t.Errorf("publisher's send estimate %d", est)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("no VideoLayerChanged event")
+		}
+	}
+}
+
+// TestSetLayerRefusals: every refusal of set_layer in PROTOCOL.md §5.1,
+// with its message; the connection stays open.
+func TestSetLayerRefusals(t *testing.T) {
+	srv := servertest.Start(t)
+	ws, _ := rawJoin(t, srv, "layers", "ada")
+	for _, c := range []struct {
+		data string
+		msg  string
+	}{
+		{`{"layer":"q"}`, "bad message: set_layer: track: empty"},
+		{`{"track":"cam:bob"}`, `bad message: set_layer: track "cam:bob": bad layer request: not "<source>:<participant id>"`},
+		{`{"track":"microphone:bob"}`, `bad message: set_layer: track "microphone:bob": bad layer request: only video tracks have layers`},
+		{`{"track":"camera:bob","layer":"x"}`, `bad message: set_layer: layer "x": bad layer request: not q, h or f`},
+		{`{"track":"camera:bob","width":-2}`, "bad message: set_layer: bad layer request: width and height must be 0..16384"},
+		{`{"track":"camera:bob","layer":"q","paused":true}`, "bad message: set_layer: bad layer request: give only one of layer, width/height and paused"},
+		{`{"track":"camera:bob","paused":"yes"}`, "bad message: set_layer: json: cannot unmarshal string into Go struct field SetLayer.paused of type bool"},
+	} {
+		if err := ws.WriteMessage(1, []byte(`{"v":1,"type":"set_layer","data":`+c.data+`}`)); err != nil {
+			t.Fatal(err)
+		}
+		var e wire.Error
+		expect(t, ws, wire.TypeError, &e)
+		if e.Code != wire.CodeBadMessage || e.Message != c.msg || e.Fatal {
+			t.Errorf("%s: got %+v, want bad_message %q", c.data, e, c.msg)
+		}
+	}
+	// Preferences are kept for at most MaxLayerPrefs tracks.
+	for i := range wire.MaxLayerPrefs {
+		send(t, ws, wire.TypeSetLayer, wire.SetLayer{Track: wire.TrackID("p"+itoa(int64(i)), wire.SourceCamera), Paused: true})
+		if i%25 == 0 {
+			time.Sleep(time.Second) // under the rate limit
+		}
+	}
+	send(t, ws, wire.TypeSetLayer, wire.SetLayer{Track: "camera:one-more", Layer: "q"})
+	var e wire.Error
+	expect(t, ws, wire.TypeError, &e)
+	if !strings.Contains(e.Message, "at most 256 tracks") {
+		t.Errorf("the 257th preference: %+v", e)
+	}
+	// Dropping one makes room.
+	send(t, ws, wire.TypeSetLayer, wire.SetLayer{Track: wire.TrackID("p0", wire.SourceCamera)})
+	send(t, ws, wire.TypeSetLayer, wire.SetLayer{Track: "camera:one-more", Layer: "q"})
+	send(t, ws, wire.TypeHistory, wire.HistoryRequest{Req: "after"})
+	var h wire.History
+	expect(t, ws, wire.TypeHistory, &h) // no error came before it
+}
