@@ -38,6 +38,11 @@ type conn struct {
 
 	pcMu  sync.Mutex // serializes changes to the PeerConnection
 	slots map[string]*webrtc.RTPTransceiver
+	// offered maps each publish m-line that receives simulcast to its
+	// RIDs, lowest first, from the latest offer; sim holds the encodings
+	// of a source sent in simulcast (layers.go). Guarded by pcMu.
+	offered map[string][]string
+	sim     map[string][]*layerSlot
 
 	// routes maps the mid of each m-line the server sends on to whose
 	// track it carries, from the latest offer (PROTOCOL.md §5.2 "tracks").
@@ -69,7 +74,8 @@ func (s *Session) connect(ctx context.Context) (*conn, wire.Joined, error) {
 		ws.Close()
 		return nil, joined, err
 	}
-	c := &conn{id: connIDs.Add(1), s: s, ws: ws, pc: pc, send: make(chan []byte, 256), done: make(chan struct{}), slots: map[string]*webrtc.RTPTransceiver{}}
+	c := &conn{id: connIDs.Add(1), s: s, ws: ws, pc: pc, send: make(chan []byte, 256), done: make(chan struct{}), slots: map[string]*webrtc.RTPTransceiver{},
+		sim: map[string][]*layerSlot{}}
 	pc.OnTrack(c.onTrack)
 	c.watchICE()
 	s.openEnabled()
@@ -284,6 +290,8 @@ func (c *conn) handle(env wire.Envelope) error {
 		s.historyArrived(h)
 	case wire.TypeReaction:
 		return s.reactionArrived(env)
+	case wire.TypeLayer:
+		return s.layerArrived(env)
 	case wire.TypeError:
 		var we wire.Error
 		if err := wire.DecodeData(env, &we); err != nil {
@@ -317,6 +325,7 @@ func (c *conn) handleOffer(o wire.Offer) error {
 	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: o.SDP}); err != nil {
 		return err
 	}
+	c.offered = offeredRIDs(o.SDP)
 	for _, tr := range c.pc.GetTransceivers() {
 		if src, ok := o.Publish[tr.Mid()]; ok && wire.ValidSource(src) {
 			c.slots[src] = tr
@@ -325,7 +334,7 @@ func (c *conn) handleOffer(o wire.Offer) error {
 	c.s.mu.Lock()
 	for src, t := range c.s.local {
 		if tr := c.slots[src]; tr != nil && tr.Sender() == nil {
-			if err := c.attach(tr, t); err != nil {
+			if err := c.attachLocal(tr, src, t); err != nil {
 				c.s.log.Warn("attach", "source", src, "err", err)
 			}
 		}
@@ -344,12 +353,12 @@ func (c *conn) handleOffer(o wire.Offer) error {
 	case <-c.done:
 		return nil
 	}
-	c.sendMsg(wire.TypeAnswer, wire.Answer{SDP: c.pc.LocalDescription().SDP})
+	c.sendMsg(wire.TypeAnswer, wire.Answer{SDP: cleanAnswer(c.pc.LocalDescription().SDP)})
 	return nil
 }
 
-// attach makes tr send t; c.pcMu must be held.
-func (c *conn) attach(tr *webrtc.RTPTransceiver, t LocalTrack) error {
+// attachPlain makes tr send t; c.pcMu must be held.
+func (c *conn) attachPlain(tr *webrtc.RTPTransceiver, t webrtc.TrackLocal) error {
 	sender, err := c.s.api.NewRTPSender(t, c.pc.SCTP().Transport())
 	if err != nil {
 		return err

@@ -123,14 +123,14 @@ func (s *Session) setSource(source string, on bool) error {
 	if tr := c.slots[source]; tr != nil {
 		switch {
 		case tr.Sender() == nil && on:
-			if err := c.attach(tr, t); err != nil {
+			if err := c.attachLocal(tr, source, t); err != nil {
 				s.log.Warn("attach", "source", source, "err", err)
 			}
 			renegotiate = true
 		case tr.Sender() != nil && on:
-			_ = tr.Sender().ReplaceTrack(t)
+			_ = c.replace(tr, source, t)
 		case tr.Sender() != nil:
-			_ = tr.Sender().ReplaceTrack(nil) // stops sending; the m-line stays
+			_ = c.replace(tr, source, nil) // stops sending; the m-line stays
 		}
 	}
 	c.pcMu.Unlock()

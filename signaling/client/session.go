@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/confab/confab/signaling/sfu"
@@ -136,6 +137,9 @@ type Session struct {
 	started  time.Time
 
 	handUp bool // the user wants the hand raised (presence.go)
+
+	bwe    *sendEstimate // the send bandwidth estimate (bwe.go)
+	layers layerPrefs    // what was asked of remote videos (layers.go)
 }
 
 // Join connects to the server, enters the room and starts media. It
@@ -162,12 +166,13 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	api, err := newAPI(cfg)
+	bwe := &sendEstimate{}
+	api, err := newAPI(cfg, bwe.attach)
 	if err != nil {
 		return nil, err
 	}
 	s := &Session{
-		cfg: cfg, log: cfg.Logger, api: api, token: cfg.Token, wsURL: wsURL,
+		cfg: cfg, log: cfg.Logger, api: api, token: cfg.Token, wsURL: wsURL, bwe: bwe,
 		events: newEventQueue(), stop: make(chan struct{}), ended: make(chan struct{}), retry: make(chan struct{}, 1),
 		names: map[string]string{}, pending: map[string]*pendingChat{}, local: map[string]LocalTrack{},
 		enabled: map[string]bool{wire.SourceMicrophone: cfg.Mic, wire.SourceCamera: cfg.Camera},
@@ -194,14 +199,18 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 	return s, nil
 }
 
-func newAPI(cfg Config) (*webrtc.API, error) {
-	se := webrtc.SettingEngine{LoggerFactory: sfu.NewLoggerFactory(cfg.Logger)}
+func newAPI(cfg Config, onBWE func(cc.BandwidthEstimator)) (*webrtc.API, error) {
+	logf := sfu.NewLoggerFactory(cfg.Logger)
+	se := webrtc.SettingEngine{LoggerFactory: logf}
 	// TCP4 lets the client reach a server's ICE-TCP candidates (it dials
 	// out as an active candidate) when UDP is blocked.
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
 	sfu.ConfigureCandidates(&se, cfg.LoopbackOnly, nil)
 	me, ir, err := sfu.NewMediaEngine()
 	if err != nil {
+		return nil, err
+	}
+	if err := sfu.AddCongestionControl(ir, InitialSendEstimate, logf, onBWE); err != nil {
 		return nil, err
 	}
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir)), nil
@@ -354,6 +363,7 @@ func (s *Session) welcome(c *conn, j wire.Joined, rejoined bool) {
 	s.setState(StateConnected, nil)
 	s.restoreHand(c, j.You)
 	s.announceLocalVideo()
+	s.resendLayers(c)
 	s.resendPending()
 	s.sendGapRequest(gapReq) // the rest arrives as ChatReceived
 }
