@@ -20,6 +20,17 @@ export const REACTIONS = [
   "\u2764\uFE0F", "\u{1F389}", "\u{1F64C}", "\u{1F914}",
 ];
 
+// Simulcast (§5.3): the camera goes up in the layers the server's offer
+// receives, each a fraction of the camera's size and with a bitrate cap.
+// Chromium encodes only two layers of a camera smaller than 960x540 (it
+// drops the last encodings): then q and h carry half and all of it, and f
+// is off.
+const LAYER_SCALE = { q: 4, h: 2, f: 1 };
+const LAYER_SCALE_TWO = { q: 2, h: 1 };
+const LAYER_MAX_BITRATE = { q: 150000, h: 500000, f: 1500000 };
+const LAYER_MAX_BITRATE_TWO = { q: 500000, h: 1500000 };
+const THREE_LAYERS_FROM = 540; // camera height
+
 const RETRY_FOR_MS = 30000;
 const GATHER_WAIT_MS = 5000;
 const CHAT_ACK_WAIT_MS = 15000;
@@ -73,6 +84,8 @@ function waitGathering(pc) {
 //   speakers    {ids: Set}
 //   chat        {}: the chat list changed
 //   reaction    {from, emoji, at}: someone (maybe you) reacted (§5.2)
+//   layer       {participant, source, layer, width, height}: the layer of a
+//               remote video that now arrives (§5.2 layer)
 //   notice      {text}: something to show briefly
 export class Session {
   constructor({ token, room, media, onEvent }) {
@@ -103,6 +116,8 @@ export class Session {
     this.historyPending = null;
     this.handUp = false; // the person wants the hand raised (§5.1 set_hand)
     this.reactions = []; // the latest reactions received, oldest first
+    this.videoWants = new Map(); // track id -> set_layer data asked (§5.1 set_layer)
+    this.layers = new Map(); // track id -> the latest layer message (§5.2 layer)
   }
 
   emit(type, detail = {}) {
@@ -213,6 +228,7 @@ export class Session {
       case "chat": if (d.message) this.onChatMessage(d.message); break;
       case "history": this.onHistory(d); break;
       case "reaction": this.onReaction(d); break;
+      case "layer": this.onLayer(d); break;
       case "error": this.onError(d); break;
       default: console.debug("confab: ignoring message type", String(msg.type).slice(0, 32));
     }
@@ -261,6 +277,9 @@ export class Session {
     if (this.media.trackFor("screen")) this.send("set_source", { source: "screen", enabled: true });
     // The server forgets a raised hand with the connection (§5.1 set_hand).
     if (this.handUp && !(this.you && this.you.hand_raised_at)) this.send("set_hand", { raised: true });
+    // The server forgets what was asked of each video with the connection.
+    for (const want of this.videoWants.values()) this.send("set_layer", want);
+    this.layers.clear();
     for (const p of this.chat.pendingList()) {
       if (p.status === "sending") this.send("chat", { id: p.id, text: p.text });
     }
@@ -297,6 +316,7 @@ export class Session {
         const track = this.trackForTransceiver(source, t);
         if (t.sender.track !== track) await t.sender.replaceTrack(track);
         t.direction = track || t.currentDirection === "sendonly" ? "sendonly" : "inactive";
+        if (source === "camera") await this.tuneLayers(t.sender);
       } else if (tracks[mid]) {
         t.direction = "recvonly";
       } else {
@@ -309,6 +329,93 @@ export class Session {
     await waitGathering(pc);
     if (pc !== this.pc) return;
     this.send("answer", { sdp: pc.localDescription.sdp });
+  }
+
+  // tuneLayers sets the size and bitrate of each simulcast layer of the
+  // camera's sender. The browser made one encoding per RID the offer
+  // receives (a=simulcast:recv q;h;f, §5.3) when the offer created the
+  // transceiver; without them (no simulcast offered) nothing changes.
+  async tuneLayers(sender) {
+    const p = sender.getParameters();
+    if (!p.encodings || p.encodings.length < 2) return;
+    const track = sender.track;
+    const height = track && track.getSettings ? track.getSettings().height || 0 : 0;
+    const three = height >= THREE_LAYERS_FROM || p.encodings.length < 3;
+    const scales = three ? LAYER_SCALE : LAYER_SCALE_TWO;
+    const rates = three ? LAYER_MAX_BITRATE : LAYER_MAX_BITRATE_TWO;
+    let changed = false;
+    for (const e of p.encodings) {
+      const scale = scales[e.rid];
+      const active = !!scale;
+      if (e.active !== active) { e.active = active; changed = true; }
+      if (!scale) continue;
+      if (e.scaleResolutionDownBy !== scale) { e.scaleResolutionDownBy = scale; changed = true; }
+      if (e.maxBitrate !== rates[e.rid]) { e.maxBitrate = rates[e.rid]; changed = true; }
+    }
+    if (!changed) return;
+    try {
+      await sender.setParameters(p);
+    } catch (e) {
+      console.warn("confab: simulcast layers not set:", e);
+    }
+  }
+
+  // requestVideo tells the server what a remote video is wanted for
+  // (§5.1 set_layer): want is {width, height} (the size shown, in device
+  // pixels), {layer}, {paused: true}, or {} for the server's default. It
+  // is sent only when it changes, and again after a reconnect.
+  requestVideo(participant, source, want) {
+    const track = `${source}:${participant}`;
+    const data = { track };
+    if (want.paused) data.paused = true;
+    else if (want.layer) data.layer = want.layer;
+    else {
+      const w = Math.max(0, Math.min(16384, Math.round(want.width || 0)));
+      const h = Math.max(0, Math.min(16384, Math.round(want.height || 0)));
+      if (w > 0) data.width = w;
+      if (h > 0) data.height = h;
+    }
+    const before = this.videoWants.get(track);
+    if (before && JSON.stringify(before) === JSON.stringify(data)) return false;
+    if (Object.keys(data).length === 1) this.videoWants.delete(track);
+    else this.videoWants.set(track, data);
+    if (!before && Object.keys(data).length === 1) return false; // the default, already
+    return this.send("set_layer", data);
+  }
+
+  onLayer(d) {
+    if (typeof d.track !== "string" || typeof d.layer !== "string") {
+      this.violation("layer message without a track or a layer");
+      return;
+    }
+    const i = d.track.indexOf(":");
+    if (i < 0) return;
+    const l = { track: d.track, layer: d.layer, width: d.width || 0, height: d.height || 0 };
+    this.layers.set(d.track, l);
+    this.emit("layer", { participant: d.track.slice(i + 1), source: d.track.slice(0, i), ...l });
+  }
+
+  // sendStats reports what the browser sends for each layer of the camera
+  // (confabTest.outbound).
+  async sendStats() {
+    const out = [];
+    const pc = this.pc;
+    if (!pc) return out;
+    const report = await pc.getStats();
+    report.forEach((r) => {
+      if (r.type === "candidate-pair" && r.nominated && r.availableOutgoingBitrate) {
+        out.push({ rid: "bwe", bytes: r.availableOutgoingBitrate });
+      }
+      if (r.type !== "outbound-rtp" || r.kind !== "video") return;
+      out.push({ rid: r.rid || "", width: r.frameWidth || 0, height: r.frameHeight || 0, frames: r.framesEncoded || 0,
+        bytes: r.bytesSent || 0, active: r.active !== false, limitation: r.qualityLimitationReason || "" });
+    });
+    return out;
+  }
+
+  // localSDP is the latest answer (confabTest.localSDP).
+  localSDP() {
+    return this.pc && this.pc.localDescription ? this.pc.localDescription.sdp : "";
   }
 
   // trackForTransceiver returns the local track for source if it fits the
@@ -370,6 +477,7 @@ export class Session {
       if (!t) return;
       const fit = this.trackForTransceiver(source, t);
       await t.sender.replaceTrack(fit);
+      if (fit && source === "camera") await this.tuneLayers(t.sender);
       if (fit && t.direction !== "sendonly") {
         t.direction = "sendonly";
         this.send("renegotiate");
@@ -383,7 +491,9 @@ export class Session {
       const mid = Object.keys(this.publish).find((m) => this.publish[m] === source);
       if (mid == null) return;
       const t = this.pc.getTransceivers().find((x) => x.mid === mid);
-      if (t) await t.sender.replaceTrack(this.trackForTransceiver(source, t));
+      if (!t) return;
+      await t.sender.replaceTrack(this.trackForTransceiver(source, t));
+      if (source === "camera") await this.tuneLayers(t.sender);
     });
   }
 

@@ -124,27 +124,85 @@ class Tile {
   }
 }
 
+// SIZE_STEP quantizes the size a remote video is asked for (§5.1
+// set_layer), so that small resizes send nothing.
+const SIZE_STEP = 32;
+
 // TileGrid keeps the tiles in #grid (and the pinned one in #stage) in step
-// with the call's participants.
+// with the call's participants. onVideoWant(participant, source, want) is
+// told what each remote video is needed for: {width, height} in device
+// pixels as shown, or {paused: true} while its tile is out of sight (the
+// page hidden, or the tile scrolled away).
 export class TileGrid {
-  constructor({ root, stage, grid, onFirstFrame }) {
+  constructor({ root, stage, grid, onFirstFrame, onVideoWant }) {
     this.root = root;
     this.stage = stage;
     this.grid = grid;
     this.onFirstFrame = onFirstFrame;
+    this.onVideoWant = onVideoWant || (() => {});
+    this.visible = new Set(); // tile keys in sight
+    this.sizeTimer = 0;
+    if (window.IntersectionObserver) {
+      this.seen = new IntersectionObserver((entries) => {
+        for (const e of entries) {
+          if (e.isIntersecting) this.visible.add(e.target.dataset.key);
+          else this.visible.delete(e.target.dataset.key);
+        }
+        this.reportSizes();
+      });
+    }
+    document.addEventListener("visibilitychange", () => this.reportSizes());
     this.tiles = new Map(); // key -> Tile
     this.remote = new Map(); // "id|source" -> track
     this.pinned = null;
     this.speaking = new Set();
     this.last = null;
     this.framed = new Set();
-    if (window.ResizeObserver) new ResizeObserver(() => this.fit()).observe(root);
-    else window.addEventListener("resize", () => this.fit());
+    if (window.ResizeObserver) new ResizeObserver(() => { this.fit(); this.reportSizes(); }).observe(root);
+    else window.addEventListener("resize", () => { this.fit(); this.reportSizes(); });
+  }
+
+  // reportSizes tells onVideoWant, after layout, the size each
+  // remote video is shown at, or that it is out of sight.
+  reportSizes() {
+    if (this.sizeTimer) return;
+    const run = () => {
+      this.sizeTimer = 0;
+      const dpr = window.devicePixelRatio || 1;
+      const step = (v) => Math.max(SIZE_STEP, Math.ceil((v * dpr) / SIZE_STEP) * SIZE_STEP);
+      for (const [key, t] of this.tiles) {
+        if (key === "self" || key === "screen:self" || !t.track) continue;
+        const participant = t.el.dataset.participant;
+        const source = t.kind === "screen" ? "screen" : "camera";
+        const inSight = !document.hidden && (!this.seen || this.visible.has(key)) && t.el.isConnected;
+        const w = t.video.clientWidth;
+        const h = t.video.clientHeight;
+        if (!inSight || w === 0 || h === 0) this.onVideoWant(participant, source, { paused: true });
+        else this.onVideoWant(participant, source, { width: step(w), height: step(h) });
+      }
+    };
+    // A timer, not requestAnimationFrame: a hidden page runs no frames,
+    // and it must still say that its videos are out of sight.
+    this.sizeTimer = setTimeout(run, 50);
+  }
+
+  // setLayer records on a remote tile the layer its video arrives in (§5.2
+  // layer), as data-layer (and the size as data-layer-size).
+  setLayer(participant, source, d) {
+    const t = this.tiles.get((source === "screen" ? "screen:" : "cam:") + participant);
+    if (!t) return;
+    t.el.dataset.layer = d.layer;
+    t.el.dataset.layerSize = d.width && d.height ? `${d.width}x${d.height}` : "";
   }
 
   clear() {
-    for (const t of this.tiles.values()) { t.setTrack(null); t.el.remove(); }
+    for (const t of this.tiles.values()) {
+      t.setTrack(null);
+      t.el.remove();
+      if (this.seen) this.seen.unobserve(t.el);
+    }
     this.tiles.clear();
+    this.visible.clear();
     this.remote.clear();
     this.pinned = null;
     this.framed.clear();
@@ -181,6 +239,7 @@ export class TileGrid {
     if (!t) {
       t = new Tile(key, kind, (k) => this.pin(k));
       this.tiles.set(key, t);
+      if (this.seen && key !== "self" && key !== "screen:self") this.seen.observe(t.el);
     }
     return t;
   }
@@ -226,7 +285,13 @@ export class TileGrid {
       }
     }
     for (const [key, t] of this.tiles) {
-      if (!want.has(key)) { t.setTrack(null); t.el.remove(); this.tiles.delete(key); }
+      if (!want.has(key)) {
+        t.setTrack(null);
+        t.el.remove();
+        this.tiles.delete(key);
+        if (this.seen) this.seen.unobserve(t.el);
+        this.visible.delete(key);
+      }
     }
     if (this.pinned && !want.has(this.pinned)) this.pinned = null;
     // Place tiles in order: appendChild moves nodes without pausing video,
@@ -249,6 +314,7 @@ export class TileGrid {
     if (active && active !== document.activeElement && active.isConnected) active.focus({ preventScroll: true });
     this.count = order.length - (this.pinned ? 1 : 0);
     this.fit();
+    this.reportSizes();
   }
 
   // fit picks the column count that gives the largest 16:9 tiles in the

@@ -1,0 +1,99 @@
+package browsertest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/confab/confab/signaling/server/servertest"
+	"github.com/confab/confab/signaling/wire"
+)
+
+// outbound is one entry of confabTest.outbound(): what the page's camera
+// sends on one simulcast layer.
+type outbound struct {
+	RID        string `json:"rid"`
+	Width      int    `json:"width"`
+	Height     int    `json:"height"`
+	Frames     int    `json:"frames"`
+	Bytes      int    `json:"bytes"`
+	Active     bool   `json:"active"`
+	Limitation string `json:"limitation"`
+}
+
+// TestGuestPublishesSimulcast: the guest page answers the server's offer
+// with its camera in layers (a=simulcast:send q;h;f; Chromium encodes two
+// layers of its 640x480 fake camera, so q is 320x240, h 640x480 and f is
+// off); a Go subscriber that asks for the small layer receives 320x240,
+// and 640x480 when it asks for a large tile, switched on one unbroken
+// stream.
+func TestGuestPublishesSimulcast(t *testing.T) {
+	b := Start(t, Options{})
+	srv := servertest.Start(t)
+	room := fmt.Sprintf("simulcast-%d", rand.IntN(1e6))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	g, err := b.OpenGuest(ctx, srv.URL+"/r/"+room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Join(ctx, "Chromium", room); err != nil {
+		t.Fatal(err)
+	}
+	g.MustWait(t, 60*time.Second, "the page is in the call", `window.confabTest.state().phase === "call" && window.confabTest.state().you`, StateJS)
+	st, err := g.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	track := wire.TrackID(st.You, wire.SourceCamera)
+
+	probe := servertest.NewProbe(t, srv.URL, room, "probe", servertest.ProbeOptions{Loopback: true})
+	probe.SetLayer(wire.SetLayer{Track: track, Layer: wire.LayerQ})
+
+	g.MustWait(t, 60*time.Second, "the page has answered", `window.confabTest.localSDP().includes("a=mid:1")`, "window.confabTest.localSDP()")
+	var sdp string
+	if err := g.Eval(ctx, "window.confabTest.localSDP()", &sdp); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sdp, "a=simulcast:send q;h;") { // f is paused ("~f") at 640x480
+		t.Fatalf("the page's answer does not send simulcast:\n%s", sdp)
+	}
+	const wait = 90 * time.Second
+	small := probe.WaitVideo(track, "the small layer", wait, func(v servertest.VideoStats) bool {
+		return v.Width == 320 && v.Height == 240 && v.Frames >= 30
+	})
+	t.Logf("small: %s", small.Summary())
+	probe.SetLayer(wire.SetLayer{Track: track, Width: 1280, Height: 720})
+	large := probe.WaitVideo(track, "the large layer", wait, func(v servertest.VideoStats) bool {
+		return v.Width == 640 && v.Height == 480 && v.Frames >= small.Frames+30
+	})
+	t.Logf("large: %s", large.Summary())
+	if large.SeqBreaks+large.TSBackwards+large.PictureIDBreaks > 0 {
+		t.Errorf("the stream broke across the switch: %s", large.Summary())
+	}
+	var out []outbound
+	if err := g.Eval(ctx, "window.confabTest.outbound()", &out); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the page sends: %+v", out)
+	sizes := map[string]int{}
+	for _, o := range out {
+		sizes[o.RID] = o.Width
+	}
+	if sizes["q"] != 320 || sizes["h"] != 640 || sizes["f"] != 0 {
+		t.Errorf("layer widths sent %v, want q 320, h 640, f none", sizes)
+	}
+	var layers []wire.LayerChanged
+	for _, lc := range probe.LayerMessages() {
+		if lc.Track == track {
+			layers = append(layers, lc)
+		}
+	}
+	t.Logf("layer messages: %+v", layers)
+	if n := len(layers); n < 2 || layers[n-1].Layer != "h" || layers[n-1].Width != 640 {
+		t.Errorf("layer messages %+v, want h 640x480 last", layers)
+	}
+}
