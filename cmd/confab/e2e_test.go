@@ -74,11 +74,22 @@ func TestMain(m *testing.M) {
 	e2e.ui.Window().Show()
 
 	code := make(chan int, 1)
+	ran := make(chan struct{})
 	go func() {
 		code <- m.Run()
-		fyne.DoAndWait(func() { e2e.app.Quit() })
+		// Close as a person would: a call still open (a failed test) is
+		// left on the UI goroutine, then the window closes and the app
+		// with it. Quitting at once would leave the call's goroutines
+		// running UI code after Fyne's loop has stopped.
+		fyne.DoAndWait(e2e.ui.Close)
+		select {
+		case <-ran:
+		case <-time.After(30 * time.Second):
+			fyne.DoAndWait(e2e.app.Quit)
+		}
 	}()
 	e2e.app.Run()
+	close(ran)
 	e2e.backend.shutdown()
 	e2e.backend.stopServer()
 	os.Exit(<-code)
