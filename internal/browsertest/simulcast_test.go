@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confab/confab/signaling/client"
 	"github.com/confab/confab/signaling/server/servertest"
 	"github.com/confab/confab/signaling/wire"
 )
@@ -95,5 +96,26 @@ func TestGuestPublishesSimulcast(t *testing.T) {
 	t.Logf("layer messages: %+v", layers)
 	if n := len(layers); n < 2 || layers[n-1].Layer != "h" || layers[n-1].Width != 640 {
 		t.Errorf("layer messages %+v, want h 640x480 last", layers)
+	}
+
+	// A publisher joins: the page answers an offer that repeats its RIDs
+	// (a=simulcast:recv q;h;~f) and keeps sending its layers.
+	pub, err := client.Join(ctx, client.Config{Server: srv.URL, Room: room, Name: "Go", Camera: true, Mic: true,
+		Media: &servertest.SynthMedia{StreamID: "go"}, LoopbackOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Leave()
+	g.MustWait(t, wait, "the page answers the new offer and receives the Go camera", fmt.Sprintf(
+		`(async () => { const s = (await window.confabTest.stats())[%q]; return !!s && s.videoFrames > 0 &&
+			window.confabTest.localSDP().includes("a=simulcast:send q;h;"); })()`, pub.Self().ID), StateJS)
+	after := probe.WaitVideo(track, "the page's layers after the new offer", wait, func(v servertest.VideoStats) bool {
+		return v.Frames >= large.Frames+30
+	})
+	if after.SeqBreaks+after.TSBackwards+after.PictureIDBreaks > 0 {
+		t.Errorf("the stream broke after the new offer: %s", after.Summary())
+	}
+	if st, err := g.State(ctx); err != nil || len(st.ProtocolViolations) > 0 {
+		t.Errorf("page state: %v, violations %v", err, st.ProtocolViolations)
 	}
 }

@@ -86,10 +86,10 @@ func ridLine(value string) (id, dir string) {
 // the answer may send some or all of the offered RIDs: an "a=rid:<id>
 // send" line for each and one "a=simulcast:send" line listing them
 // (RFC 8853 §5.3; a "~" before a RID, a paused layer, is accepted; RID
-// alternatives "a,b" are not). "a=rid:<id> recv" and "a=simulcast:recv"
-// lines in the answer are dropped before the answer is applied: pion as
-// an answerer echoes the offer's RIDs as its own receive RIDs. On any
-// other m-section the answer may have no a=rid or a=simulcast at all.
+// alternatives "a,b" are not). On any other m-section the answer may
+// send no simulcast. "a=rid:<id> recv" and "a=simulcast:recv" lines are
+// dropped from the answer before it is applied, wherever they are: pion
+// as an answerer echoes the offer's RIDs as its own receive RIDs.
 func checkSimulcast(offerSDP, answerSDP string) (string, map[string]string, error) {
 	var offer, answer sdp.SessionDescription
 	if err := offer.UnmarshalString(offerSDP); err != nil {
@@ -123,11 +123,11 @@ func checkSimulcast(offerSDP, answerSDP string) (string, map[string]string, erro
 			switch a.Key {
 			case "rid":
 				id, dir := ridLine(a.Value)
-				if len(offered) == 0 {
-					return "", nil, fmt.Errorf("%w: %s has a=rid:%s, but the offer has no simulcast there", errAnswer, where, a.Value)
-				}
 				if dir == "recv" {
 					continue
+				}
+				if len(offered) == 0 {
+					return "", nil, fmt.Errorf("%w: %s has a=rid:%s, but the offer has no simulcast there", errAnswer, where, a.Value)
 				}
 				if dir != "send" {
 					return "", nil, fmt.Errorf("%w: %s has a=rid:%s; the direction must be send", errAnswer, where, a.Value)
@@ -140,12 +140,12 @@ func checkSimulcast(offerSDP, answerSDP string) (string, map[string]string, erro
 				}
 				ridSend = append(ridSend, id)
 			case "simulcast":
-				if len(offered) == 0 {
-					return "", nil, fmt.Errorf("%w: %s has a=simulcast, but the offer has no simulcast there", errAnswer, where)
-				}
 				dir, list, _ := strings.Cut(strings.TrimSpace(a.Value), " ")
 				if dir == "recv" {
 					continue
+				}
+				if len(offered) == 0 {
+					return "", nil, fmt.Errorf("%w: %s has a=simulcast:%s, but the offer has no simulcast there", errAnswer, where, a.Value)
 				}
 				if dir != "send" || hasSimulcast {
 					return "", nil, fmt.Errorf("%w: %s has a=simulcast:%s; an answer has one a=simulcast:send", errAnswer, where, a.Value)

@@ -73,6 +73,11 @@ func TestCheckSimulcast(t *testing.T) {
 			}
 		})
 	}
+	// Receive RIDs are dropped anywhere.
+	answer0 := sdpHead + section("0", "sendonly") + section("1", "sendonly", "a=rid:f recv\r\na=simulcast:recv f\r\n")
+	if clean, _, err := checkSimulcast(offer, answer0); err != nil || strings.Contains(clean, "recv\r\n") {
+		t.Fatalf("receive RIDs on an m-line without simulcast: %v\n%s", err, clean)
+	}
 	// Simulcast on an m-line the offer does not receive it on.
 	answer := sdpHead + section("0", "sendonly") + section("1", "sendonly", "a=rid:f send\r\na=simulcast:send f\r\n")
 	if _, _, err := checkSimulcast(offer, answer); err == nil || !strings.Contains(err.Error(), `m-section 1 (mid "1") has a=rid:f send, but the offer has no simulcast there`) {

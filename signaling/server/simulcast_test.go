@@ -39,7 +39,7 @@ func joinSimulcast(t *testing.T, srv *servertest.Server, room, name string) (*cl
 // stream across layer switches).
 func noBreaks(t *testing.T, who string, v servertest.VideoStats) {
 	t.Helper()
-	if v.SeqBreaks+v.TSBackwards+v.PictureIDBreaks+v.SwitchesOffKeyframe > 0 {
+	if v.SeqBreaks+v.TSBackwards+v.TSRepeats+v.PictureIDBreaks+v.SwitchesOffKeyframe > 0 {
 		t.Errorf("%s: the stream broke: %s", who, v.Summary())
 	}
 }
@@ -111,6 +111,29 @@ func TestSimulcastLayerPerSubscriber(t *testing.T) {
 	t.Logf("large: %s", v.Summary())
 	if errs := append(small.Errors(), large.Errors()...); len(errs) > 0 {
 		t.Errorf("errors from the server: %+v", errs)
+	}
+
+	// Another publisher arrives: the first one answers an offer that
+	// repeats its RIDs, and its layers go on.
+	pubEvents := make(chan client.Event, 1024)
+	go func() {
+		for ev := range pub.Events() {
+			pubEvents <- ev
+		}
+	}()
+	joinSimulcast(t, srv, room, "second")
+	before = large.Video(track).Packets
+	large.WaitVideo(track, "layers go on after a new offer", wait, func(v servertest.VideoStats) bool { return v.Packets > before+100 })
+	for {
+		select {
+		case ev := <-pubEvents:
+			if e, ok := ev.(client.ErrorEvent); ok {
+				t.Errorf("the publisher got an error after the new offer: %v", e.Err)
+			}
+			continue
+		default:
+		}
+		break
 	}
 }
 

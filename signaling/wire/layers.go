@@ -88,11 +88,11 @@ func (s *SetLayer) Validate() error {
 
 // LayerChanged tells a subscriber which layer of a simulcast track it now
 // receives: after every switch (made at a keyframe of the new layer) and
-// when sending stops.
+// when sending stops because it paused the track.
 type LayerChanged struct {
 	Track string `json:"track"`
 	// Layer is "q", "h" or "f"; "" when nothing is sent on the track
-	// (paused, or no layer arrives from its publisher).
+	// (the subscriber paused it).
 	Layer string `json:"layer"`
 	// Width and Height are the layer's size from its latest keyframe;
 	// absent until the server has seen one.

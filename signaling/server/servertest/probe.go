@@ -58,17 +58,22 @@ type VideoStats struct {
 	Mark        byte
 	MarkChanges int
 	// Breaks in the stream as one stream: sequence numbers not one more
-	// than the one before, a timestamp before the one before, a new frame
-	// with the same timestamp, a VP8 PictureID that does not go on by one
-	// per frame, and a change of layer (Mark) at a packet that is not the
-	// start of a keyframe.
+	// than the one before, a timestamp before the one before, a VP8
+	// PictureID that does not go on by one per frame, and a change of
+	// layer (Mark) at a packet that is not the start of a keyframe.
 	SeqBreaks, TSBackwards, PictureIDBreaks, SwitchesOffKeyframe int
-	First, Last                                                  time.Time
+	// TSRepeats counts frames with the timestamp of the frame before (a
+	// browser sometimes sends one; the SFU never makes one).
+	TSRepeats int
+	// Notes describe the first breaks.
+	Notes       []string
+	First, Last time.Time
 	// FrameTimes are the arrival times of the last frames (at most 2000).
 	FrameTimes []time.Time
 
 	lastSeq, lastPID uint16
 	lastTS           uint32
+	media            int // packets with a payload
 	lastMarker       bool
 	hasPID           bool
 }
@@ -293,6 +298,12 @@ func (p *Probe) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver
 	}
 }
 
+func (v *VideoStats) note(format string, args ...any) {
+	if len(v.Notes) < 5 {
+		v.Notes = append(v.Notes, fmt.Sprintf(format, args...))
+	}
+}
+
 func (v *VideoStats) add(pkt *rtp.Packet, now time.Time) {
 	var vp8 codecs.VP8Packet
 	body, err := vp8.Unmarshal(pkt.Payload)
@@ -306,20 +317,22 @@ func (v *VideoStats) add(pkt *rtp.Packet, now time.Time) {
 		v.lastSeq = pkt.SequenceNumber
 		return
 	}
-	if v.Packets > 0 {
-		if pkt.SequenceNumber != v.lastSeq+1 {
-			v.SeqBreaks++
-		}
+	if v.media == 0 {
+		v.First = now
+	} else {
 		dt := int32(pkt.Timestamp - v.lastTS)
 		if dt < 0 {
 			v.TSBackwards++
+			v.note("timestamp %d after %d (seq %d, keyframe %v, start %v, after marker %v)", pkt.Timestamp, v.lastTS, pkt.SequenceNumber, key, start, v.lastMarker)
 		}
 		if v.lastMarker && dt == 0 {
-			v.TSBackwards++
+			v.TSRepeats++
 		}
-	} else {
-		v.First = now
 	}
+	if v.Packets > 0 && pkt.SequenceNumber != v.lastSeq+1 {
+		v.SeqBreaks++
+	}
+	v.media++
 	if err == nil && vp8.I == 1 {
 		pid := vp8.PictureID
 		if v.hasPID {
@@ -379,6 +392,7 @@ func (p *Probe) Video(id string) VideoStats {
 	if v := p.videos[id]; v != nil {
 		c := *v
 		c.Sizes = append([]string(nil), v.Sizes...)
+		c.Notes = append([]string(nil), v.Notes...)
 		c.FrameTimes = append([]time.Time(nil), v.FrameTimes...)
 		return c
 	}
@@ -418,8 +432,8 @@ func (p *Probe) WaitVideo(id, what string, d time.Duration, cond func(VideoStats
 }
 
 func summary(v VideoStats) string {
-	return fmt.Sprintf("packets %d frames %d keyframes %d size %dx%d sizes %v mark %q changes %d breaks seq %d ts %d pid %d off-keyframe %d",
-		v.Packets, v.Frames, v.Keyframes, v.Width, v.Height, v.Sizes, v.Mark, v.MarkChanges, v.SeqBreaks, v.TSBackwards, v.PictureIDBreaks, v.SwitchesOffKeyframe)
+	return fmt.Sprintf("packets %d frames %d keyframes %d size %dx%d sizes %v mark %q changes %d breaks seq %d ts %d pid %d off-keyframe %d; repeated timestamps %d; %v",
+		v.Packets, v.Frames, v.Keyframes, v.Width, v.Height, v.Sizes, v.Mark, v.MarkChanges, v.SeqBreaks, v.TSBackwards, v.PictureIDBreaks, v.SwitchesOffKeyframe, v.TSRepeats, v.Notes)
 }
 
 // Summary describes v in one line, for logs.
