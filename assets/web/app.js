@@ -32,6 +32,10 @@
 //                       or "failed"; seq null until stored),
 //                 invite: {code, room, used}|null (on a /j/ link: the
 //                       code, its room once known, whether it was used),
+//                 feedback: "none"|"asked"|"sent"|"skipped" (the rating
+//                       form after a support call: #stars
+//                       button[data-rating], #feedback-comment,
+//                       #feedback-send, #feedback-skip),
 //                 protocolViolations: [string] (media sent on a publish
 //                       mid or on a mid missing from the offer's tracks,
 //                       and similar breaks of PROTOCOL.md §5.2)}
@@ -531,6 +535,7 @@ function renderTiles() {
 }
 
 function showEnd(title, text) {
+  $("toast").hidden = true; // the call's notices are over with it
   $("end-title").textContent = title;
   $("end-message").textContent = text || "";
   media.stopAll();
@@ -545,6 +550,87 @@ function leave() {
   showEnd("You left the call", "Your camera and microphone are off.");
   setPhase("left");
   $("rejoin").focus();
+  if (invite) askFeedback(invite.token);
+}
+
+// ---- Feedback after a support call ----
+
+let feedback = "none"; // "none", "asked", "sent" or "skipped"
+let rating = 0;
+let feedbackToken = null;
+
+// askFeedback shows the 1-5 rating form on the end screen when the call
+// was a support call that its customer has not rated yet (PROTOCOL.md,
+// "Support desk": /api/support/feedback).
+async function askFeedback(tok) {
+  if (feedback !== "none") return;
+  let info = null;
+  try {
+    const res = await fetch("/api/support/feedback", { headers: { Authorization: "Bearer " + tok }, cache: "no-store" });
+    if (res.ok) info = await res.json();
+  } catch { /* no feedback then */ }
+  if (!info || info.rated || phase !== "left") return;
+  feedback = "asked";
+  document.body.dataset.feedback = feedback;
+  $("feedback-title").replaceChildren(info.agent ? "How was your call with " : "How was the call", ...(info.agent ? [isolated(info.agent), "?"] : ["?"]));
+  $("feedback").hidden = false;
+  $("rejoin").hidden = true;
+  feedbackToken = tok;
+  $("stars").querySelector("button").focus();
+}
+
+function initFeedback() {
+  const stars = $("stars");
+  for (let i = 1; i <= 5; i++) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "star";
+    b.dataset.rating = String(i);
+    b.setAttribute("role", "radio");
+    b.setAttribute("aria-checked", "false");
+    b.setAttribute("aria-label", i === 1 ? "1 star" : `${i} stars`);
+    b.textContent = "★";
+    b.addEventListener("click", () => {
+      rating = i;
+      for (const s of stars.children) s.setAttribute("aria-checked", Number(s.dataset.rating) <= i ? "true" : "false");
+      $("feedback-send").disabled = false;
+    });
+    stars.appendChild(b);
+  }
+  $("feedback-skip").addEventListener("click", () => endFeedback("skipped"));
+  $("feedback-send").addEventListener("click", sendFeedback);
+}
+
+async function sendFeedback() {
+  if (!rating) return;
+  const err = $("feedback-error");
+  err.hidden = true;
+  $("feedback-send").disabled = true;
+  let res;
+  try {
+    res = await fetch("/api/support/feedback", {
+      method: "POST", cache: "no-store",
+      headers: { Authorization: "Bearer " + feedbackToken, "Content-Type": "application/json" },
+      body: JSON.stringify({ rating, comment: $("feedback-comment").value.trim() }),
+    });
+  } catch {
+    res = null;
+  }
+  if (res && (res.ok || res.status === 409)) {
+    endFeedback("sent");
+    return;
+  }
+  $("feedback-send").disabled = false;
+  err.textContent = res ? `The feedback was not taken (HTTP ${res.status}). Try again, or skip.` : "Cannot reach the server. Try again, or skip.";
+  err.hidden = false;
+}
+
+function endFeedback(how) {
+  feedback = how;
+  document.body.dataset.feedback = how;
+  $("feedback").hidden = true;
+  $("rejoin").hidden = false;
+  $("feedback-thanks").hidden = how !== "sent";
 }
 
 async function rejoin() {
@@ -765,6 +851,7 @@ window.confabTest = {
       protocolViolations: s ? s.violations.slice() : [],
       handUp: !!(s && s.handUp),
       invite: inviteCode ? { code: inviteCode, room: inviteRoom, used: !!invite } : null,
+      feedback,
       reactions: s ? s.reactions.map((r) => ({ ...r })) : [],
     };
   },
@@ -808,5 +895,6 @@ window.confabTest = {
 };
 
 initCall();
+initFeedback();
 setPhase("entry");
 initEntry();

@@ -4,6 +4,7 @@
 //	confab-server token   --data DIR --room R --identity I [--name N] [--ttl 1h]
 //	confab-server invite  --data DIR --room R [--ttl 1h] [--uses N] [--url URL]
 //	confab-server invite revoke [--data DIR] CODE
+//	confab-server agent add --name N [--data DIR] | agent list | agent remove ID
 //	confab-server version
 package main
 
@@ -37,6 +38,7 @@ commands:
   serve     run the server
   token     print a join token signed with the server's secret
   invite    print an invite link (/j/CODE) for a room; "invite revoke CODE" turns one off
+  agent     support desk agents: "agent add --name N" prints a sign-in key; list; remove ID
   version   print the version
 
 Run "confab-server <command> -h" for a command's flags. Every serve flag
@@ -56,6 +58,8 @@ func main() {
 		err = printToken(os.Args[2:], os.Stdout)
 	case "invite":
 		err = inviteCmd(os.Args[2:], os.Stdout)
+	case "agent":
+		err = agentCmd(os.Args[2:], os.Stdout)
 	case "version", "--version", "-version":
 		fmt.Println("confab-server", version.String())
 	case "-h", "--help", "help":

@@ -94,10 +94,11 @@ func TestBrowserJoinsByInviteLink(t *testing.T) {
 
 	// The code allowed one use, which the page made; a reload uses the
 	// token this tab got, so it is back in the call.
-	if err := g.Eval(ctx, `location.reload()`, nil); err != nil {
+	if err := g.Eval(ctx, `window.beforeReload = true; location.reload()`, nil); err != nil {
 		t.Logf("reload: %v", err) // the page going away may cut the answer
 	}
-	g.MustWait(t, 30*time.Second, "the reloaded page shows its entry form", `window.confabTest && document.querySelector("#join") && document.readyState === "complete"`, "")
+	g.MustWait(t, 30*time.Second, "the reloaded page shows its entry form", `!window.beforeReload && window.confabTest && document.readyState === "complete" &&
+		document.querySelector("#join") && !document.querySelector("#join").disabled`, "")
 	if err := g.Click(ctx, "#join"); err != nil {
 		t.Fatal(err)
 	}

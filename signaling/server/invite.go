@@ -165,12 +165,17 @@ func (s *Server) serveInviteCreate(w http.ResponseWriter, r *http.Request) {
 // readJSONBody decodes a JSON object of at most maxInviteBody bytes into
 // v; an empty body leaves v as it is.
 func readJSONBody(w http.ResponseWriter, r *http.Request, v any) error {
+	return readJSONBodyN(w, r, v, maxInviteBody)
+}
+
+// readJSONBodyN is readJSONBody for a body of at most limit bytes.
+func readJSONBodyN(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 			return errors.New("send the body as application/json")
 		}
 	}
-	body := http.MaxBytesReader(w, r.Body, maxInviteBody)
+	body := http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(body)
 	if err := dec.Decode(v); err != nil {
 		if err.Error() == "EOF" {

@@ -285,6 +285,7 @@ func (r *room) speakerLoop() {
 // returns); failures are logged, not fatal.
 func (r *room) event(identity, kind, detail string) {
 	r.s.writer.event(store.Event{Room: r.name, Identity: identity, Kind: kind, At: r.s.cfg.Now(), Detail: detail})
+	r.s.support.roomEvent(r.name, identity, kind, detail) // the support desk hears joins and leaves
 }
 
 // countMembersLocked brings the participants gauge up to date with

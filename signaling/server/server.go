@@ -141,6 +141,8 @@ type Server struct {
 
 	// inviteMiss counts each address's unusable invite codes (invite.go).
 	inviteMiss addrLimiter
+	// support is the support desk (support.go); nil if the store keeps none.
+	support *supportHub
 
 	mu     sync.Mutex
 	rooms  map[string]*room
@@ -186,6 +188,7 @@ func New(cfg Config) (*Server, error) {
 		conns:   make(map[*peer]struct{}),
 	}
 	s.inviteMiss = addrLimiter{every: inviteMissEvery, burst: inviteMisses}
+	s.support = newSupportHub(s)
 	for _, o := range cfg.AllowedOrigins {
 		n, _ := normalOrigin(o)
 		s.origins[n] = true
@@ -215,6 +218,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	s.webRoutes(mux)
 	s.inviteRoutes(mux)
+	s.supportRoutes(mux)
 	return s.guardAPI(mux)
 }
 
@@ -231,6 +235,7 @@ func (s *Server) Close() error {
 	for _, p := range conns {
 		p.close(websocket.CloseGoingAway, "server shutting down")
 	}
+	s.support.close()
 	s.wg.Wait()
 	s.closeWriter.Do(s.writer.close) // what the connections queued is written
 	if s.relay != nil {

@@ -49,6 +49,54 @@ func migrations() [][]string {
 			) WITHOUT ROWID`,
 			`CREATE INDEX invites_room ON invites (room)`,
 		},
+		// 3: the support desk. Agents sign in with a key of which only the
+		// SHA-256 is kept; so is a customer's key to their conversation.
+		// A conversation's messages have their own per-conversation seq.
+		// sender is "customer", "system" or an agent's id. closed_ms 0:
+		// open. A support call is a video room started from a
+		// conversation; its rating (1-5, 0: none) is the customer's.
+		{
+			`CREATE TABLE agents (
+				id         TEXT    PRIMARY KEY,
+				name       TEXT    NOT NULL,
+				key_hash   BLOB    NOT NULL,
+				created_ms INTEGER NOT NULL,
+				removed_ms INTEGER NOT NULL DEFAULT 0
+			) WITHOUT ROWID`,
+			`CREATE TABLE support_conversations (
+				id             TEXT    PRIMARY KEY,
+				key_hash       BLOB    NOT NULL,
+				name           TEXT    NOT NULL,
+				email          TEXT    NOT NULL,
+				created_ms     INTEGER NOT NULL,
+				closed_ms      INTEGER NOT NULL DEFAULT 0,
+				closed_by      TEXT    NOT NULL DEFAULT '',
+				agent_read_seq INTEGER NOT NULL DEFAULT 0
+			) WITHOUT ROWID`,
+			`CREATE INDEX support_conversations_open ON support_conversations (closed_ms, created_ms)`,
+			`CREATE TABLE support_messages (
+				conversation TEXT    NOT NULL,
+				seq          INTEGER NOT NULL,
+				msg_id       TEXT    NOT NULL,
+				sender       TEXT    NOT NULL,
+				name         TEXT    NOT NULL,
+				body         TEXT    NOT NULL,
+				link         TEXT    NOT NULL DEFAULT '',
+				at_ms        INTEGER NOT NULL,
+				PRIMARY KEY (conversation, seq)
+			) WITHOUT ROWID`,
+			`CREATE UNIQUE INDEX support_messages_id ON support_messages (conversation, sender, msg_id)`,
+			`CREATE TABLE support_calls (
+				room         TEXT    PRIMARY KEY,
+				conversation TEXT    NOT NULL,
+				agent        TEXT    NOT NULL,
+				created_ms   INTEGER NOT NULL,
+				rating       INTEGER NOT NULL DEFAULT 0,
+				comment      TEXT    NOT NULL DEFAULT '',
+				rated_ms     INTEGER NOT NULL DEFAULT 0
+			) WITHOUT ROWID`,
+			`CREATE INDEX support_calls_conversation ON support_calls (conversation)`,
+		},
 	}
 }
 
