@@ -73,8 +73,10 @@ type CallScreen struct {
 	ops         chan func()   // mic, camera and share changes, run in order off the UI goroutine
 	stopTick    func()
 	quality     *qualityMeter
-	reactions   *widget.PopUp   // the reaction picker, once opened
-	topBars     *fyne.Container // holds banner and presenting; hidden when both are
+	reactions   *widget.PopUp       // the reaction picker, once opened
+	asked       map[string]videoAsk // what was asked of each remote camera
+	asksAt      time.Time           // when requestVideos last looked
+	topBars     *fyne.Container     // holds banner and presenting; hidden when both are
 	// ReactionButtons are the reaction picker's choices while it shows.
 	ReactionButtons []*emojiButton
 	// ticks counts the video checks run and handled the events applied;
@@ -262,9 +264,11 @@ func (cs *CallScreen) tick() {
 		return
 	}
 	cs.ticks++
-	if now := time.Now(); now.Sub(cs.quality.at) >= qualityEvery {
+	now := time.Now()
+	if now.Sub(cs.quality.at) >= qualityEvery {
 		cs.updateQuality(now)
 	}
+	cs.requestVideos(now)
 	for _, t := range cs.order {
 		if t.Visible() && !t.cameraOff {
 			t.updateVideo()
