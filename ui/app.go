@@ -56,6 +56,8 @@ type App struct {
 	tick    time.Duration
 	focused bool
 	closing bool
+	// support is the support desk (supportdesk.go); nil without one.
+	support *supportDesk
 }
 
 // New builds the window on a, drawing on b, and shows the entry screen.
@@ -93,6 +95,7 @@ func newApp(a fyne.App, b Backend, opts Options, do func(func()), tick time.Dura
 	a.Lifecycle().SetOnEnteredForeground(func() { app.focused = true })
 	a.Lifecycle().SetOnExitedForeground(func() { app.focused = false })
 
+	app.support = newSupportDesk(app)
 	app.entry = newEntryScreen(app)
 	app.showEntry("")
 	if opts.AutoJoin {
@@ -122,7 +125,7 @@ func (a *App) setScreen(obj fyne.CanvasObject) {
 
 // showEntry switches to the entry screen, showing errMsg if not empty.
 func (a *App) showEntry(errMsg string) {
-	if a.closing {
+	if a.closing || a.support.showInstead() {
 		return
 	}
 	a.setScreen(a.entry.content)
@@ -152,6 +155,7 @@ func (a *App) closeWindow() {
 		return
 	}
 	a.closing = true
+	a.support.shutdown()
 	a.entry.hidden()
 	a.entry.cancelJoin()
 	cs := a.call

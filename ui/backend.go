@@ -16,6 +16,9 @@ type JoinRequest struct {
 	// MicOff and CameraOff join with the microphone muted and the camera
 	// off; they can be turned on in the call.
 	MicOff, CameraOff bool
+	// Token, when set, is the join token to use (a support call's);
+	// without one the server is asked for a token for Name.
+	Token string
 }
 
 // ErrDevicesInUse is what Preview and MicLevel return (wrapped or not)

@@ -213,6 +213,9 @@ func (s *EntryScreen) build() fyne.CanvasObject {
 		s.ErrorLabel,
 		joinRow,
 	)
+	if b := s.app.supportButton(); b != nil {
+		right.Add(b)
+	}
 	rightWidth := canvas.NewRectangle(nil)
 	rightWidth.SetMinSize(fyne.NewSize(340, 1))
 	cardBg := canvas.NewRectangle(theme.Color(theme.ColorNameHeaderBackground))

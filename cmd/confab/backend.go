@@ -45,6 +45,10 @@ type backend struct {
 	calls map[*call]bool
 	audio ui.AudioSettings // the microphone's sound processing, for calls and joins
 
+	// agentFile is where the agent sign-in is remembered (support.go);
+	// "" is the user's config dir.
+	agentFile string
+
 	// The take-over of another app's built-in server (takeover.go).
 	takeoverMu    sync.Mutex // one take-over attempt at a time
 	quit          chan struct{}
@@ -280,7 +284,7 @@ func (b *backend) join(ctx context.Context, req ui.JoinRequest) (ui.Call, error)
 		return nil, err
 	}
 	s, err := client.Join(ctx, client.Config{
-		Server: serverURL, Room: req.Room, Name: req.Name, Mic: !req.MicOff, Camera: !req.CameraOff,
+		Server: serverURL, Token: req.Token, Room: req.Room, Name: req.Name, Mic: !req.MicOff, Camera: !req.CameraOff,
 		Media: m, Decoders: m, Audio: m, LoopbackOnly: isLoopback(serverURL), Logger: b.log,
 	})
 	if err != nil {

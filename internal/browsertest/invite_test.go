@@ -39,19 +39,6 @@ func createInvite(t *testing.T, server, bearer string, body map[string]any) stri
 	return r.Code
 }
 
-// JoinInvite types name into the entry form of a /j/CODE page once it
-// shows the code's room, and clicks Join.
-func (g *Guest) JoinInvite(ctx context.Context, name string) error {
-	if err := g.Wait(ctx, 30*time.Second, `(() => { const i = window.confabTest.state().invite;
-		return i && i.room && document.querySelector("#room").value === i.room && !document.querySelector('#join').disabled; })()`, StateJS); err != nil {
-		return fmt.Errorf("invite page: %w", err)
-	}
-	if err := g.Type(ctx, "#name", name); err != nil {
-		return err
-	}
-	return g.Click(ctx, "#join")
-}
-
 // TestBrowserJoinsByInviteLink: on a server in closed mode (no
 // /api/token), a confab-bot joins with an admin's token and makes an
 // invite link; Chromium opens /j/CODE, sees the room, types a name and
