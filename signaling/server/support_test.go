@@ -388,3 +388,33 @@ func TestSupportRefusals(t *testing.T) {
 		t.Errorf("%d conversations stored, want 5", len(open))
 	}
 }
+
+// TestSupportAgentReconnects: an agent's connection survives a server
+// restart: Disconnected, then Ready again with the conversations, and
+// sending works again.
+func TestSupportAgentReconnects(t *testing.T) {
+	srv := servertest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	agent, err := support.DialAgent(ctx, srv.URL, addAgent(t, srv, "Sam"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agent.Close()
+	ae := &events{t: t, ch: agent.Events()}
+	nc, err := support.CreateConversation(ctx, srv.URL, "Ada", "", "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ae.wait("the conversation", summaryOf(nc.Conversation, func(s *support.Summary) bool { return s.New }))
+	srv.Restart()
+	ae.wait("disconnected", func(ev support.Event) bool { _, ok := ev.(support.Disconnected); return ok })
+	ae.wait("ready again with the conversation", func(ev support.Event) bool {
+		r, ok := ev.(*support.Ready)
+		return ok && len(r.Conversations) == 1 && r.Conversations[0].ID == nc.Conversation
+	})
+	if err := agent.Send(nc.Conversation, "r-1", "Back again"); err != nil {
+		t.Fatal(err)
+	}
+	ae.wait("the reply stored", messageOf(func(m *support.Message) bool { return m.Text == "Back again" && m.Seq == 2 }))
+}
