@@ -47,7 +47,7 @@ func TestVideoIsAskedForAtItsTileSize(t *testing.T) {
 	if grid.Paused || grid.Width <= 0 || grid.Height <= 0 {
 		t.Fatalf("grid request %+v", grid)
 	}
-	look() // nothing changed: nothing asked
+	look()                  // nothing changed: nothing asked
 	test.Tap(cs.Tile("p1")) // pin: large
 	look()
 	eventually(t, "a larger request once pinned", func() bool { return len(requestsOf(c)) == 2 })
