@@ -359,11 +359,8 @@ func (c *conn) handleOffer(o wire.Offer) error {
 
 // attachPlain makes tr send t; c.pcMu must be held.
 func (c *conn) attachPlain(tr *webrtc.RTPTransceiver, t webrtc.TrackLocal) error {
-	sender, err := c.s.api.NewRTPSender(t, c.pc.SCTP().Transport())
-	if err != nil {
-		return err
-	}
-	return tr.SetSender(sender, t)
+	_, err := c.newSender(tr, t)
+	return err
 }
 
 // route tells whose track arrives on receiver, from the mid of its m-line

@@ -235,7 +235,10 @@ func (c *conn) attachSimulcast(tr *webrtc.RTPTransceiver, t SimulcastTrack, sour
 		}
 		slots[i] = &layerSlot{rid: rid, id: layers[0].ID(), streamID: layers[0].StreamID(), tr: tr, inner: layers[i]}
 	}
-	sender, err := c.s.api.NewRTPSender(slots[0], c.pc.SCTP().Transport())
+	// The sender is set on tr before the other encodings are added: that
+	// replaces the sender's track, which pion refuses once a sender has
+	// more than one encoding.
+	sender, err := c.newSender(tr, slots[0])
 	if err != nil {
 		return err
 	}
@@ -244,10 +247,59 @@ func (c *conn) attachSimulcast(tr *webrtc.RTPTransceiver, t SimulcastTrack, sour
 			return err
 		}
 	}
-	if err := tr.SetSender(sender, slots[0]); err != nil {
-		return err
-	}
 	c.sim[source] = slots
+	return nil
+}
+
+// newSender makes tr send t with a new RTPSender; c.pcMu must be held.
+// The sender is made by the PeerConnection (AddTrack) when it would put
+// it on tr, so that the PeerConnection's interceptors handle what it
+// sends: NACK answers, sender reports, transport-wide sequence numbers
+// (and with them the send estimate, bwe.go). A sender made by the API
+// (API.NewRTPSender) has none of them. AddTrack takes the first
+// transceiver of t's kind with no sender that the server receives on, so
+// it is used only when that is tr; otherwise (a screen shared while the
+// camera is off) the sender is the API's.
+func (c *conn) newSender(tr *webrtc.RTPTransceiver, t webrtc.TrackLocal) (*webrtc.RTPSender, error) {
+	first := c.firstFreePublish(t.Kind())
+	if first == tr {
+		sender, err := c.pc.AddTrack(t)
+		if err != nil {
+			return nil, err
+		}
+		if tr.Sender() == sender {
+			return sender, nil
+		}
+		// Not where it was expected: take it back and go the other way.
+		_ = c.pc.RemoveTrack(sender)
+		c.s.log.Warn("AddTrack chose another m-line", "mid", tr.Mid())
+	}
+	sender, err := c.s.api.NewRTPSender(t, c.pc.SCTP().Transport())
+	if err != nil {
+		return nil, err
+	}
+	return sender, tr.SetSender(sender, t)
+}
+
+// firstFreePublish returns the first transceiver of kind with no sender
+// on a publish m-line (the server receives there), in the
+// PeerConnection's order: the one AddTrack picks (subscriber m-lines,
+// which the server sends on or made inactive, it skips).
+func (c *conn) firstFreePublish(kind webrtc.RTPCodecType) *webrtc.RTPTransceiver {
+	publish := map[*webrtc.RTPTransceiver]bool{}
+	for _, tr := range c.slots {
+		publish[tr] = true
+	}
+	for _, tr := range c.pc.GetTransceivers() {
+		switch {
+		case tr.Kind() != kind || tr.Sender() != nil:
+		case publish[tr]:
+			return tr
+		case tr.Mid() == "":
+			return nil // not negotiated: AddTrack could take it
+		}
+		// Any other m-line the server sends on or made inactive.
+	}
 	return nil
 }
 
