@@ -249,6 +249,9 @@ type DownTrack struct {
 	lastTL0   uint8
 	switchSeq uint16 // first packet of the current layer since the switch
 	guard     bool   // drop the current layer's packets from before switchSeq
+	lastIn    uint16 // the newest sequence number of the current layer, as it arrives
+	lastInTS  uint32 // and its timestamp
+	resync    bool   // the current layer's numbering jumped: wait for its keyframe
 	buf       [1500]byte
 	closed    bool
 
@@ -358,6 +361,22 @@ func (d *DownTrack) notifyLocked(layer int) {
 // seqDiff is a-b in RTP sequence number space (RFC 3550 §A.1).
 func seqDiff(a, b uint16) int { return int(int16(a - b)) }
 
+// The largest steps in a layer's sequence numbers and timestamps (90 kHz)
+// taken as reordering, loss or a pause; a larger one means the layer
+// started over.
+const (
+	maxSeqJump = 1000
+	maxTSBack  = 2 * 90000
+	maxTSJump  = 60 * 90000
+)
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
 // write sends pkt, of layer, if it is the layer d carries; it switches to
 // the target layer at the first packet of one of its keyframes. The
 // outgoing stream stays one stream: sequence numbers go on from the last
@@ -368,20 +387,38 @@ func seqDiff(a, b uint16) int { return int(int16(a - b)) }
 func (d *DownTrack) write(layer int, pkt *rtp.Packet, vi *vp8Info, now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if layer != d.current {
+	switch {
+	case layer != d.current:
 		if layer != d.target || !vi.keyframe {
 			return
 		}
 		d.switchLocked(layer, pkt, vi, now)
+	case d.resync || d.jumpedLocked(pkt):
+		// The layer starts over (a pion publisher's new camera track has
+		// new numbering): go on from its next keyframe as after a switch.
+		if !vi.keyframe {
+			if !d.resync {
+				d.resync = true
+				if l := d.track.sim.layer(layer); l != nil {
+					d.track.pliLayer(l)
+				}
+			}
+			return
+		}
+		d.resync = false
+		d.rebaseLocked(pkt, vi, now)
 	}
 	if d.guard {
 		diff := seqDiff(pkt.SequenceNumber, d.switchSeq)
 		if diff < 0 {
 			return // sent before the keyframe we switched at: not part of this stream
 		}
-		if diff > 1000 {
+		if diff > maxSeqJump {
 			d.guard = false
 		}
+	}
+	if seqDiff(pkt.SequenceNumber, d.lastIn) > 0 {
+		d.lastIn, d.lastInTS = pkt.SequenceNumber, pkt.Timestamp
 	}
 	out := rtp.Packet{Header: rtp.Header{
 		Version:        2,
@@ -424,6 +461,15 @@ func (d *DownTrack) write(layer int, pkt *rtp.Packet, vi *vp8Info, now time.Time
 
 // switchLocked makes layer, whose keyframe starts with pkt, the layer sent.
 func (d *DownTrack) switchLocked(layer int, pkt *rtp.Packet, vi *vp8Info, now time.Time) {
+	d.rebaseLocked(pkt, vi, now)
+	d.current = layer
+	d.track.stats.LayerSwitches.Add(1)
+	d.notifyLocked(layer)
+}
+
+// rebaseLocked sets the offsets so that pkt, the first packet of a
+// keyframe, goes on from the last packet sent.
+func (d *DownTrack) rebaseLocked(pkt *rtp.Packet, vi *vp8Info, now time.Time) {
 	if d.started {
 		d.seqOff = d.lastSeq + 1 - pkt.SequenceNumber
 		ticks := uint32(now.Sub(d.lastAt).Seconds() * 90000)
@@ -438,8 +484,15 @@ func (d *DownTrack) switchLocked(layer int, pkt *rtp.Packet, vi *vp8Info, now ti
 			d.tl0Off = d.lastTL0 + 1 - pkt.Payload[vi.tl0]
 		}
 	}
-	d.switchSeq, d.guard = pkt.SequenceNumber, true
-	d.current = layer
-	d.track.stats.LayerSwitches.Add(1)
-	d.notifyLocked(layer)
+	d.switchSeq, d.guard, d.lastIn, d.lastInTS = pkt.SequenceNumber, true, pkt.SequenceNumber, pkt.Timestamp
+}
+
+// jumpedLocked reports whether pkt, of the current layer, does not follow
+// the packets before it: its sequence number or timestamp jumped.
+func (d *DownTrack) jumpedLocked(pkt *rtp.Packet) bool {
+	if abs(seqDiff(pkt.SequenceNumber, d.lastIn)) > maxSeqJump {
+		return true
+	}
+	dt := int32(pkt.Timestamp - d.lastInTS)
+	return dt < -maxTSBack || dt > maxTSJump
 }

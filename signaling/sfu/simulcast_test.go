@@ -356,3 +356,44 @@ func TestAllocatorSharesTheEstimate(t *testing.T) {
 		t.Fatalf("at 2 Mbit/s: layers %d (thumbnail) and %d (pinned), want 1 and 2", t1, t2)
 	}
 }
+
+// TestDownTrackLayerStartsOver: when the layer being sent starts over
+// with new sequence numbers, timestamps and picture ids (a pion publisher
+// swapped in a new camera track), the down track waits for its keyframe
+// and goes on from there on the same stream, with no layer message.
+func TestDownTrackLayerStartsOver(t *testing.T) {
+	tr := testSimTrack()
+	var events []int
+	d, _ := tr.NewDownTrack(func(layer, w, h int) { events = append(events, layer) })
+	rec := &recorder{}
+	d.out = rec
+	d.SetTarget(0)
+	now := time.Now()
+	a := &layerSource{idx: 0, seq: 100, ts: 1000, pid: 7, tl0: 1, w: 160, h: 120}
+	for i := range 10 {
+		now = now.Add(66 * time.Millisecond)
+		a.send(tr, i == 0, now)
+	}
+	b := &layerSource{idx: 0, seq: 40000, ts: 77, pid: 30000, tl0: 200, w: 160, h: 120}
+	for i := range 10 {
+		now = now.Add(66 * time.Millisecond)
+		b.send(tr, i == 5, now)
+	}
+	pk := rec.pkts
+	if len(pk) != 2*10+2*5 {
+		t.Fatalf("%d packets sent, want 20 of the old numbering and 10 from the keyframe of the new", len(pk))
+	}
+	for i := 1; i < len(pk); i++ {
+		if pk[i].SequenceNumber != pk[i-1].SequenceNumber+1 || int32(pk[i].Timestamp-pk[i-1].Timestamp) < 0 {
+			t.Fatalf("packet %d: seq %d ts %d after seq %d ts %d", i, pk[i].SequenceNumber, pk[i].Timestamp, pk[i-1].SequenceNumber, pk[i-1].Timestamp)
+		}
+	}
+	va, _ := parseVP8(pk[19].Payload)
+	vb, _ := parseVP8(pk[20].Payload)
+	if !vb.keyframe || vb.pictureID(pk[20].Payload) != va.pictureID(pk[19].Payload)+1 {
+		t.Fatalf("after the restart: keyframe %v, picture id %d after %d", vb.keyframe, vb.pictureID(pk[20].Payload), va.pictureID(pk[19].Payload))
+	}
+	if len(events) != 1 {
+		t.Fatalf("layer events %v, want one", events)
+	}
+}
