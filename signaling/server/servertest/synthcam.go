@@ -238,6 +238,26 @@ func newSilence(streamID string) *silence {
 	return m
 }
 
+// Bind implements webrtc.TrackLocal; it also reads the sender's RTCP, as
+// a real capture track does: pion's interceptors (the congestion
+// controller's feedback among them) see only the RTCP someone reads.
+func (m *silence) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	codec, err := m.TrackLocalStaticSample.Bind(ctx)
+	if err == nil && ctx.RTCPReader() != nil {
+		go drainRTCP(ctx.RTCPReader())
+	}
+	return codec, err
+}
+
+func drainRTCP(r interceptor.RTCPReader) {
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := r.Read(buf, interceptor.Attributes{}); err != nil {
+			return
+		}
+	}
+}
+
 func (m *silence) Close() error {
 	m.once.Do(func() { close(m.stop) })
 	m.wg.Wait()
