@@ -11,6 +11,12 @@ export CONFAB_BOT_BIN="$PWD/bin/confab-bot"
 echo "== media: VP8 decode, I420->RGBA conversion per 640x480 frame, and drawing it into a 320x240 view (libyuv; *Go: the old pure-Go path)"
 go test -run '^$' -bench 'Decode640x480|DecodeToView|I420ToRGBA|Render640To320' -benchmem ./media/ ./media/decode/ | grep -E '^(Benchmark|ok)'
 
+echo; echo "== media: VP8 encode per 640x480 test-pattern frame (Confab's settings, other speeds, two threads, mediadevices' encoder as used before)"
+go test -run '^$' -bench Encode640x480 -benchtime 150x ./media/vp8enc/ | grep -E '^(Benchmark|ok)'
+
+echo; echo "== media: own camera (test pattern, 640x480 at 30 fps) -> VP8 -> loopback PeerConnection: fps at the receiver, 10 s"
+go test -run '^$' -bench CameraFrameRate -benchtime 10x ./media/capture/ | grep -E '^(Benchmark|ok)'
+
 echo; echo "== join -> first decoded remote frame, 20 joins (publisher: confab-bot, 640x480 at 30 fps)"
 go test -run '^$' -bench JoinToFirstFrame -benchtime 20x ./signaling/client/clientmedia/ | grep -E '^(Benchmark|ok)'
 

@@ -114,9 +114,9 @@ func TestThreeBotsAndALateJoiner(t *testing.T) {
 			// Every bot started at the same time, and 30 frames at 15 fps
 			// take 2 s once the first has arrived. The first-frame bound is
 			// loose (a busy machine); make bench measures the time.
-			if r.Frames < 30 || r.AudioDecoded == 0 || r.FirstFrameMS > 8000 {
-				t.Errorf("%s from %s: %d frames, %d audio packets decoded, first frame at %d ms",
-					b.name, other, r.Frames, r.AudioDecoded, r.FirstFrameMS)
+			if r.Frames < 30 || r.FPS <= 0 || r.AudioDecoded == 0 || r.FirstFrameMS > 8000 {
+				t.Errorf("%s from %s: %d frames (%.1f fps), %d audio packets decoded, first frame at %d ms",
+					b.name, other, r.Frames, r.FPS, r.AudioDecoded, r.FirstFrameMS)
 			}
 		}
 		if b.report.ChatReceived < 4 {

@@ -74,6 +74,11 @@ type RemoteReport struct {
 	AudioPackets uint64 `json:"audio_packets"`
 	AudioDecoded uint64 `json:"audio_decoded"`
 	FirstFrameMS int64  `json:"first_frame_ms"`
+	// FPS is the rate of decoded video frames since their first frame,
+	// RecentFPS the rate since the previous report (the --progress
+	// interval; FPS in the first).
+	FPS       float64 `json:"fps"`
+	RecentFPS float64 `json:"recent_fps"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -183,15 +188,16 @@ wait:
 		case <-tick:
 			interim := report
 			interim.Final = false
-			w.fill(&interim, s, start)
+			w.fill(&interim, s, start, time.Now())
 			printReport(stdout, interim)
 		}
 	}
 	stopPresence()
 	waitPresence()
+	left := time.Now() // frame rates end here, not after the goodbye
 	_ = s.Leave()
 	<-w.done
-	w.fill(&report, s, start)
+	w.fill(&report, s, start, left)
 
 	// Decoding nothing from someone who published is a failure.
 	var problems []string
@@ -220,8 +226,9 @@ wait:
 	return 0
 }
 
-// fill sets the report's counts from the session and the watcher.
-func (w *watcher) fill(report *Report, s *client.Session, start time.Time) {
+// fill sets the report's counts from the session and the watcher, with
+// frame rates as of now.
+func (w *watcher) fill(report *Report, s *client.Session, start, now time.Time) {
 	report.Remote = map[string]RemoteReport{}
 	var firstFrame time.Time
 	for _, st := range s.Stats() {
@@ -229,6 +236,7 @@ func (w *watcher) fill(report *Report, s *client.Session, start time.Time) {
 			continue
 		}
 		rr := RemoteReport{Frames: st.Frames, AudioPackets: st.AudioPackets, AudioDecoded: st.AudioDecoded}
+		rr.FPS, rr.RecentFPS = w.fps.rates(st.ID, st.Frames, st.FirstFrame, now)
 		if !st.FirstFrame.IsZero() {
 			rr.FirstFrameMS = st.FirstFrame.Sub(start).Milliseconds()
 			if firstFrame.IsZero() || st.FirstFrame.Before(firstFrame) {
@@ -313,6 +321,8 @@ type watcher struct {
 	videos      map[videoKey]client.VideoSource
 	frameTotals map[videoKey]uint64
 	err         error
+
+	fps fpsMeter // the report filler's
 }
 
 func newWatcher(s *client.Session) *watcher {

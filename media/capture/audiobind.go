@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/pion/mediadevices/pkg/codec"
 	"github.com/pion/mediadevices/pkg/prop"
 	"github.com/pion/mediadevices/pkg/wave"
 	"github.com/pion/rtcp"
@@ -28,12 +29,13 @@ const audioQueue = 25
 type audioBinding struct {
 	encoderRun
 	t       *AudioTrack
+	opus    codec.ReadCloser
 	sw      *streamWriter
 	extID   uint8  // negotiated RFC 6464 extension id; 0 = none
 	samples uint32 // RTP timestamp increment per packet
 	chunks  chan chunk
 
-	// Writer goroutine only (Read runs inside enc.Read).
+	// Writer goroutine only (Read runs inside opus.Read).
 	sumSq  float64
 	n      int
 	resume bool // next packet starts a talkspurt: set the marker bit
@@ -54,7 +56,7 @@ func newAudioBinding(t *AudioTrack, ctx webrtc.TrackLocalContext, cp webrtc.RTPC
 	if err != nil {
 		return nil, fmt.Errorf("%w: opus encoder: %w", ErrOpen, err)
 	}
-	b.enc = enc
+	b.opus, b.enc = enc, enc
 	b.sw = newStreamWriter(&t.cap.senders, ctx.ID(), uint32(ctx.SSRC()), uint8(cp.PayloadType),
 		opusClockRate, &codecs.OpusPayloader{})
 	return b, nil
@@ -104,7 +106,7 @@ func (b *audioBinding) write(w webrtc.TrackLocalWriter) {
 	defer close(b.writerDone)
 	defer b.sw.save()
 	for {
-		data, release, err := b.enc.Read()
+		data, release, err := b.opus.Read()
 		if err != nil {
 			select {
 			case <-b.stop:

@@ -1,10 +1,9 @@
 package capture
 
 import (
+	"io"
 	"log/slog"
 	"sync"
-
-	"github.com/pion/mediadevices/pkg/codec"
 )
 
 // bindingSet holds a track's bindings, one per RTPSender, and the
@@ -58,7 +57,7 @@ func (s *bindingSet[B]) rebuild() {
 // encoderRun is what audio and video bindings share: the encoder and the
 // life of the writer goroutine that pulls from it.
 type encoderRun struct {
-	enc        codec.ReadCloser
+	enc        io.Closer   // the encoder, closed by shutdown
 	trackMu    *sync.Mutex // the owning track's mu; guards started
 	log        *slog.Logger
 	what       string // "opus" or "vp8", for logs

@@ -28,11 +28,11 @@ import (
 	"strings"
 
 	"github.com/pion/mediadevices/pkg/codec/opus"
-	"github.com/pion/mediadevices/pkg/codec/vpx"
 	"github.com/pion/mediadevices/pkg/driver"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/confab/confab/media"
+	"github.com/confab/confab/media/vp8enc"
 )
 
 // Default encoder and capture settings.
@@ -41,7 +41,7 @@ const (
 	DefaultHeight           = 480
 	DefaultFrameRate        = 30
 	DefaultVideoBitRate     = 800_000
-	DefaultKeyFrameInterval = 60 // frames: 2 s at 30 fps
+	DefaultKeyFrameInterval = 300 // frames: 10 s at 30 fps; receivers ask with PLI sooner
 	DefaultScreenFrameRate  = 10
 	DefaultScreenBitRate    = 1_500_000
 	DefaultAudioBitRate     = 32_000
@@ -79,8 +79,10 @@ func WithFrameRate(fps float32) Option { return func(c *config) { c.frameRate = 
 func WithVideoBitRate(bps int) Option { return func(c *config) { c.videoBitRate = bps } }
 
 // WithKeyFrameInterval sets the longest gap between VP8 keyframes, in
-// frames, for camera and screen. Default 60. Keyframes are also sent at once
-// when a receiver asks with PLI or FIR.
+// frames, for camera and screen. Default 300. Keyframes are also sent at
+// once when a receiver asks with PLI or FIR (the server asks for every new
+// subscriber), so the interval only bounds how long a receiver whose
+// requests are lost waits.
 func WithKeyFrameInterval(frames int) Option {
 	return func(c *config) { c.keyFrameInterval = frames }
 }
@@ -106,15 +108,14 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 // safe for concurrent use and holds no device itself.
 type Capture struct {
 	cfg     config
-	vp8     vpx.VP8Params
+	vp8     vp8enc.Config // the tracks fill in size, rate and content
 	opus    opus.Params
 	log     *slog.Logger
 	senders senderPositions
 }
 
 // New returns a Capture with the given options over the defaults. It fails
-// with ErrConfig on out-of-range options and when libvpx cannot give its
-// default configuration.
+// with ErrConfig on out-of-range options.
 func New(opts ...Option) (*Capture, error) {
 	cfg := config{
 		width: DefaultWidth, height: DefaultHeight, frameRate: DefaultFrameRate,
@@ -143,16 +144,10 @@ func New(opts ...Option) (*Capture, error) {
 		cfg.log = slog.New(slog.DiscardHandler)
 	}
 
-	vp8, err := vpx.NewVP8Params()
-	if err != nil {
-		return nil, fmt.Errorf("%w: libvpx: %w", ErrConfig, err)
-	}
-	// Real-time settings: constant bit rate, no look-ahead, error resilient
-	// so a lost packet spoils less; the deadline is libvpx's "realtime".
-	vp8.RateControlEndUsage = vpx.RateControlCBR
-	vp8.LagInFrames = 0
-	vp8.ErrorResilient = vpx.ErrorResilientDefault
-	vp8.KeyFrameInterval = cfg.keyFrameInterval
+	// VP8 for calls (package vp8enc): realtime deadline, speed by
+	// resolution, threads by cores, error resilient, CBR that never skips
+	// frames.
+	vp8 := vp8enc.Config{KeyFrameInterval: cfg.keyFrameInterval}
 
 	op, err := opus.NewParams()
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 
 // newAPI builds a pion API on loopback only, with the capture codecs and
 // pion's default interceptors, as the client does.
-func newAPI(t *testing.T, c *capture.Capture) *webrtc.API {
+func newAPI(t testing.TB, c *capture.Capture) *webrtc.API {
 	t.Helper()
 	me, err := c.MediaEngine()
 	if err != nil {
@@ -40,7 +40,7 @@ func newAPI(t *testing.T, c *capture.Capture) *webrtc.API {
 }
 
 // connect runs offer/answer between two PeerConnections.
-func connect(t *testing.T, offerer, answerer *webrtc.PeerConnection) {
+func connect(t testing.TB, offerer, answerer *webrtc.PeerConnection) {
 	t.Helper()
 	offer, err := offerer.CreateOffer(nil)
 	if err != nil {
@@ -89,7 +89,7 @@ func (r *received) snapshot() received {
 }
 
 // waitFor polls cond for up to d.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

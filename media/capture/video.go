@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"github.com/pion/mediadevices"
-	"github.com/pion/mediadevices/pkg/codec/vpx"
 	"github.com/pion/mediadevices/pkg/frame"
 	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/mediadevices/pkg/prop"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/confab/confab/media"
+	"github.com/confab/confab/media/vp8enc"
 )
 
 // firstFrameTimeout bounds how long Open waits for a device's first frame.
@@ -36,8 +36,7 @@ const stopTimeout = 2 * time.Second
 // All methods are safe for concurrent use.
 type VideoTrack struct {
 	base
-	params     vpx.VP8Params
-	frameRate  float32
+	vp8        vp8enc.Config // size and bit rate are set per binding
 	maxBitRate atomic.Int64
 
 	preview   *media.FrameSlot
@@ -47,9 +46,12 @@ type VideoTrack struct {
 
 	// Guarded by base.mu.
 	bindings bindingSet[*videoBinding]
-	size     image.Point // size of the last frame read
+	size     image.Point  // size of the last frame read
+	ended    vp8enc.Stats // encoders of bindings gone, summed
 
 	captured atomic.Uint64
+	missed   atomic.Uint64 // most frames behind the schedule; the pump's
+	stale    atomic.Uint64 // frames replaced unencoded by newer ones
 }
 
 // OpenCamera opens the camera with id (from Devices), or the default camera
@@ -75,7 +77,7 @@ func (c *Capture) OpenCamera(id string, opts ...TrackOption) (*VideoTrack, error
 	if err != nil {
 		return nil, fmt.Errorf("%w: camera %q: %w", ErrOpen, dev.Label, err)
 	}
-	return c.newVideoTrack(stream, dev, "camera", c.cfg.videoBitRate, c.cfg.frameRate, opts)
+	return c.newVideoTrack(stream, dev, "camera", c.cfg.videoBitRate, c.cfg.frameRate, false, opts)
 }
 
 // OpenScreen captures the screen with id (from Devices), or the default
@@ -96,11 +98,11 @@ func (c *Capture) OpenScreen(id string, opts ...TrackOption) (*VideoTrack, error
 	if err != nil {
 		return nil, fmt.Errorf("%w: screen %q: %w", ErrOpen, dev.Label, err)
 	}
-	return c.newVideoTrack(stream, dev, "screen", c.cfg.screenBitRate, c.cfg.screenFrameRate, opts)
+	return c.newVideoTrack(stream, dev, "screen", c.cfg.screenBitRate, c.cfg.screenFrameRate, true, opts)
 }
 
 func (c *Capture) newVideoTrack(stream mediadevices.MediaStream, dev Device, defID string,
-	bitRate int, fps float32, opts []TrackOption,
+	bitRate int, fps float32, screen bool, opts []TrackOption,
 ) (*VideoTrack, error) {
 	tracks := stream.GetVideoTracks()
 	md, ok := firstVideo(tracks)
@@ -111,15 +113,15 @@ func (c *Capture) newVideoTrack(stream mediadevices.MediaStream, dev Device, def
 		return nil, fmt.Errorf("%w: %s %q gave no video track", ErrOpen, dev.Kind, dev.Label)
 	}
 	t := &VideoTrack{
-		params:    c.vp8,
-		frameRate: fps,
-		preview:   media.NewFrameSlot(),
-		reader:    md.NewReader(false),
-		bindings:  newBindingSet[*videoBinding](),
-		size:      image.Pt(c.cfg.width, c.cfg.height),
+		vp8:      c.vp8,
+		preview:  media.NewFrameSlot(),
+		reader:   md.NewReader(false),
+		bindings: newBindingSet[*videoBinding](),
+		size:     image.Pt(c.cfg.width, c.cfg.height),
 	}
 	t.init(c, dev, c.trackConfig(defID, opts), webrtc.RTPCodecTypeVideo, md)
-	t.params.BitRate = bitRate
+	t.vp8.FrameRate = float64(fps)
+	t.vp8.Screen = screen
 	t.maxBitRate.Store(int64(bitRate))
 	first := make(chan struct{})
 	go t.pump(first)
@@ -149,6 +151,9 @@ func firstVideo(tracks []mediadevices.Track) (*mediadevices.VideoTrack, bool) {
 func (t *VideoTrack) pump(first chan<- struct{}) {
 	defer close(t.done)
 	started := false
+	period := time.Duration(float64(time.Second) / t.vp8.FrameRate)
+	var t0 time.Time // the first frame's
+	var n int64
 	for {
 		select {
 		case <-t.stop:
@@ -165,6 +170,13 @@ func (t *VideoTrack) pump(first chan<- struct{}) {
 		}
 		at := time.Now()
 		t.captured.Add(1)
+		// Missed: how far the device has fallen behind the schedule of
+		// its first frame at the rate asked for, at most.
+		if n++; t0.IsZero() {
+			t0 = at
+		} else if behind := int64((at.Sub(t0)+period/2)/period) + 1 - n; behind > int64(t.missed.Load()) {
+			t.missed.Store(uint64(behind))
+		}
 		if !started {
 			started = true
 			close(first)
@@ -227,6 +239,59 @@ func (t *VideoTrack) SetBitRate(bps int) {
 // FramesCaptured returns how many frames the device has delivered.
 func (t *VideoTrack) FramesCaptured() uint64 { return t.captured.Load() }
 
+// VideoStats follows a video track's frames from the device to the wire,
+// all bindings together, past ones included.
+type VideoStats struct {
+	// Captured counts frames the device delivered. Missed is the most
+	// frames it has been behind the schedule its first frame set at the
+	// rate asked for: a device slower than asked, or a reader held up (the
+	// videotest driver's ticker drops the ticks a late reader misses).
+	Captured, Missed uint64
+	// Replaced counts frames an encoder did not take before the next one
+	// came (the encoder was behind); each is lost to that binding.
+	Replaced uint64
+	// Encoded counts frames put through the encoders, Skipped those the
+	// rate control left out, Sent those written to senders.
+	Encoded, Skipped, Sent uint64
+	// EncodeTime is the wall time spent encoding (conversion to I420 and
+	// libvpx).
+	EncodeTime time.Duration
+}
+
+// Stats returns the track's frame counts so far. A binding being torn
+// down at the moment may be missing from the encoder counts until it is.
+func (t *VideoTrack) Stats() VideoStats {
+	t.mu.Lock()
+	sinks := t.bindings.sinks
+	sum := t.ended
+	t.mu.Unlock()
+	for _, s := range sinks {
+		sum = addStats(sum, s.vp8.Stats())
+	}
+	return VideoStats{
+		Captured: t.captured.Load(), Missed: t.missed.Load(), Replaced: t.stale.Load(),
+		Encoded: sum.Frames, Skipped: sum.Dropped, Sent: t.sent.Load(), EncodeTime: sum.EncodeTime,
+	}
+}
+
+func addStats(a, b vp8enc.Stats) vp8enc.Stats {
+	a.Frames += b.Frames
+	a.Encoded += b.Encoded
+	a.Dropped += b.Dropped
+	a.KeyFrames += b.KeyFrames
+	a.Bytes += b.Bytes
+	a.EncodeTime += b.EncodeTime
+	return a
+}
+
+// retire shuts b down and keeps its encoder's counts.
+func (t *VideoTrack) retire(b *videoBinding) {
+	b.shutdown()
+	t.mu.Lock()
+	t.ended = addStats(t.ended, b.vp8.Stats())
+	t.mu.Unlock()
+}
+
 // FramesSent returns how many encoded frames all bindings together have
 // written.
 func (t *VideoTrack) FramesSent() uint64 { return t.sent.Load() }
@@ -270,7 +335,7 @@ func (t *VideoTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 	t.rtcp.attach(ctx, b)
 	t.mu.Unlock()
 	if replaced {
-		old.shutdown()
+		t.retire(old)
 	}
 	go b.write(ctx.WriteStream())
 	t.log.Debug("bound", "track", t.tc.id, "ssrc", ctx.SSRC(), "pt", codecParams.PayloadType)
@@ -285,7 +350,7 @@ func (t *VideoTrack) Unbind(ctx webrtc.TrackLocalContext) error {
 	t.rtcp.detach(ctx.ID())
 	t.mu.Unlock()
 	if ok {
-		b.shutdown()
+		t.retire(b)
 		t.log.Debug("unbound", "track", t.tc.id, "ssrc", ctx.SSRC())
 	}
 	return nil
@@ -300,7 +365,18 @@ func (t *VideoTrack) Close() error {
 		bs := t.bindings.takeAll()
 		t.mu.Unlock()
 		for _, b := range bs {
-			b.shutdown()
+			t.retire(b)
 		}
+		st := t.Stats()
+		t.log.Info("video track closed", "captured", st.Captured, "missed", st.Missed, "replaced", st.Replaced,
+			"encoded", st.Encoded, "skipped", st.Skipped, "sent", st.Sent, "encode_ms_per_frame", msPerFrame(st))
 	})
+}
+
+// msPerFrame is the mean encode time per frame in milliseconds.
+func msPerFrame(st VideoStats) float64 {
+	if st.Encoded == 0 {
+		return 0
+	}
+	return float64(st.EncodeTime.Microseconds()) / 1000 / float64(st.Encoded)
 }

@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/pion/mediadevices/pkg/codec"
 	"github.com/pion/mediadevices/pkg/io/video"
-	"github.com/pion/mediadevices/pkg/prop"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/confab/confab/media/vp8enc"
 )
 
 // rtpMTU is the largest RTP packet the tracks write, leaving room for SRTP
@@ -35,20 +35,16 @@ type frameBuf struct {
 }
 
 // videoBinding is one VP8 encoder feeding one sender. The pump offers it
-// frames; its writer goroutine pulls them through the encoder, packetizes
-// and writes; the RTCP loop calls handleRTCP.
+// frames; its writer goroutine encodes the newest, packetizes and writes;
+// the RTCP loop and SetBitRate reach the encoder through its goroutine-safe
+// ForceKeyFrame and SetBitRate.
 type videoBinding struct {
 	encoderRun
 	t      *VideoTrack
-	kf     codec.KeyFrameController // nil if the encoder cannot
-	br     codec.BitRateController  // nil if the encoder cannot
+	vp8    *vp8enc.Encoder
 	sw     *streamWriter
 	free   chan *frameBuf
 	frames chan *frameBuf
-
-	// Writer goroutine only (Read runs inside enc.Read).
-	cur    *frameBuf
-	lastAt time.Time
 }
 
 func newVideoBinding(t *VideoTrack, ctx webrtc.TrackLocalContext, cp webrtc.RTPCodecParameters, size image.Point) (*videoBinding, error) {
@@ -61,18 +57,14 @@ func newVideoBinding(t *VideoTrack, ctx webrtc.TrackLocalContext, cp webrtc.RTPC
 	for range frameBuffers {
 		b.free <- &frameBuf{fb: video.NewFrameBuffer(0)}
 	}
-	params := t.params
-	params.BitRate = int(t.maxBitRate.Load())
-	enc, err := params.BuildVideoEncoder(b, prop.Media{
-		Video: prop.Video{Width: size.X, Height: size.Y, FrameRate: t.frameRate},
-	})
+	cfg := t.vp8
+	cfg.Width, cfg.Height = size.X, size.Y
+	cfg.BitRate = int(t.maxBitRate.Load())
+	enc, err := vp8enc.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: vp8 encoder: %w", ErrOpen, err)
 	}
-	b.enc = enc
-	ctrl := enc.Controller()
-	b.kf, _ = ctrl.(codec.KeyFrameController)
-	b.br, _ = ctrl.(codec.BitRateController)
+	b.vp8, b.enc = enc, enc
 	b.sw = newStreamWriter(&t.cap.senders, ctx.ID(), uint32(ctx.SSRC()), uint8(cp.PayloadType),
 		videoClockRate, &codecs.VP8Payloader{EnablePictureID: true})
 	return b, nil
@@ -87,6 +79,7 @@ func (b *videoBinding) offer(img image.Image, at time.Time) {
 	default:
 		select {
 		case buf = <-b.frames: // stale: the encoder is behind
+			b.t.stale.Add(1)
 		default:
 			return
 		}
@@ -100,56 +93,36 @@ func (b *videoBinding) offer(img image.Image, at time.Time) {
 	}
 }
 
-// Read implements video.Reader for the encoder: the next offered frame, or
-// io.EOF once the binding stops. The previous frame is recycled first: the
-// encoder is done with it when it asks for the next.
-func (b *videoBinding) Read() (image.Image, func(), error) {
-	if b.cur != nil {
-		b.free <- b.cur
-		b.cur = nil
-	}
-	select {
-	case buf := <-b.frames:
-		b.cur = buf
-		b.lastAt = buf.at
-		return buf.fb.Load(), func() {}, nil
-	case <-b.stop:
-		return nil, func() {}, io.EOF
-	}
-}
-
-// write is the binding's writer goroutine.
+// write is the binding's writer goroutine: it encodes each frame offered,
+// newest first, until the binding stops.
 func (b *videoBinding) write(w webrtc.TrackLocalWriter) {
 	defer close(b.writerDone)
 	defer b.sw.save()
 	var prevAt time.Time
 	for {
-		data, release, err := b.enc.Read()
-		if err != nil {
-			select {
-			case <-b.stop:
-			default:
-				b.t.log.Warn("vp8 encode failed; binding stopped", "err", err)
-			}
+		var buf *frameBuf
+		select {
+		case buf = <-b.frames:
+		case <-b.stop:
 			return
 		}
-		if len(data) == 0 {
-			if release != nil {
-				release()
-			}
-			continue
+		at := buf.at
+		f, err := b.vp8.Encode(buf.fb.Load(), at)
+		b.free <- buf // libvpx has copied the frame
+		if err != nil {
+			b.t.log.Warn("vp8 encode failed; binding stopped", "err", err)
+			return
+		}
+		if len(f.Data) == 0 {
+			continue // skipped by the rate control
 		}
 		// RTP timestamps follow the capture clock (RFC 3550, 5.1): advance
 		// by the time since the previous frame, then packetize at it.
-		at := b.lastAt
 		if !prevAt.IsZero() && at.After(prevAt) {
 			b.sw.pk.SkipSamples(uint32(at.Sub(prevAt).Seconds()*videoClockRate + 0.5))
 		}
 		prevAt = at
-		pkts := b.sw.pk.Packetize(data, 0)
-		if release != nil {
-			release()
-		}
+		pkts := b.sw.pk.Packetize(f.Data, 0)
 		ok := writePackets(w, pkts, b.t.log)
 		b.sw.wrote(pkts)
 		if !ok {
@@ -186,20 +159,6 @@ func (b *videoBinding) handleRTCP(pkts []rtcp.Packet) {
 	}
 }
 
-func (b *videoBinding) forceKeyFrame() {
-	if b.kf == nil {
-		return
-	}
-	if err := b.kf.ForceKeyFrame(); err != nil {
-		b.t.log.Debug("force keyframe", "err", err)
-	}
-}
+func (b *videoBinding) forceKeyFrame() { b.vp8.ForceKeyFrame() }
 
-func (b *videoBinding) setBitRate(bps int) {
-	if b.br == nil {
-		return
-	}
-	if err := b.br.SetBitRate(bps); err != nil {
-		b.t.log.Debug("set bit rate", "err", err)
-	}
-}
+func (b *videoBinding) setBitRate(bps int) { b.vp8.SetBitRate(bps) }
