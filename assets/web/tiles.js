@@ -125,8 +125,8 @@ class Tile {
 }
 
 // SIZE_STEP quantizes the size a remote video is asked for (§5.1
-// set_layer), so that small resizes send nothing.
-const SIZE_STEP = 32;
+// set_layer), to the nearest step, so that small resizes send nothing.
+const SIZE_STEP = 16;
 
 // TileGrid keeps the tiles in #grid (and the pinned one in #stage) in step
 // with the call's participants. onVideoWant(participant, source, want) is
@@ -169,7 +169,7 @@ export class TileGrid {
     const run = () => {
       this.sizeTimer = 0;
       const dpr = window.devicePixelRatio || 1;
-      const step = (v) => Math.max(SIZE_STEP, Math.ceil((v * dpr) / SIZE_STEP) * SIZE_STEP);
+      const step = (v) => Math.max(SIZE_STEP, Math.round((v * dpr) / SIZE_STEP) * SIZE_STEP);
       for (const [key, t] of this.tiles) {
         if (key === "self" || key === "screen:self" || !t.track) continue;
         const participant = t.el.dataset.participant;

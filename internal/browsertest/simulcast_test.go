@@ -119,3 +119,72 @@ func TestGuestPublishesSimulcast(t *testing.T) {
 		t.Errorf("page state: %v, violations %v", err, st.ProtocolViolations)
 	}
 }
+
+// TestGuestAsksLayerByTileSize: the guest page receives a Go client's
+// simulcast camera (160x120, 320x240, 640x480) and asks for it by the
+// size of its tile: pinned large it gets the top layer, as a thumbnail
+// next to a pinned tile the small one, and nothing while the page is
+// hidden; each as the server's layer messages and the tile's data-layer
+// tell.
+func TestGuestAsksLayerByTileSize(t *testing.T) {
+	b := Start(t, Options{})
+	srv := servertest.Start(t)
+	room := fmt.Sprintf("tiles-%d", rand.IntN(1e6))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	pub, err := client.Join(ctx, client.Config{Server: srv.URL, Room: room, Name: "Go", Camera: true, Mic: true,
+		Media: &servertest.SynthMedia{StreamID: "go", Layers: []servertest.SynthLayer{
+			{Width: 160, Height: 120, Bitrate: 60_000}, {Width: 320, Height: 240, Bitrate: 150_000}, {Width: 640, Height: 480, Bitrate: 350_000}}},
+		LoopbackOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Leave()
+	g, err := b.OpenGuest(ctx, srv.URL+"/r/"+room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Join(ctx, "Chromium", room); err != nil {
+		t.Fatal(err)
+	}
+	g.MustWait(t, 60*time.Second, "the page is in the call", `window.confabTest.state().phase === "call"`, StateJS)
+	tile := fmt.Sprintf(`document.querySelector('#tiles .tile[data-key="cam:%s"]')`, pub.Self().ID)
+	layerIs := func(what, want string) {
+		t.Helper()
+		g.MustWait(t, 60*time.Second, what, fmt.Sprintf(`(() => { const t = %s; return !!t && t.dataset.layer === %q; })()`, tile, want),
+			fmt.Sprintf(`({layers: window.confabTest.layers(), tile: %s && %s.getBoundingClientRect().toJSON()})`, tile, tile))
+	}
+	// Pinned, the remote tile is large: the top layer.
+	if err := g.Click(ctx, fmt.Sprintf(`#tiles .tile[data-key="cam:%s"]`, pub.Self().ID)); err != nil {
+		t.Fatal(err)
+	}
+	layerIs("the pinned tile gets f", "f")
+	// The own tile pinned instead: the remote one is a thumbnail.
+	if err := g.Click(ctx, `#tiles .tile[data-key="self"]`); err != nil {
+		t.Fatal(err)
+	}
+	g.MustWait(t, 60*time.Second, "the thumbnail (176x112) gets q",
+		fmt.Sprintf(`(() => { const t = %s; return !!t && t.dataset.layer === "q"; })()`, tile),
+		fmt.Sprintf(`({layers: window.confabTest.layers(), tile: %s && %s.getBoundingClientRect().toJSON()})`, tile, tile))
+	var size struct{ W, H float64 }
+	if err := g.Eval(ctx, fmt.Sprintf(`(() => { const r = %s.querySelector("video").getBoundingClientRect(); return {W: r.width, H: r.height}; })()`, tile), &size); err != nil {
+		t.Fatal(err)
+	}
+	var shown string
+	_ = g.Eval(ctx, tile+".dataset.layer + ' ' + "+tile+".dataset.layerSize", &shown)
+	t.Logf("thumbnail %.0fx%.0f CSS px gets %s", size.W, size.H, shown)
+	// Hidden page: nothing.
+	if err := g.Eval(ctx, `(() => { Object.defineProperty(document, "hidden", {configurable: true, get: () => true});
+		document.dispatchEvent(new Event("visibilitychange")); return true; })()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	layerIs("a hidden page gets nothing", "")
+	if err := g.Eval(ctx, `(() => { delete document.hidden; document.dispatchEvent(new Event("visibilitychange")); return true; })()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	g.MustWait(t, 60*time.Second, "shown again, video comes back",
+		fmt.Sprintf(`(() => { const t = %s; return !!t && t.dataset.layer !== ""; })()`, tile), `window.confabTest.layers()`)
+	if st, err := g.State(ctx); err != nil || len(st.ProtocolViolations) > 0 {
+		t.Errorf("page state: %v, violations %v", err, st.ProtocolViolations)
+	}
+}
