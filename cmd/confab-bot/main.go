@@ -162,6 +162,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(fmt.Errorf("join: %w", err))
 	}
 	report.JoinMS = time.Since(start).Milliseconds()
+	s.OnSendEstimate(m.SetSendBudget) // the encoders follow the congestion controller
 	report.Identity = s.Self().ID
 
 	w := newWatcher(s)

@@ -291,6 +291,9 @@ func (b *backend) join(ctx context.Context, req ui.JoinRequest) (ui.Call, error)
 		m.Close()
 		return nil, err
 	}
+	// The encoders follow what the connection can carry (the congestion
+	// controller's estimate over the server's TWCC feedback).
+	s.OnSendEstimate(m.SetSendBudget)
 	c := &call{Session: s, media: m, b: b}
 	b.mu.Lock()
 	b.calls[c] = true

@@ -38,6 +38,7 @@ type VideoTrack struct {
 	base
 	vp8        vp8enc.Config // size and bit rate are set per binding
 	maxBitRate atomic.Int64
+	configured int // the bit rate the Capture was configured with
 
 	preview   *media.FrameSlot
 	previewOn atomic.Bool
@@ -123,6 +124,7 @@ func (c *Capture) newVideoTrack(stream mediadevices.MediaStream, dev Device, def
 	t.vp8.FrameRate = float64(fps)
 	t.vp8.Screen = screen
 	t.maxBitRate.Store(int64(bitRate))
+	t.configured = bitRate
 	first := make(chan struct{})
 	go t.pump(first)
 	select {
@@ -235,6 +237,15 @@ func (t *VideoTrack) SetBitRate(bps int) {
 		s.setBitRate(bps)
 	}
 }
+
+// BitRate returns the target bit rate SetBitRate (or the configuration)
+// set last.
+func (t *VideoTrack) BitRate() int { return int(t.maxBitRate.Load()) }
+
+// ConfiguredBitRate returns the bit rate the Capture was configured with
+// for this kind of track: the most a caller's congestion control should
+// give it.
+func (t *VideoTrack) ConfiguredBitRate() int { return t.configured }
 
 // FramesCaptured returns how many frames the device has delivered.
 func (t *VideoTrack) FramesCaptured() uint64 { return t.captured.Load() }

@@ -54,6 +54,8 @@ type Media struct {
 	proc   *audioproc.Processor // nil when the stage could not start
 
 	mu        sync.Mutex
+	camera    *capture.VideoTrack // the camera and screen opened last,
+	screen    *capture.VideoTrack // for SetSendBudget
 	cameraID  string
 	micID     string
 	screenID  string
@@ -204,6 +206,9 @@ func (m *Media) OpenCamera() (client.LocalTrack, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.mu.Lock()
+	m.camera = t
+	m.mu.Unlock()
 	return videoTrack{t}, nil
 }
 
@@ -216,6 +221,9 @@ func (m *Media) OpenScreen() (client.LocalTrack, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.mu.Lock()
+	m.screen = t
+	m.mu.Unlock()
 	return videoTrack{t}, nil
 }
 
