@@ -4,7 +4,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/rtcp"
 )
 
 // InitialSendEstimate is the send bandwidth a connection assumes, in bits
@@ -18,18 +20,24 @@ const (
 	estimateEvery = time.Second
 )
 
+// rembFresh is how long the server's last REMB caps the estimate.
+const rembFresh = 5 * time.Second
+
 // sendEstimate follows the send-side bandwidth estimator of the current
 // connection: Google Congestion Control over the transport-wide
 // congestion control feedback the server returns for everything this
 // session sends (PROTOCOL.md §5.2, media details). Each connection
 // (rejoin) gets a new estimator; attach is called with it while the
-// PeerConnection is built.
+// PeerConnection is built. The server's REMB, sent to a publisher whose
+// video is not simulcast, caps it (rembWatch).
 type sendEstimate struct {
 	mu       sync.Mutex
 	bwe      cc.BandwidthEstimator
 	notify   func(bps int)
 	reported int
 	at       time.Time
+	remb     int // the latest REMB, bits per second; 0 none
+	rembAt   time.Time
 }
 
 // attach makes bwe the estimator followed.
@@ -50,7 +58,7 @@ func (e *sendEstimate) changed(bwe cc.BandwidthEstimator) {
 	if e.bwe != bwe || e.notify == nil {
 		return
 	}
-	v := bwe.GetTargetBitrate()
+	v := e.valueLocked()
 	moved := e.reported == 0 || float64(abs(v-e.reported)) >= estimateStep*float64(e.reported)
 	if !moved && time.Since(e.at) < estimateEvery {
 		return
@@ -62,10 +70,68 @@ func (e *sendEstimate) changed(bwe cc.BandwidthEstimator) {
 func (e *sendEstimate) current() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.bwe == nil {
-		return InitialSendEstimate
+	return e.valueLocked()
+}
+
+// valueLocked is the estimate: the congestion controller's target, capped
+// by a recent REMB.
+func (e *sendEstimate) valueLocked() int {
+	v := InitialSendEstimate
+	if e.bwe != nil {
+		v = e.bwe.GetTargetBitrate()
 	}
-	return e.bwe.GetTargetBitrate()
+	if e.remb > 0 && time.Since(e.rembAt) < rembFresh {
+		v = min(v, e.remb)
+	}
+	return v
+}
+
+// capped records a REMB from the server.
+func (e *sendEstimate) capped(bps int) {
+	e.mu.Lock()
+	e.remb, e.rembAt = bps, time.Now()
+	bwe := e.bwe
+	e.mu.Unlock()
+	if bwe != nil {
+		e.changed(bwe)
+	}
+}
+
+// rembWatch is an interceptor that hands the REMB packets (draft-
+// alvestrand-rmcat-remb) read from the server to a sendEstimate. Like
+// every interceptor it sees the RTCP someone reads from a sender: the
+// capture tracks read theirs.
+type rembWatch struct{ e *sendEstimate }
+
+// NewInterceptor implements interceptor.Factory.
+func (w *rembWatch) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &rembInterceptor{e: w.e}, nil
+}
+
+type rembInterceptor struct {
+	interceptor.NoOp
+	e *sendEstimate
+}
+
+// BindRTCPReader implements interceptor.Interceptor.
+func (i *rembInterceptor) BindRTCPReader(reader interceptor.RTCPReader) interceptor.RTCPReader {
+	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		n, attr, err := reader.Read(b, a)
+		if err != nil {
+			return n, attr, err
+		}
+		if attr == nil {
+			attr = interceptor.Attributes{}
+		}
+		if pkts, perr := attr.GetRTCPPackets(b[:n]); perr == nil {
+			for _, p := range pkts {
+				if r, ok := p.(*rtcp.ReceiverEstimatedMaximumBitrate); ok {
+					i.e.capped(int(r.Bitrate))
+				}
+			}
+		}
+		return n, attr, err
+	})
 }
 
 func abs(x int) int {
@@ -78,7 +144,8 @@ func abs(x int) int {
 // SendEstimate returns how many bits per second this session may send
 // now, for all of its media together: the congestion controller's target
 // for the current connection to the server (InitialSendEstimate until
-// feedback arrives). An encoder follows it: the camera (all its
+// feedback arrives), capped, while the camera is not simulcast, by what
+// the server says its slowest subscriber can take (REMB). An encoder follows it: the camera (all its
 // simulcast layers together) gets what the microphone (about 40 kbit/s)
 // and a screen share leave.
 func (s *Session) SendEstimate() int { return s.bwe.current() }

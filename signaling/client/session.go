@@ -19,7 +19,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/confab/confab/signaling/sfu"
@@ -167,7 +166,7 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 		return nil, err
 	}
 	bwe := &sendEstimate{}
-	api, err := newAPI(cfg, bwe.attach)
+	api, err := newAPI(cfg, bwe)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +198,7 @@ func Join(ctx context.Context, cfg Config) (*Session, error) {
 	return s, nil
 }
 
-func newAPI(cfg Config, onBWE func(cc.BandwidthEstimator)) (*webrtc.API, error) {
+func newAPI(cfg Config, bwe *sendEstimate) (*webrtc.API, error) {
 	logf := sfu.NewLoggerFactory(cfg.Logger)
 	se := webrtc.SettingEngine{LoggerFactory: logf}
 	// TCP4 lets the client reach a server's ICE-TCP candidates (it dials
@@ -210,9 +209,10 @@ func newAPI(cfg Config, onBWE func(cc.BandwidthEstimator)) (*webrtc.API, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := sfu.AddCongestionControl(ir, InitialSendEstimate, logf, onBWE); err != nil {
+	if err := sfu.AddCongestionControl(ir, InitialSendEstimate, logf, bwe.attach); err != nil {
 		return nil, err
 	}
+	ir.Add(&rembWatch{e: bwe})
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir)), nil
 }
 

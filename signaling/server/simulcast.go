@@ -227,18 +227,22 @@ func (p *peer) estimate() int {
 	return p.bwe.GetTargetBitrate()
 }
 
-// allocate re-decides the layers p receives every allocTick until p's
-// connection ends; relays counts it.
+// allocate re-decides the layers p receives every allocTick, and tells p
+// what its video may take every second, until p's connection ends;
+// relays counts it.
 func (p *peer) allocate() {
 	defer p.relays.Done()
 	t := time.NewTicker(allocTick)
 	defer t.Stop()
-	for {
+	for n := 0; ; n++ {
 		select {
 		case <-p.done:
 			return
 		case now := <-t.C:
 			p.alloc.Tick(now)
+			if n%2 == 1 {
+				p.sendREMB() // once a second (remb.go)
+			}
 		}
 	}
 }

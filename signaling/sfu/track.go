@@ -149,6 +149,15 @@ func (t *Track) Forward(onLevel func(level uint8, voice bool)) error {
 	}
 }
 
+// SSRC is the publisher's SSRC of a track that is not simulcast (0 for a
+// simulcast track, whose layers each have their own).
+func (t *Track) SSRC() uint32 {
+	if t.remote == nil {
+		return 0
+	}
+	return uint32(t.remote.SSRC())
+}
+
 // Done is closed when forwarding has ended: Forward has returned, or, for
 // a simulcast track, the last of its layers has.
 func (t *Track) Done() <-chan struct{} { return t.done }

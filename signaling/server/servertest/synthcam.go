@@ -46,8 +46,9 @@ type SynthCamera struct {
 type synthLayer struct {
 	*webrtc.TrackLocalStaticSample
 	SynthLayer
-	mark byte
-	key  atomic.Bool // send a keyframe next
+	mark    byte
+	key     atomic.Bool  // send a keyframe next
+	bitrate atomic.Int64 // SynthLayer.Bitrate, or what SetBitrate set
 }
 
 // NewSynthCamera starts a camera with layers, lowest first (at most 3,
@@ -62,6 +63,7 @@ func NewSynthCamera(streamID string, fps int, layers []SynthLayer) *SynthCamera 
 		}
 		sl := &synthLayer{TrackLocalStaticSample: s, SynthLayer: l, mark: marks[i]}
 		sl.key.Store(true)
+		sl.bitrate.Store(int64(l.Bitrate))
 		c.layers = append(c.layers, sl)
 	}
 	c.TrackLocalStaticSample = c.layers[len(c.layers)-1].TrackLocalStaticSample
@@ -77,6 +79,12 @@ func (c *SynthCamera) Layers() []webrtc.TrackLocal {
 		out[i] = l
 	}
 	return out
+}
+
+// SetBitrate sets the bitrate of the top layer, as an app sets its
+// encoder's from the session's send estimate.
+func (c *SynthCamera) SetBitrate(bps int) {
+	c.layers[len(c.layers)-1].bitrate.Store(int64(bps))
 }
 
 // Close stops the camera.
@@ -140,7 +148,7 @@ func (c *SynthCamera) run() {
 		}
 		for _, l := range c.layers {
 			key := l.key.Swap(false) || n%keyEvery == 0
-			size := l.Bitrate / 8 / c.fps
+			size := int(l.bitrate.Load()) / 8 / c.fps
 			if key {
 				size *= 2
 			}
@@ -176,6 +184,9 @@ type SynthMedia struct {
 	StreamID string
 	FPS      int // default 15
 	Layers   []SynthLayer
+	// Plain sends the top layer alone, as a camera that is not
+	// simulcast (the LocalTrack has no Layers method).
+	Plain bool
 
 	mu   sync.Mutex
 	last *SynthCamera
@@ -201,8 +212,19 @@ func (m *SynthMedia) OpenCamera() (client.LocalTrack, error) {
 	m.mu.Lock()
 	m.last = c
 	m.mu.Unlock()
+	if m.Plain {
+		return plainCamera{TrackLocal: c, c: c}, nil
+	}
 	return c, nil
 }
+
+// plainCamera is a SynthCamera that shows only its top layer.
+type plainCamera struct {
+	webrtc.TrackLocal
+	c *SynthCamera
+}
+
+func (p plainCamera) Close() error { return p.c.Close() }
 
 // OpenMicrophone implements client.LocalMedia.
 func (m *SynthMedia) OpenMicrophone() (client.LocalTrack, error) { return newSilence(m.StreamID), nil }
