@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,8 +50,10 @@ type netemReport struct {
 // keeps getting video from a simulcast publisher for 20 s: the server's
 // estimate of its link (GCC over its TWCC feedback) moves it to the low
 // layer, while a subscriber on the fast side of the server gets the top
-// layer. It needs root (ip netns, tc); CONFAB_REQUIRE_NETNS=1 makes a
-// skip a failure.
+// layer. A second publisher, not simulcast, whose encoder follows its
+// session's send estimate, is told by the server (REMB) to send little
+// enough for the slow subscriber. It needs root (ip netns, tc);
+// CONFAB_REQUIRE_NETNS=1 makes a skip a failure.
 func TestSimulcastOnShapedLink(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes in network namespaces")
@@ -90,8 +93,9 @@ func TestSimulcastOnShapedLink(t *testing.T) {
 		t.Cleanup(func() { _ = c.Process.Kill(); _ = c.Wait() })
 		return c
 	}
-	var pubOut, slowOut, fastOut bytes.Buffer
+	var pubOut, plainOut, slowOut, fastOut bytes.Buffer
 	pub := helper(n.server, "publisher", "pub", &pubOut)
+	plain := helper(n.server, "plain-publisher", "plain", &plainOut)
 	time.Sleep(2 * time.Second)
 	slow := helper(n.client, "subscriber", "slow", &slowOut)
 	fast := helper(n.server, "subscriber", "fast", &fastOut)
@@ -114,6 +118,23 @@ func TestSimulcastOnShapedLink(t *testing.T) {
 			name, r.FPS, r.MaxGap, r.PerSecond, r.Layers, r.Marks, r.Sizes, r.Stats)
 	}
 	_ = pub.Process.Kill()
+	_ = plain.Process.Kill()
+	_ = plain.Wait()
+	// The plain publisher's send estimate, each second: the last ten.
+	var est []int
+	for _, l := range strings.Split(plainOut.String(), "\n") {
+		if v, ok := strings.CutPrefix(l, "NETEM-EST "); ok {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+				est = append(est, n)
+			}
+		}
+	}
+	t.Logf("plain publisher's send estimate by second: %v", est)
+	if len(est) < 20 {
+		t.Errorf("the plain publisher reported %d estimates:\n%s", len(est), plainOut.String())
+	} else if last := slices.Sorted(slices.Values(est[len(est)-10:])); last[5] > 400_000 {
+		t.Errorf("the plain publisher may send %d bit/s (median of the last 10 s) to a subscriber behind 500 kbit/s", last[5])
+	}
 	slowR, fastR := reports["slow"], reports["fast"]
 	if slowR.Error != "" || fastR.Error != "" {
 		t.Fatalf("subscribers failed: %q %q", slowR.Error, fastR.Error)
@@ -178,6 +199,27 @@ func TestNetemHelper(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(stay + 10*time.Second)
+		_ = s.Leave()
+	case "plain-publisher":
+		// A camera that is not simulcast, whose "encoder" follows the
+		// session's send estimate, as the app's does.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		m := &servertest.SynthMedia{StreamID: name, Plain: true}
+		s, err := client.Join(ctx, client.Config{Server: server, Room: room, Name: name, Mic: true, Camera: true, Media: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.OnSendEstimate(func(bps int) {
+			if c := m.Camera(); c != nil {
+				c.SetBitrate(bps * 8 / 10) // leave room for audio and overhead
+			}
+		})
+		end := time.Now().Add(stay + 10*time.Second)
+		for time.Now().Before(end) {
+			time.Sleep(time.Second)
+			fmt.Printf("NETEM-EST %d\n", s.SendEstimate())
+		}
 		_ = s.Leave()
 	case "subscriber":
 		p := servertest.NewProbe(t, server, room, name, servertest.ProbeOptions{})
