@@ -67,6 +67,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter("confab_rtp_packets_in_total", "RTP packets received from publishers.", m.sfu.PacketsIn.Load())
 	counter("confab_rtp_bytes_in_total", "RTP bytes received from publishers.", m.sfu.BytesIn.Load())
 	counter("confab_keyframe_requests_total", "PLIs sent to publishers.", m.sfu.Keyframes.Load())
+	counter("confab_layer_switches_total", "Simulcast layer changes made for subscribers (at keyframes, or pauses).", m.sfu.LayerSwitches.Load())
 	m.mu.Lock()
 	codes := make([]string, 0, len(m.refusals))
 	for c := range m.refusals {
