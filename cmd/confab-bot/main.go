@@ -108,10 +108,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	react := fs.String("react", "", "send this reaction (one of the protocol's allow-list) every --react-every")
 	reactEvery := fs.Duration("react-every", 3*time.Second, "how often to send --react")
 	presenceAfter := fs.Duration("presence-after", 0, "wait this long after joining before --raise-hand and --react")
+	script := addScriptFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	if err := script.parse(); err != nil {
+		fmt.Fprintln(stderr, "confab-bot:", err)
 		return 2
 	}
 	if err := checkReaction(*react); err != nil {
@@ -147,12 +152,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer m.Close()
 
+	script.waitJoin(ctx)
 	joinCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	start := time.Now()
 	cfg := client.Config{
 		Server: *server, Token: *tok, Room: *room, Name: *name, Mic: !*receiveOnly, Camera: !*noVideo && !*receiveOnly,
 		Media: m, Decoders: m, Audio: m, LoopbackOnly: *loopback, Logger: log,
 	}
+	cfg.Media = script.media(cfg.Media)
 	if *noDecode {
 		cfg.Decoders, cfg.Audio = nil, nil
 	}
@@ -165,6 +172,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	s.OnSendEstimate(m.SetSendBudget) // the encoders follow the congestion controller
 	report.Identity = s.Self().ID
 
+	stopScript := script.start(ctx, s, duration, stderr)
 	w := newWatcher(s)
 	go w.run()
 	sendChat(ctx, s, *chat, *duration)
@@ -195,6 +203,7 @@ wait:
 	}
 	stopPresence()
 	waitPresence()
+	stopScript()
 	left := time.Now() // frame rates end here, not after the goodbye
 	_ = s.Leave()
 	<-w.done

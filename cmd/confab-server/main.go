@@ -39,6 +39,7 @@ commands:
   token     print a join token signed with the server's secret
   invite    print an invite link (/j/CODE) for a room; "invite revoke CODE" turns one off
   agent     support desk agents: "agent add --name N" prints a sign-in key; list; remove ID
+  meetings  meetings and their analytics (duration, who was there, talk time...), newest first
   version   print the version
 
 Run "confab-server <command> -h" for a command's flags. Every serve flag
@@ -60,6 +61,8 @@ func main() {
 		err = inviteCmd(os.Args[2:], os.Stdout)
 	case "agent":
 		err = agentCmd(os.Args[2:], os.Stdout)
+	case "meetings":
+		err = meetingsCmd(os.Args[2:], os.Stdout)
 	case "version", "--version", "-version":
 		fmt.Println("confab-server", version.String())
 	case "-h", "--help", "help":

@@ -123,6 +123,7 @@ func (s *Server) enter(name string, p *peer, afterSeq int64) (*room, string, str
 		q.negotiate()
 	}
 	r.event(p.id, "join", p.name)
+	r.joinState(p.id, joined.You)
 	return r, "", ""
 }
 
@@ -246,6 +247,7 @@ func (r *room) closeIfEmpty() {
 	}
 	r.closed = true
 	close(r.stop)
+	r.s.meetings.closeRoom(r.name, r.s.closed)
 	if r.s.rooms[r.name] == r {
 		delete(r.s.rooms, r.name)
 	}
@@ -263,6 +265,7 @@ func (r *room) speakerLoop() {
 			return
 		case now := <-tick.C:
 			active := r.speakers.Active(now)
+			r.s.meetings.speaking(r, now, active)
 			ids := make([]string, len(active))
 			msg := wire.Speakers{Speakers: make([]wire.Speaker, len(active))}
 			for i, a := range active {
@@ -284,7 +287,9 @@ func (r *room) speakerLoop() {
 // store writer writes it with the next batch (and before Server.Close
 // returns); failures are logged, not fatal.
 func (r *room) event(identity, kind, detail string) {
-	r.s.writer.event(store.Event{Room: r.name, Identity: identity, Kind: kind, At: r.s.cfg.Now(), Detail: detail})
+	e := store.Event{Room: r.name, Identity: identity, Kind: kind, At: r.s.cfg.Now(), Detail: detail}
+	r.s.writer.event(e)
+	r.s.meetings.observe(e)
 	r.s.support.roomEvent(r.name, identity, kind, detail) // the support desk hears joins and leaves
 }
 

@@ -143,6 +143,8 @@ type Server struct {
 	inviteMiss addrLimiter
 	// support is the support desk (support.go); nil if the store keeps none.
 	support *supportHub
+	// meetings tracks meetings and their analytics (meetings.go).
+	meetings *meetingTracker
 
 	mu     sync.Mutex
 	rooms  map[string]*room
@@ -194,6 +196,7 @@ func New(cfg Config) (*Server, error) {
 		s.origins[n] = true
 	}
 	s.writer = newStoreWriter(s)
+	s.meetings = newMeetingTracker(s)
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize: 4096, WriteBufferSize: 4096,
 		HandshakeTimeout: 10 * time.Second,
@@ -219,6 +222,7 @@ func (s *Server) Handler() http.Handler {
 	s.webRoutes(mux)
 	s.inviteRoutes(mux)
 	s.supportRoutes(mux)
+	s.meetingRoutes(mux)
 	return s.guardAPI(mux)
 }
 
@@ -237,6 +241,7 @@ func (s *Server) Close() error {
 	}
 	s.support.close()
 	s.wg.Wait()
+	s.meetings.close()
 	s.closeWriter.Do(s.writer.close) // what the connections queued is written
 	if s.relay != nil {
 		_ = s.relay.Close()

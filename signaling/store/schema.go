@@ -97,6 +97,23 @@ func migrations() [][]string {
 			) WITHOUT ROWID`,
 			`CREATE INDEX support_calls_conversation ON support_calls (conversation)`,
 		},
+		// 4: meetings: a room's span from its first join to its last
+		// leave. end_ms 0: running; alive_ms: the last time the server saw
+		// it running (its end after a crash); analytics: JSON, '' until it
+		// ends.
+		{
+			`CREATE TABLE meetings (
+				id        INTEGER PRIMARY KEY,
+				room      TEXT    NOT NULL,
+				start_ms  INTEGER NOT NULL,
+				end_ms    INTEGER NOT NULL DEFAULT 0,
+				alive_ms  INTEGER NOT NULL,
+				ended_by  TEXT    NOT NULL DEFAULT '',
+				analytics TEXT    NOT NULL DEFAULT ''
+			)`,
+			`CREATE INDEX meetings_start ON meetings (start_ms)`,
+			`CREATE INDEX meetings_open ON meetings (end_ms)`,
+		},
 	}
 }
 
