@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/confab/confab/signaling/sfu"
 	"github.com/confab/confab/signaling/wire"
 )
 
@@ -104,7 +106,8 @@ func cleanAnswer(s string) string {
 // through it, since pion cannot replace the tracks of a simulcast sender.
 // It adds the mid and rtp-stream-id header extensions (RFC 8843, RFC
 // 8852) to every packet, which pion does not, and by which the server
-// tells the layers apart.
+// tells the layers apart; and it keeps the encoding's RTP stream one
+// stream when a new camera track takes over (sfu.Splicer).
 type layerSlot struct {
 	rid, id, streamID string
 	tr                *webrtc.RTPTransceiver
@@ -160,6 +163,9 @@ func (l *layerSlot) swap(inner webrtc.TrackLocal) error {
 		err = l.inner.Unbind(l.ctx)
 	}
 	l.inner = inner
+	if l.ctx != nil {
+		l.ctx.w.splice.Restart()
+	}
 	if inner != nil && l.ctx != nil {
 		if _, berr := inner.Bind(l.ctx); berr != nil {
 			err = errors.Join(err, berr)
@@ -169,11 +175,17 @@ func (l *layerSlot) swap(inner webrtc.TrackLocal) error {
 }
 
 // ridContext is a bind context whose writer adds the mid and RID header
-// extensions.
+// extensions. Its ID is the sender's and the RID: pion gives every
+// encoding of a sender the sender's id, and a track that keeps state per
+// bind context (the capture tracks' RTCP loops and stream positions)
+// must tell the layers apart.
 type ridContext struct {
 	webrtc.TrackLocalContext
 	w ridWriter
 }
+
+// ID implements webrtc.TrackLocalContext.
+func (c *ridContext) ID() string { return c.TrackLocalContext.ID() + ":" + string(c.w.rid) }
 
 func newRIDContext(ctx webrtc.TrackLocalContext, mid, rid string) *ridContext {
 	rc := &ridContext{TrackLocalContext: ctx, w: ridWriter{w: ctx.WriteStream(), mid: []byte(mid), rid: []byte(rid)}}
@@ -195,9 +207,11 @@ type ridWriter struct {
 	w            webrtc.TrackLocalWriter
 	midID, ridID uint8
 	mid, rid     []byte
+	splice       sfu.Splicer
 }
 
-// WriteRTP writes a copy of header with the extensions added.
+// WriteRTP writes a copy of header with the extensions added, on the
+// encoding's one stream.
 func (w *ridWriter) WriteRTP(header *rtp.Header, payload []byte) (int, error) {
 	h := *header
 	h.Extensions = append(make([]rtp.Extension, 0, len(header.Extensions)+2), header.Extensions...)
@@ -207,7 +221,7 @@ func (w *ridWriter) WriteRTP(header *rtp.Header, payload []byte) (int, error) {
 	if w.ridID != 0 {
 		_ = h.SetExtension(w.ridID, w.rid)
 	}
-	return w.w.WriteRTP(&h, payload)
+	return w.splice.Write(&h, payload, time.Now(), w.w.WriteRTP)
 }
 
 // Write implements webrtc.TrackLocalWriter for marshalled packets.

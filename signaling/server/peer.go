@@ -553,6 +553,13 @@ func (p *peer) cleanup() {
 	}
 	p.negMu.Lock()
 	p.closing = true
+	// This peer's own down tracks come off the tracks it received: their
+	// publishers go on forwarding to the others.
+	for _, sub := range p.subs {
+		if sub.down != nil {
+			sub.down.Close()
+		}
+	}
 	p.negMu.Unlock()
 	if p.ice != nil {
 		p.ice.Stop()

@@ -397,3 +397,47 @@ func TestDownTrackLayerStartsOver(t *testing.T) {
 		t.Fatalf("layer events %v, want one", events)
 	}
 }
+
+// TestSplicer: a stream whose source restarts with new numbering goes on
+// from where it was: sequence numbers, timestamps and picture ids.
+func TestSplicer(t *testing.T) {
+	var s Splicer
+	var out []rtp.Packet
+	send := func(h *rtp.Header, p []byte) (int, error) {
+		out = append(out, rtp.Packet{Header: *h, Payload: append([]byte(nil), p...)})
+		return len(p), nil
+	}
+	now := time.Now()
+	emit := func(src *layerSource, frames int, keyFirst bool) {
+		for i := range frames {
+			now = now.Add(66 * time.Millisecond)
+			for j := range 2 {
+				h := rtp.Header{Version: 2, SequenceNumber: src.seq, Timestamp: src.ts, Marker: j == 1}
+				p := vp8Packet(j == 0, keyFirst && i == 0, src.pid, src.tl0, 320, 240)
+				if _, err := s.Write(&h, p, now, send); err != nil {
+					t.Fatal(err)
+				}
+				src.seq++
+			}
+			src.ts += 6000
+			src.pid = (src.pid + 1) & 0x7fff
+			src.tl0++
+		}
+	}
+	emit(&layerSource{seq: 65000, ts: 10, pid: 32000, tl0: 9}, 5, true)
+	s.Restart()
+	emit(&layerSource{seq: 3, ts: 999999, pid: 4, tl0: 200}, 5, true)
+	for i := 1; i < len(out); i++ {
+		a, b := out[i-1], out[i]
+		va, _ := parseVP8(a.Payload)
+		vb, _ := parseVP8(b.Payload)
+		wantPID := va.pictureID(a.Payload)
+		if a.Marker {
+			wantPID = (wantPID + 1) & 0x7fff
+		}
+		if b.SequenceNumber != a.SequenceNumber+1 || int32(b.Timestamp-a.Timestamp) < 0 || vb.pictureID(b.Payload) != wantPID {
+			t.Fatalf("packet %d: seq %d ts %d pid %d after seq %d ts %d pid %d", i, b.SequenceNumber, b.Timestamp,
+				vb.pictureID(b.Payload), a.SequenceNumber, a.Timestamp, va.pictureID(a.Payload))
+		}
+	}
+}

@@ -1,0 +1,86 @@
+package sfu
+
+import (
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// Splicer keeps one outgoing VP8 RTP stream continuous while its source
+// changes: after Restart, the next packet goes on from the last one sent,
+// in sequence number (SRTP replay protection, RFC 3711 §3.3.2, drops a
+// packet whose number looks old), timestamp (by the wall time between,
+// at 90 kHz) and VP8 PictureID and TL0PICIDX (RFC 7741 §4.2; a receiver's
+// frame buffer drops pictures whose id looks old). The Go client puts one
+// on each simulcast encoding, whose camera track may be replaced. Its
+// methods may be called from any goroutine.
+type Splicer struct {
+	mu      sync.Mutex
+	started bool
+	restart bool
+	seqOff  uint16
+	tsOff   uint32
+	pidOff  uint16
+	tl0Off  uint8
+	lastSeq uint16
+	lastTS  uint32
+	lastAt  time.Time
+	lastPID uint16
+	lastTL0 uint8
+	buf     [1500]byte
+}
+
+// Restart makes the next packet the first of a new source.
+func (s *Splicer) Restart() {
+	s.mu.Lock()
+	s.restart = true
+	s.mu.Unlock()
+}
+
+// Write rewrites h (in place) and the payload (in a copy of its own when
+// it changes) and passes them to send, under the Splicer's lock: packets
+// go out in the order they were spliced.
+func (s *Splicer) Write(h *rtp.Header, payload []byte, now time.Time, send func(*rtp.Header, []byte) (int, error)) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	vi, ok := parseVP8(payload)
+	if !ok {
+		vi = vp8Info{picID: -1, tl0: -1}
+	}
+	if s.restart && s.started {
+		s.seqOff = s.lastSeq + 1 - h.SequenceNumber
+		ticks := uint32(now.Sub(s.lastAt).Seconds() * 90000)
+		s.tsOff = s.lastTS + max(ticks, 1) - h.Timestamp
+		if vi.picID >= 0 {
+			s.pidOff = s.lastPID + 1 - vi.pictureID(payload)
+		}
+		if vi.tl0 >= 0 {
+			s.tl0Off = s.lastTL0 + 1 - payload[vi.tl0]
+		}
+	}
+	s.restart = false
+	h.SequenceNumber += s.seqOff
+	h.Timestamp += s.tsOff
+	if (vi.picID >= 0 && s.pidOff != 0) || (vi.tl0 >= 0 && s.tl0Off != 0) {
+		n := copy(s.buf[:], payload)
+		payload = s.buf[:n]
+		if vi.picID >= 0 {
+			vi.setPictureID(payload, (vi.pictureID(payload)+s.pidOff)&vi.pictureIDMask())
+		}
+		if vi.tl0 >= 0 {
+			payload[vi.tl0] += s.tl0Off
+		}
+	}
+	if !s.started || seqDiff(h.SequenceNumber, s.lastSeq) > 0 {
+		s.lastSeq, s.lastTS, s.lastAt = h.SequenceNumber, h.Timestamp, now
+		if vi.picID >= 0 {
+			s.lastPID = vi.pictureID(payload)
+		}
+		if vi.tl0 >= 0 {
+			s.lastTL0 = payload[vi.tl0]
+		}
+	}
+	s.started = true
+	return send(h, payload)
+}
