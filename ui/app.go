@@ -58,6 +58,9 @@ type App struct {
 	closing bool
 	// support is the support desk (supportdesk.go); nil without one.
 	support *supportDesk
+	// summary is the post-call summary shown over the entry screen
+	// (summary.go), nil if none.
+	summary *SummaryView
 }
 
 // New builds the window on a, drawing on b, and shows the entry screen.
@@ -134,6 +137,7 @@ func (a *App) showEntry(errMsg string) {
 
 // showCall switches to the call screen for a call just joined.
 func (a *App) showCall(call Call, req JoinRequest) {
+	a.closeSummary()
 	a.entry.hidden()
 	// Joining with Enter leaves the focus in the hidden form: typing
 	// would edit it and the call's shortcuts would not reach the window.

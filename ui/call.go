@@ -25,6 +25,8 @@ type CallScreen struct {
 	app  *App
 	call Call
 	req  JoinRequest
+	// summary counts who was there and who talked (summary.go).
+	summary callSummary
 
 	model    *callModel
 	chat     *ChatPanel
@@ -279,6 +281,7 @@ func (cs *CallScreen) tick() {
 // handle applies one event of the call.
 func (cs *CallScreen) handle(ev client.Event) {
 	cs.handled++
+	cs.summary.note(ev, time.Now())
 	if cs.detached {
 		return
 	}
@@ -439,7 +442,7 @@ func (cs *CallScreen) Leave() {
 		return
 	}
 	cs.detach()
-	cs.app.showEntry("")
+	cs.app.showSummary(cs)
 	cs.release()
 }
 
