@@ -97,11 +97,12 @@ func (b *botScript) waitJoin(ctx context.Context) {
 	}
 }
 
-// media wraps m: with --silent the microphone sends nothing, and the
-// screen is the test pattern (bots have no screen to share).
+// media wraps m when the script needs it: with --silent the microphone
+// sends nothing, and with a share step the screen is the test pattern
+// (bots have no screen to share).
 func (b *botScript) media(m client.LocalMedia) client.LocalMedia {
-	if m == nil {
-		return nil
+	if _, share := b.at("share"); m == nil || !*b.silent && !share {
+		return m
 	}
 	return scriptMedia{LocalMedia: m, silent: *b.silent}
 }
