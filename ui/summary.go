@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"image/color"
 	"slices"
 	"time"
 
@@ -179,7 +180,9 @@ func newSummaryView(s CallSummary, done func()) *SummaryView {
 	}
 	heading := canvas.NewText("Share of talk time", colorTextDim)
 	heading.TextSize = 13
-	body := container.NewVBox(title, sub, layout.NewSpacer(), heading, rows, container.NewHBox(layout.NewSpacer(), v.Done))
+	gap := canvas.NewRectangle(color.Transparent)
+	gap.SetMinSize(fyne.NewSize(1, 10))
+	body := container.NewVBox(title, sub, gap, heading, rows, container.NewHBox(layout.NewSpacer(), v.Done))
 	if total == 0 {
 		none := canvas.NewText("Nobody was heard speaking.", colorTextDim)
 		none.TextSize = 13
