@@ -238,7 +238,7 @@ func (p *Probe) answer(o wire.Offer) {
 	p.routes = o.Tracks
 	p.mu.Unlock()
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: o.SDP}); err != nil {
-		p.t.Errorf("probe: offer: %v", err)
+		p.failed("offer", err)
 		return
 	}
 	ans, err := p.pc.CreateAnswer(nil)
@@ -246,7 +246,7 @@ func (p *Probe) answer(o wire.Offer) {
 		err = p.pc.SetLocalDescription(ans)
 	}
 	if err != nil {
-		p.t.Errorf("probe: answer: %v", err)
+		p.failed("answer", err)
 		return
 	}
 	select {
@@ -254,6 +254,16 @@ func (p *Probe) answer(o wire.Offer) {
 	case <-time.After(5 * time.Second):
 	}
 	p.send(wire.TypeAnswer, wire.Answer{SDP: p.pc.LocalDescription().SDP})
+}
+
+// failed reports a negotiation failure, unless the probe is closing.
+func (p *Probe) failed(what string, err error) {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if !closed {
+		p.t.Errorf("probe: %s: %v", what, err)
+	}
 }
 
 func (p *Probe) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
