@@ -1,11 +1,17 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/confab/confab/signaling/client"
 	"github.com/confab/confab/signaling/server/servertest"
@@ -227,4 +233,134 @@ func TestSetLayerRefusals(t *testing.T) {
 	send(t, ws, wire.TypeHistory, wire.HistoryRequest{Req: "after"})
 	var h wire.History
 	expect(t, ws, wire.TypeHistory, &h) // no error came before it
+}
+
+// TestLiteralPionSimulcastPublisher publishes three layers with plain
+// pion exactly as PROTOCOL.md §5.3 says (AddTrack on the camera's
+// transceiver, AddEncoding for the others, the mid and RID header
+// extensions set by hand with the offer's extmap ids, pion's answer sent
+// as it is): a subscriber gets the layer it asks for.
+func TestLiteralPionSimulcastPublisher(t *testing.T) {
+	srv := servertest.Start(t)
+	const room = "literal-simulcast"
+	api := loopbackAPI(t)
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	var layers []*webrtc.TrackLocalStaticRTP
+	for _, rid := range []string{"q", "h", "f"} {
+		l, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "camera", "lit", webrtc.WithRTPStreamID(rid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers = append(layers, l)
+	}
+	ws, joined := rawJoin(t, srv, room, "lit")
+	var offer wire.Offer
+	expect(t, ws, wire.TypeOffer, &offer)
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP}); err != nil {
+		t.Fatal(err)
+	}
+	camMid := ""
+	for mid, src := range offer.Publish {
+		if src == wire.SourceCamera {
+			camMid = mid
+		}
+	}
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(offer.SDP); err != nil {
+		t.Fatal(err)
+	}
+	var midID, ridID uint8
+	for _, m := range sd.MediaDescriptions {
+		if mid, _ := m.Attribute("mid"); mid != camMid {
+			continue
+		}
+		if v, _ := m.Attribute("simulcast"); v != "recv q;h;f" {
+			t.Fatalf("the camera m-line offers simulcast %q", v)
+		}
+		for _, a := range m.Attributes {
+			if a.Key != "extmap" {
+				continue
+			}
+			id, uri, _ := strings.Cut(a.Value, " ")
+			n, _ := strconv.Atoi(id)
+			switch uri {
+			case sdp.SDESMidURI:
+				midID = uint8(n)
+			case sdp.SDESRTPStreamIDURI:
+				ridID = uint8(n)
+			}
+		}
+	}
+	if midID == 0 || ridID == 0 {
+		t.Fatalf("no mid or RID extmap on the camera m-line:\n%s", offer.SDP)
+	}
+	sender, err := pc.AddTrack(layers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Mid() == camMid && tr.Sender() != sender {
+			t.Fatal("AddTrack did not take the camera's m-line")
+		}
+	}
+	for _, l := range layers[1:] {
+		if err := sender.AddEncoding(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go func() {
+		for {
+			if _, _, err := sender.ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
+	ans, err := pc.CreateAnswer(nil)
+	if err == nil {
+		err = pc.SetLocalDescription(ans)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-webrtc.GatheringCompletePromise(pc)
+	send(t, ws, wire.TypeAnswer, wire.Answer{SDP: pc.LocalDescription().SDP})
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	defer func() { close(stop); <-done }()
+	go func() { // one packet a frame, 15 frames a second, a keyframe each second
+		defer close(done)
+		sizes := [][2]int{{160, 120}, {320, 240}, {640, 480}}
+		tick := time.NewTicker(time.Second / 15)
+		defer tick.Stop()
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			for i, l := range layers {
+				p := []byte{0x10, 0x11, 0x02, 0x00}
+				if n%15 == 0 {
+					w, h := sizes[i][0], sizes[i][1]
+					p = []byte{0x10, 0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, byte(w), byte(w >> 8), byte(h), byte(h >> 8)}
+				}
+				p = append(p, bytes.Repeat([]byte{"qhf"[i]}, 200)...)
+				pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(n), Timestamp: uint32(n) * 6000, Marker: true}, Payload: p}
+				_ = pkt.Header.SetExtension(midID, []byte(camMid))
+				_ = pkt.Header.SetExtension(ridID, []byte(l.RID()))
+				_ = l.WriteRTP(pkt)
+			}
+		}
+	}()
+	track := wire.TrackID(joined.You.ID, wire.SourceCamera)
+	probe := servertest.NewProbe(t, srv.URL, room, "probe", servertest.ProbeOptions{Loopback: true})
+	probe.SetLayer(wire.SetLayer{Track: track, Layer: wire.LayerQ})
+	probe.WaitVideo(track, "layer q", 45*time.Second, func(v servertest.VideoStats) bool { return v.Width == 160 && v.Mark == 'q' })
+	probe.SetLayer(wire.SetLayer{Track: track, Layer: wire.LayerF})
+	v := probe.WaitVideo(track, "layer f", 45*time.Second, func(v servertest.VideoStats) bool { return v.Width == 640 && v.Mark == 'f' })
+	noBreaks(t, "probe", v)
 }
