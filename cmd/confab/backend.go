@@ -277,7 +277,7 @@ func (b *backend) join(ctx context.Context, req ui.JoinRequest) (ui.Call, error)
 	b.mu.Unlock()
 	m, err := clientmedia.New(clientmedia.Options{
 		CameraID: req.CameraID, MicID: req.MicID, SpeakerID: req.SpeakerID,
-		Fake: b.fake, TestCamera: req.UseTestPattern, Logger: b.log, Capture: b.capture,
+		Fake: b.fake, TestCamera: req.UseTestPattern, Logger: b.log, Capture: b.capture, PreviewAtOnce: true,
 		NoEchoCancel: !audio.EchoCancel, NoNoiseSuppression: !audio.NoiseSuppression, NoGainControl: !audio.GainControl,
 	})
 	if err != nil {

@@ -41,6 +41,10 @@ type Options struct {
 	// of the microphone's audio processing (all on by default; see
 	// media/audioproc). SetEchoCancel and friends change them in a call.
 	NoEchoCancel, NoNoiseSuppression, NoGainControl bool
+	// PreviewAtOnce starts the camera's preview as soon as it opens, so
+	// the own video shows the moment the call screen does (the app);
+	// otherwise it starts when first looked at (a bot never pays for it).
+	PreviewAtOnce bool
 	// Capture options (size, frame rate, bit rates).
 	Capture []capture.Option
 	Logger  *slog.Logger
@@ -205,6 +209,9 @@ func (m *Media) OpenCamera() (client.LocalTrack, error) {
 	t, err := m.cap.OpenCamera(id)
 	if err != nil {
 		return nil, err
+	}
+	if m.opts.PreviewAtOnce {
+		t.Preview()
 	}
 	m.mu.Lock()
 	m.camera = t
