@@ -21,6 +21,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/confab/confab/signaling/internal/serverurl"
 	"github.com/confab/confab/signaling/sfu"
 	"github.com/confab/confab/signaling/wire"
 )
@@ -216,31 +217,15 @@ func newAPI(cfg Config, bwe *sendEstimate) (*webrtc.API, error) {
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir)), nil
 }
 
-// serverURLs derives the HTTP base and the websocket URL from a server URL.
+// serverURLs derives the HTTP base and the websocket URL from a server URL
+// (a URL that already ends in /ws is taken as the server's).
 func serverURLs(server string) (base, ws string, err error) {
-	if !strings.Contains(server, "://") {
-		server = "http://" + server
+	u, err := serverurl.Parse(server)
+	if err != nil {
+		return "", "", fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
-	u, err := url.Parse(server)
-	if err != nil || u.Host == "" {
-		return "", "", fmt.Errorf("%w: bad server address %q", ErrUnreachable, server)
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.Path = strings.TrimSuffix(u.Path, "/ws")
-	u.RawQuery, u.Fragment = "", ""
-	switch u.Scheme {
-	case "http", "ws":
-		u.Scheme = "http"
-	case "https", "wss":
-		u.Scheme = "https"
-	default:
-		return "", "", fmt.Errorf("%w: unsupported scheme %q", ErrUnreachable, u.Scheme)
-	}
-	base = u.String()
-	w := *u
-	w.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
-	w.Path += "/ws"
-	return base, w.String(), nil
+	return u.String(), serverurl.WS(u, "/ws"), nil
 }
 
 // TokenResponse is what a server's /api/token answers.

@@ -8,13 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/confab/confab/signaling/internal/serverurl"
 	"github.com/confab/confab/signaling/wire"
 )
 
@@ -42,26 +41,11 @@ type Disconnected struct{ Err error }
 // base (ws://host:port) of a server address such as "127.0.0.1:7880" or
 // "https://confab.example.com".
 func Endpoints(server string) (base, ws string, err error) {
-	if !strings.Contains(server, "://") {
-		server = "http://" + server
+	u, err := serverurl.Parse(server)
+	if err != nil {
+		return "", "", fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
-	u, err := url.Parse(strings.TrimSpace(server))
-	if err != nil || u.Host == "" {
-		return "", "", fmt.Errorf("%w: bad server address %q", ErrUnreachable, server)
-	}
-	u.Path, u.RawQuery, u.Fragment = strings.TrimSuffix(u.Path, "/"), "", ""
-	switch u.Scheme {
-	case "http", "ws":
-		u.Scheme = "http"
-	case "https", "wss":
-		u.Scheme = "https"
-	default:
-		return "", "", fmt.Errorf("%w: unsupported scheme %q", ErrUnreachable, u.Scheme)
-	}
-	base = u.String()
-	w := *u
-	w.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
-	return base, w.String(), nil
+	return u.String(), serverurl.WS(u, ""), nil
 }
 
 // encode makes one frame.
