@@ -329,11 +329,19 @@ func (c *conn) replace(tr *webrtc.RTPTransceiver, source string, t LocalTrack) e
 	slots := c.sim[source]
 	if len(slots) == 0 {
 		var next webrtc.TrackLocal
-		if t != nil {
+		switch old := tr.Sender().Track(); {
+		case t != nil:
 			next = t
 			if n := len(layers); n > 0 {
 				next = layers[n-1]
 			}
+		case old != nil:
+			// Off: a stand-in that sends nothing keeps the stream in the
+			// answers made meanwhile. With no track at all, an answer made
+			// while off (someone joined) declared no stream, the server
+			// stopped receiving on the m-line, and after unmuting nobody
+			// heard the user.
+			next = silentTrack{id: old.ID(), streamID: old.StreamID(), kind: old.Kind()}
 		}
 		return tr.Sender().ReplaceTrack(next)
 	}
@@ -368,3 +376,24 @@ func (c *conn) attachLocal(tr *webrtc.RTPTransceiver, source string, t LocalTrac
 	}
 	return c.attachSimulcast(tr, st, source)
 }
+
+// silentTrack stands in for a source that is off: it binds to the
+// sender's codec like the real track would, and writes nothing.
+type silentTrack struct {
+	id, streamID string
+	kind         webrtc.RTPCodecType
+}
+
+func (s silentTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	codecs := ctx.CodecParameters()
+	if len(codecs) == 0 {
+		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+	}
+	return codecs[0], nil
+}
+
+func (silentTrack) Unbind(webrtc.TrackLocalContext) error { return nil }
+func (s silentTrack) ID() string                          { return s.id }
+func (silentTrack) RID() string                           { return "" }
+func (s silentTrack) StreamID() string                    { return s.streamID }
+func (s silentTrack) Kind() webrtc.RTPCodecType           { return s.kind }

@@ -3,6 +3,7 @@ package clientmedia_test
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	_ "github.com/pion/mediadevices/pkg/driver/audiotest"
 	_ "github.com/pion/mediadevices/pkg/driver/videotest"
 
+	"github.com/confab/confab/internal/testbin"
 	"github.com/confab/confab/media/capture"
 	"github.com/confab/confab/signaling/client"
 	"github.com/confab/confab/signaling/client/clientmedia"
@@ -224,5 +226,52 @@ func TestNetworkStats(t *testing.T) {
 	eventually(t, 15*time.Second, "the totals keep growing", func() (bool, string) {
 		st := grace.stats(adaID)
 		return st.PacketsReceived > first.PacketsReceived && st.Connection == first.Connection, fmt.Sprintf("%+v", st)
+	})
+}
+
+// TestUnmuteAfterANegotiationWhileMuted: someone joins while Ada is muted,
+// so the server renegotiates and Ada answers while her microphone sends
+// nothing; when she unmutes, the others hear her again. (With no track on
+// the sender that answer declared no stream, the server stopped receiving
+// on the m-line, and nobody heard her after unmuting.)
+func TestUnmuteAfterANegotiationWhileMuted(t *testing.T) {
+	srv := servertest.Start(t)
+	ada := join(t, srv, "unmute", "Ada", true)
+	grace := join(t, srv, "unmute", "Grace", false)
+	adaID := ada.s.Self().ID
+	eventually(t, 10*time.Second, "Grace hears Ada", func() (bool, string) {
+		st := grace.stats(adaID)
+		return st.AudioPackets > 20, fmt.Sprintf("%+v", st)
+	})
+	if err := ada.s.SetMicMuted(true); err != nil {
+		t.Fatal(err)
+	}
+	// Linus (a bot process: this process's test devices are Ada's) makes
+	// the server send Ada a new offer while she is muted.
+	bot, err := testbin.Build(t.TempDir(), "./cmd/confab-bot", "CONFAB_BOT_BIN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	linus := exec.Command(bot, "--server", srv.URL, "--room", "unmute", "--name", "Linus", "--duration", "5m", "--fps", "10",
+		"--width", "320", "--height", "240")
+	if err := linus.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = linus.Process.Kill(); _ = linus.Wait() })
+	eventually(t, 30*time.Second, "Ada receives Linus (the new offer was answered)", func() (bool, string) {
+		for _, st := range ada.s.Stats() {
+			if st.Name == "Linus" && st.AudioPackets > 20 {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%+v", ada.s.Stats())
+	})
+	before := grace.stats(adaID).AudioPackets
+	if err := ada.s.SetMicMuted(false); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "Grace hears Ada again after she unmutes", func() (bool, string) {
+		st := grace.stats(adaID)
+		return st.AudioPackets > before+50, fmt.Sprintf("%d packets before unmuting, now %+v", before, st)
 	})
 }
