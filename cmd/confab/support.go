@@ -180,21 +180,7 @@ func (b *backend) playSound(name string) {
 	if err != nil {
 		return
 	}
-	p.Mixer.Add("sound", &pcmOnce{pcm: pcm})
+	p.Mixer.Add("sound", playout.Once(pcm))
 	time.Sleep(time.Duration(len(pcm))*time.Second/playout.SampleRate + 200*time.Millisecond)
 	_ = p.Close()
-}
-
-// pcmOnce is a playout.Source that plays its samples once.
-type pcmOnce struct {
-	mu  sync.Mutex
-	pcm []int16
-}
-
-func (o *pcmOnce) ReadPCM(dst []int16) int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	n := copy(dst, o.pcm)
-	o.pcm = o.pcm[n:]
-	return n
 }

@@ -133,3 +133,20 @@ func (m *Mixer) Mix(dst []int16) {
 		(*r).ProcessRender(dst)
 	}
 }
+
+// Once returns a Source that plays pcm (mono, SampleRate) once, then
+// silence: a notification sound mixed over whatever else plays.
+func Once(pcm []int16) Source { return &once{pcm: pcm} }
+
+type once struct {
+	mu  sync.Mutex
+	pcm []int16
+}
+
+func (o *once) ReadPCM(dst []int16) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := copy(dst, o.pcm)
+	o.pcm = o.pcm[n:]
+	return n
+}

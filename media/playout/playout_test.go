@@ -265,3 +265,17 @@ func TestPlayerUseDevice(t *testing.T) {
 		t.Errorf("UseDevice after Close = %v, want ErrClosed", err)
 	}
 }
+
+func TestOncePlaysItsSamplesOnce(t *testing.T) {
+	s := Once([]int16{1, 2, 3})
+	buf := make([]int16, 2)
+	if n := s.ReadPCM(buf); n != 2 || buf[0] != 1 || buf[1] != 2 {
+		t.Fatalf("first read %d %v", n, buf)
+	}
+	if n := s.ReadPCM(buf); n != 1 || buf[0] != 3 {
+		t.Fatalf("second read %d %v", n, buf)
+	}
+	if n := s.ReadPCM(buf); n != 0 {
+		t.Fatalf("read %d samples after the end", n)
+	}
+}

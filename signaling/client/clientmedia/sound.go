@@ -2,7 +2,6 @@ package clientmedia
 
 import (
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -12,20 +11,6 @@ import (
 // soundSeq names the one-shot sounds in the mixer.
 var soundSeq atomic.Uint64
 
-// oneShot is a Source that plays samples once, then silence.
-type oneShot struct {
-	mu  sync.Mutex
-	pcm []int16
-}
-
-func (o *oneShot) ReadPCM(dst []int16) int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	n := copy(dst, o.pcm)
-	o.pcm = o.pcm[n:]
-	return n
-}
-
 // PlaySound mixes pcm (mono, 48 kHz) into the call's speaker output once,
 // over the participants' voices, such as a chime when someone joins.
 func (m *Media) PlaySound(pcm []int16) {
@@ -33,7 +18,7 @@ func (m *Media) PlaySound(pcm []int16) {
 		return
 	}
 	id := fmt.Sprintf("sound:%d", soundSeq.Add(1))
-	m.player.Mixer.Add(id, &oneShot{pcm: pcm})
+	m.player.Mixer.Add(id, playout.Once(pcm))
 	d := time.Duration(len(pcm)) * time.Second / playout.SampleRate
 	time.AfterFunc(d+time.Second, func() { m.player.Mixer.Remove(id) })
 }
