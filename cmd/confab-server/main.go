@@ -104,6 +104,14 @@ func envInt(name string, def int) int {
 	return n
 }
 
+func envDuration(name string, def time.Duration) time.Duration {
+	d, err := time.ParseDuration(env(name, def.String()))
+	if err != nil {
+		return def
+	}
+	return d
+}
+
 func splitList(s string) []string {
 	var out []string
 	for _, f := range strings.Split(s, ",") {
@@ -134,6 +142,7 @@ func serve(args []string) error {
 	announce := fs.String("announce", env("announce", ""), "comma-separated IPs to announce as media addresses (1:1 NAT)")
 	ifaces := fs.String("interfaces", env("interfaces", ""), "comma-separated network interfaces to offer media on (default: all)")
 	maxPart := fs.Int("max-participants", envInt("max_participants", 16), "participants per room")
+	ringTimeout := fs.Duration("ring-timeout", envDuration("ring_timeout", 30*time.Second), "how long a call invitation rings before it ends with no answer")
 	origins := fs.String("allow-origin", env("allow_origin", ""), "comma-separated extra browser origins allowed to connect")
 	logLevel := fs.String("log-level", env("log_level", "info"), "debug, info, warn or error")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file when the server stops")
@@ -180,7 +189,7 @@ func serve(args []string) error {
 	}
 	srv, err := server.New(server.Config{
 		Store: dd.Store, Secret: dd.Secret, Open: *open, MaxParticipants: *maxPart,
-		AllowedOrigins: splitList(*origins), Net: netCfg, TURN: turnCfg, Logger: log,
+		AllowedOrigins: splitList(*origins), Net: netCfg, TURN: turnCfg, Logger: log, RingTimeout: *ringTimeout,
 	})
 	if err != nil {
 		return err

@@ -414,6 +414,9 @@ func (p *peer) handleJoin(env wire.Envelope) bool {
 	if wire.ValidateName("identity", claims.Identity) != nil || wire.ValidateName("name", claims.Name) != nil {
 		return p.refuse(wire.CodeTokenInvalid, "the token's identity or name is not valid")
 	}
+	if code, msg := p.s.online.admit(claims.Room, claims.Identity); code != "" {
+		return p.refuse(code, msg) // a call's room admits its members only
+	}
 	if (j.Mic || j.Camera) && !claims.Grants.Publish {
 		return p.refuse(wire.CodePermissionDenied, "the token does not allow publishing")
 	}

@@ -291,6 +291,7 @@ func (r *room) event(identity, kind, detail string) {
 	r.s.writer.event(e)
 	r.s.meetings.observe(e)
 	r.s.support.roomEvent(r.name, identity, kind, detail) // the support desk hears joins and leaves
+	r.s.online.roomEvent(r.name, identity, kind, detail)  // so do calls between people
 }
 
 // countMembersLocked brings the participants gauge up to date with

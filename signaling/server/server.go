@@ -69,6 +69,9 @@ type Config struct {
 	JoinTimeout time.Duration
 	// TokenTTL is the life of tokens from /api/token (default 12h).
 	TokenTTL time.Duration
+	// RingTimeout is how long a call invitation rings before it ends
+	// with no_answer (default 30s; calls.go).
+	RingTimeout time.Duration
 	// Logger receives the server's logs (default: discard).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now); tests move it.
@@ -112,6 +115,9 @@ func (c *Config) setDefaults() error {
 	if c.TokenTTL == 0 {
 		c.TokenTTL = 12 * time.Hour
 	}
+	if c.RingTimeout < 0 || c.RingTimeout > 10*time.Minute {
+		return fmt.Errorf("%w: ring timeout %v not in 0..10m", ErrConfig, c.RingTimeout)
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -145,6 +151,8 @@ type Server struct {
 	support *supportHub
 	// meetings tracks meetings and their analytics (meetings.go).
 	meetings *meetingTracker
+	// online is presence and calls between people (online.go, calls.go).
+	online *onlineHub
 
 	mu     sync.Mutex
 	rooms  map[string]*room
@@ -197,6 +205,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.writer = newStoreWriter(s)
 	s.meetings = newMeetingTracker(s)
+	s.online = newOnlineHub(s)
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize: 4096, WriteBufferSize: 4096,
 		HandshakeTimeout: 10 * time.Second,
@@ -223,6 +232,7 @@ func (s *Server) Handler() http.Handler {
 	s.inviteRoutes(mux)
 	s.supportRoutes(mux)
 	s.meetingRoutes(mux)
+	s.onlineRoutes(mux)
 	return s.guardAPI(mux)
 }
 
@@ -240,6 +250,7 @@ func (s *Server) Close() error {
 		p.close(websocket.CloseGoingAway, "server shutting down")
 	}
 	s.support.close()
+	s.online.close()
 	s.wg.Wait()
 	s.meetings.close()
 	s.closeWriter.Do(s.writer.close) // what the connections queued is written
