@@ -7,6 +7,8 @@
 //
 //	confab-bot --server ws://127.0.0.1:7880 --room R --name N [--token T] [--duration 10s] [--chat N] [--progress 1s] [--raise-hand] [--react 🎉]
 //	           [--aec=false] [--ns=false] [--agc=false]
+//	confab-bot --server URL --name N --answer accept|decline|ignore [--answer-after 2s] [--duration 30s]
+//	confab-bot --server URL --name N --call "Ana" [--call-kind audio]
 package main
 
 import (
@@ -30,6 +32,7 @@ import (
 	"github.com/confab/confab/internal/profile"
 	"github.com/confab/confab/internal/version"
 	"github.com/confab/confab/media/capture"
+	"github.com/confab/confab/signaling/calls"
 	"github.com/confab/confab/signaling/client"
 	"github.com/confab/confab/signaling/client/clientmedia"
 )
@@ -56,9 +59,12 @@ type Report struct {
 	// arrival order.
 	Chat []ChatSeen `json:"chat"`
 	// Left names the participants seen leaving.
-	Left  []string `json:"left"`
-	Final bool     `json:"final"`
-	Error string   `json:"error,omitempty"`
+	Left []string `json:"left"`
+	// Call is the call between people the bot made or answered
+	// (--call, --answer).
+	Call  *callReport `json:"call,omitempty"`
+	Final bool        `json:"final"`
+	Error string      `json:"error,omitempty"`
 }
 
 // ChatSeen is one chat message as the bot saw it.
@@ -109,6 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	reactEvery := fs.Duration("react-every", 3*time.Second, "how often to send --react")
 	presenceAfter := fs.Duration("presence-after", 0, "wait this long after joining before --raise-hand and --react")
 	script := addScriptFlags(fs)
+	calling := addCallFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -116,6 +123,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := script.parse(); err != nil {
+		fmt.Fprintln(stderr, "confab-bot:", err)
+		return 2
+	}
+	if err := calling.parse(); err != nil {
 		fmt.Fprintln(stderr, "confab-bot:", err)
 		return 2
 	}
@@ -152,12 +163,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer m.Close()
 
+	bc, err := calling.start(ctx, *server, *name, *tok, *duration, stderr)
+	if err != nil {
+		return fail(err)
+	}
+	defer bc.close()
+	if bc != nil && bc.join == nil { // declined or ignored calls for the stay
+		bc.fill(&report)
+		printReport(stdout, report)
+		return 0
+	}
 	script.waitJoin(ctx)
 	joinCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	start := time.Now()
 	cfg := client.Config{
 		Server: *server, Token: *tok, Room: *room, Name: *name, Mic: !*receiveOnly, Camera: !*noVideo && !*receiveOnly,
 		Media: m, Decoders: m, Audio: m, LoopbackOnly: *loopback, Logger: log,
+	}
+	if bc != nil { // the call's room, with no camera for an audio call
+		cfg.Token, cfg.Room, cfg.Camera = bc.join.Token, bc.join.Room, cfg.Camera && bc.kind == calls.KindVideo
 	}
 	cfg.Media = script.media(cfg.Media)
 	if *noDecode {
@@ -194,6 +218,8 @@ wait:
 			break wait
 		case <-s.Done():
 			break wait
+		case <-bc.endedC():
+			break wait
 		case <-tick:
 			interim := report
 			interim.Final = false
@@ -208,6 +234,7 @@ wait:
 	_ = s.Leave()
 	<-w.done
 	w.fill(&report, s, start, left)
+	bc.fill(&report)
 
 	// Decoding nothing from someone who published is a failure.
 	var problems []string
