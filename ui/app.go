@@ -61,6 +61,8 @@ type App struct {
 	// summary is the post-call summary shown over the entry screen
 	// (summary.go), nil if none.
 	summary *SummaryView
+	// people is presence and calls between people (people.go).
+	people *peopleHub
 }
 
 // New builds the window on a, drawing on b, and shows the entry screen.
@@ -93,7 +95,8 @@ func newApp(a fyne.App, b Backend, opts Options, do func(func()), tick time.Dura
 	// readable grid need.
 	minSize := canvas.NewRectangle(nil)
 	minSize.SetMinSize(minWindowSize)
-	app.win.SetContent(container.NewStack(minSize, app.root, app.tips.root))
+	app.people = newPeopleHub(app)
+	app.win.SetContent(container.NewStack(minSize, app.root, app.people.overlay, app.tips.root))
 	app.win.SetCloseIntercept(app.closeWindow)
 	a.Lifecycle().SetOnEnteredForeground(func() { app.focused = true })
 	a.Lifecycle().SetOnExitedForeground(func() { app.focused = false })
@@ -144,6 +147,7 @@ func (a *App) showCall(call Call, req JoinRequest) {
 	a.win.Canvas().Unfocus()
 	cs := newCallScreen(a, call, req)
 	a.call = cs
+	a.people.callShown(req)
 	a.setScreen(cs.content)
 	cs.start(a.tick)
 }
@@ -160,6 +164,7 @@ func (a *App) closeWindow() {
 	}
 	a.closing = true
 	a.support.shutdown()
+	a.people.shutdown()
 	a.entry.hidden()
 	a.entry.cancelJoin()
 	cs := a.call

@@ -19,6 +19,9 @@ type JoinRequest struct {
 	// Token, when set, is the join token to use (a support call's);
 	// without one the server is asked for a token for Name.
 	Token string
+	// Title, when set, names the call on its screen instead of Room (a
+	// call between people, whose room has a made-up name).
+	Title string
 }
 
 // ErrDevicesInUse is what Preview and MicLevel return (wrapped or not)

@@ -91,7 +91,7 @@ type CallScreen struct {
 func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 	cs := &CallScreen{app: a, call: call, req: req, model: newCallModel(), tiles: map[string]*Tile{}, quality: newQualityMeter(),
 		done: make(chan struct{}), ops: make(chan func(), 64)}
-	cs.model.room = req.Room
+	cs.model.room = firstNonEmpty(req.Title, req.Room)
 	// Until the server says otherwise, show what the user asked for.
 	cs.model.self = client.Participant{Name: req.Name, Mic: req.MicID != "" && !req.MicOff,
 		Camera: (req.CameraID != "" || req.UseTestPattern) && !req.CameraOff}
@@ -142,6 +142,7 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 	aloneHint := widget.NewLabelWithStyle("Others join with the room name "+quoteRoom(req.Room)+".", fyne.TextAlignCenter, fyne.TextStyle{})
 	cs.InviteButton = widget.NewButtonWithIcon("Copy invite", theme.ContentCopyIcon(), cs.copyInvite)
 	cs.controls.Invite.OnTapped = cs.copyInvite
+	cs.setupSpeakerToggle()
 	aloneBg := canvas.NewRectangle(colorTooltip)
 	aloneBg.CornerRadius = 10
 	cs.alone = container.NewVBox(container.NewCenter(container.NewStack(aloneBg,
@@ -490,6 +491,7 @@ func (cs *CallScreen) detach() {
 		return
 	}
 	cs.detached = true
+	cs.app.people.callGone(cs) // a call between people is hung up; a room frees the user for calls
 	close(cs.ops)
 	if cs.stopTick != nil {
 		cs.stopTick()

@@ -61,7 +61,7 @@ func (cs *CallScreen) updateControls() {
 		c.People.tooltip = fmt.Sprintf("%d people in the call", n)
 	}
 
-	room := cs.model.room
+	room := firstNonEmpty(cs.req.Title, cs.model.room)
 	c.Room.Text = truncateText(room, 220, c.Room.TextSize, c.Room.TextStyle)
 	c.Room.Refresh()
 	status := ""

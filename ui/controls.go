@@ -295,6 +295,8 @@ type Controls struct {
 	// Mic, Camera, Share, Hand, React, Chat, People, View, Devices and
 	// Leave are the bar's buttons.
 	Mic, Camera, Share, Hand, React, Chat, People, View, Devices, Leave *ControlButton
+	// Speaker turns the call's sound off and on (speakeronoff.go).
+	Speaker *ControlButton
 	// Invite copies an invite link to the call (invite.go); the call
 	// screen sets its OnTapped.
 	Invite *ControlButton
@@ -318,6 +320,7 @@ func newControls(tips *tooltipLayer, mic, cam, share, hand, react, chat, people,
 	c.People.text = "1"
 	c.Devices = newControlButton(iconSettings, "Camera and microphone", lookNormal, tips, devices)
 	c.View = newControlButton(iconSpeakerView, "Speaker view", lookNormal, tips, view)
+	c.Speaker = newControlButton(iconSpeakerOn, "Turn the sound off", lookNormal, tips, nil)
 	c.Invite = newControlButton(iconPersonAdd, "Invite someone: copy a link to this call", lookNormal, tips, nil)
 
 	c.Room = canvas.NewText("", colorText)
@@ -332,7 +335,7 @@ func newControls(tips *tooltipLayer, mic, cam, share, hand, react, chat, people,
 		return r
 	}
 	center := container.NewHBox(c.Mic, gap(), c.Camera, gap(), c.Share, gap(), c.Hand, gap(), c.React, gap(), c.Leave)
-	right := container.NewHBox(c.View, gap(), c.Devices, gap(), c.Invite, gap(), c.People, gap(), c.Chat)
+	right := container.NewHBox(c.View, gap(), c.Speaker, gap(), c.Devices, gap(), c.Invite, gap(), c.People, gap(), c.Chat)
 	left := container.NewVBox(layout.NewSpacer(), c.Room, c.Status, layout.NewSpacer())
 	row := container.New(&barLayout{}, left, center, right)
 	bg := canvas.NewRectangle(colorBar)

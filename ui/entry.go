@@ -216,6 +216,9 @@ func (s *EntryScreen) build() fyne.CanvasObject {
 	if b := s.app.supportButton(); b != nil {
 		right.Add(b)
 	}
+	if b := s.app.peopleButton(); b != nil {
+		right.Add(b)
+	}
 	rightWidth := canvas.NewRectangle(nil)
 	rightWidth.SetMinSize(fyne.NewSize(340, 1))
 	cardBg := canvas.NewRectangle(theme.Color(theme.ColorNameHeaderBackground))

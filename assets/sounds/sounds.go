@@ -14,6 +14,7 @@ const (
 	Join  = "join"  // someone joined the call: a rising two-note chime
 	Leave = "leave" // someone left: a falling one
 	Hand  = "hand"  // someone raised their hand: two short high pings
+	Ring  = "ring"  // a call is coming in: a soft five-note phrase, repeated while it rings
 )
 
 // SampleRate is the rate of every sound.
@@ -26,6 +27,8 @@ var (
 	leaveWAV []byte
 	//go:embed hand.wav
 	handWAV []byte
+	//go:embed ring.wav
+	ringWAV []byte
 )
 
 // ErrFormat means a WAV file is not 48 kHz mono 16-bit PCM.
@@ -42,6 +45,8 @@ func PCM(name string) []int16 {
 		wav = leaveWAV
 	case Hand:
 		wav = handWAV
+	case Ring:
+		wav = ringWAV
 	default:
 		return nil
 	}

@@ -329,6 +329,7 @@ func (b *backend) shutdown() {
 	for _, c := range open {
 		c.Leave()
 	}
+	ringers.Wait() // the ring tone stops with the window (calls.go)
 }
 
 // call is a joined room: the session plus the media it owns.

@@ -22,3 +22,16 @@ func (m *Media) PlaySound(pcm []int16) {
 	d := time.Duration(len(pcm)) * time.Second / playout.SampleRate
 	time.AfterFunc(d+time.Second, func() { m.player.Mixer.Remove(id) })
 }
+
+// SetSpeakerOn turns the call's sound on or off: off silences everything
+// the speaker plays (voices and sounds) without leaving the call.
+func (m *Media) SetSpeakerOn(on bool) {
+	v := 0.0
+	if on {
+		v = 1
+	}
+	m.player.Mixer.SetVolume(v)
+}
+
+// SpeakerOn reports whether the call's sound is on.
+func (m *Media) SpeakerOn() bool { return m.player.Mixer.Volume() > 0 }
