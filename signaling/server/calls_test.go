@@ -22,8 +22,8 @@ import (
 // person is someone online in a test: their presence client and what it
 // heard, for waiting on.
 type person struct {
-	t  *testing.T
-	c  *calls.Client
+	t    *testing.T
+	c    *calls.Client
 	mu   sync.Mutex
 	ev   []calls.Event
 	from int           // wait looks at ev[from:]
