@@ -19,7 +19,7 @@ func TestBotCallsBot(t *testing.T) {
 	srv := servertest.Start(t)
 	ben := startBot(t, srv, "unused", "Ben", append([]string{"--answer", "accept", "--duration", "60s"}, testVideo...)...)
 	start := time.Now()
-	ana := startBot(t, srv, "unused", "Ana", append([]string{"--call", "Ben", "--duration", "6s"}, testVideo...)...)
+	ana := startBot(t, srv, "unused", "Ana", append([]string{"--call", "Ben", "--duration", "12s"}, testVideo...)...)
 	var wg sync.WaitGroup
 	for _, b := range []*botRun{ana, ben} {
 		wg.Add(1)
@@ -27,7 +27,7 @@ func TestBotCallsBot(t *testing.T) {
 	}
 	wg.Wait()
 	if took := time.Since(start); took > 40*time.Second {
-		t.Fatalf("Ben stayed %v: the call's end did not end his stay", took)
+		t.Fatalf("Ben stayed %v: the call's end did not end his stay; Ana %+v; Ben %+v", took, ana.report, ben.report)
 	}
 	for _, b := range []*botRun{ana, ben} {
 		if b.err != nil || b.report.Call == nil {
