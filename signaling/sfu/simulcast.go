@@ -190,6 +190,7 @@ func (t *Track) ForwardLayer(l *Layer) (last bool, err error) {
 			l.width.Store(int32(vi.width))
 			l.height.Store(int32(vi.height))
 		}
+		t.tap.call(l.index, &pkt)
 		for _, d := range *t.sim.downs.Load() {
 			d.write(l.index, &pkt, &vi, now)
 		}

@@ -66,6 +66,7 @@ type Track struct {
 	done       chan struct{}
 	rate       rateMeter
 	pli        pliGate
+	tap        tapSlot // a recorder's view of the packets (tap.go)
 
 	sim simulcast // the layers and down tracks of a simulcast track
 }
@@ -132,6 +133,7 @@ func (t *Track) Forward(onLevel func(level uint8, voice bool)) error {
 		t.stats.PacketsIn.Add(1)
 		t.stats.BytesIn.Add(uint64(n))
 		t.rate.add(n)
+		t.tap.call(0, &pkt)
 		if onLevel != nil && t.levelExtID != 0 {
 			// RFC 6464 §3: one byte, V flag in the top bit, level in -dBov below.
 			if ext := pkt.Header.GetExtension(t.levelExtID); len(ext) >= 1 {
