@@ -53,7 +53,7 @@ const (
 	resync = 5 * time.Second
 	// maxLate is how many packets the sample builder waits for a
 	// missing one.
-	maxLate = 128
+	maxLate  = 128
 	topLayer = 2
 )
 
@@ -96,7 +96,7 @@ type trackRecorder struct {
 	arrival   time.Time // of the packet being handled
 	arrivalTS uint32    // its RTP timestamp
 	dropsAt   int64     // drops when the file started
-	started   bool // the file has its first frame
+	started   bool      // the file has its first frame
 	fileStart time.Time
 	lastTS    uint32
 	ext       int64 // unwrapped RTP time of the latest frame
