@@ -366,6 +366,8 @@ func (p *peer) handle(env wire.Envelope) bool {
 			return true
 		}
 		p.negotiate()
+	case wire.TypeStartRecording, wire.TypeStopRecording:
+		p.handleRecording(env.Type == wire.TypeStartRecording)
 	case wire.TypeLeave:
 		p.close(websocket.CloseNormalClosure, "left")
 		return false

@@ -30,8 +30,9 @@ type room struct {
 	// yet delivered or refused: the room stays open for them, so they
 	// reach whoever joins it next.
 	inflight atomic.Int64
-	members  int   // len(peers) as last counted in metrics
-	lastHand int64 // the latest hand_raised_at given out (handStampLocked)
+	members  int      // len(peers) as last counted in metrics
+	lastHand int64    // the latest hand_raised_at given out (handStampLocked)
+	rec      *roomRec // the recording, nil when not recorded (recording.go)
 	closed   bool
 }
 
@@ -57,6 +58,9 @@ func (s *Server) enter(name string, p *peer, afterSeq int64) (*room, string, str
 		s.rooms[name] = r
 		s.wg.Add(1) // under s.mu with s.closed false: Close waits for it
 		go r.speakerLoop()
+		if s.cfg.Record.Matches(name) {
+			r.startRecordingLocked("", "", wire.RecordingPolicy) // no one else has r yet
+		}
 	}
 	// The chat page is read from the store without r.mu; messages delivered
 	// meanwhile are held for p and merged into the page below, so none
@@ -99,6 +103,7 @@ func (s *Server) enter(name string, p *peer, afterSeq int64) (*room, string, str
 	joined := wire.Joined{Room: name, Participants: []wire.Participant{}, Chat: page.chat, ChatMore: page.more, ChatGap: page.gap,
 		ServerTime: s.cfg.Now().UnixMilli()}
 	joined.ICEServers = p.iceServers
+	joined.Recording = r.rec != nil
 	for _, q := range r.peers {
 		joined.Participants = append(joined.Participants, q.stateLocked())
 		if p.grants.Subscribe {
@@ -164,6 +169,7 @@ func (r *room) publish(p *peer, t *sfu.Track) {
 		subscribers = append(subscribers, r.dropTrackLocked(old)...)
 	}
 	p.published[t.Source] = t
+	r.recordTrackLocked(p, t)
 	for _, q := range r.peers {
 		if q != p && q.grants.Subscribe {
 			q.subscribe(t)
@@ -247,6 +253,11 @@ func (r *room) closeIfEmpty() {
 	}
 	r.closed = true
 	close(r.stop)
+	if r.s.closed {
+		r.stopRecordingLocked(wire.RecordingServerStop, "", "")
+	} else {
+		r.stopRecordingLocked(wire.RecordingMeetingEnd, "", "")
+	}
 	r.s.meetings.closeRoom(r.name, r.s.closed)
 	if r.s.rooms[r.name] == r {
 		delete(r.s.rooms, r.name)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/confab/confab/signaling/recording"
 	"github.com/confab/confab/signaling/relay"
 	"github.com/confab/confab/signaling/sfu"
 	"github.com/confab/confab/signaling/store"
@@ -72,6 +73,12 @@ type Config struct {
 	// RingTimeout is how long a call invitation rings before it ends
 	// with no_answer (default 30s; calls.go).
 	RingTimeout time.Duration
+	// RecordDir is where recordings go, one directory per recording
+	// (recording.go); "" means the server does not record.
+	RecordDir string
+	// Record says which rooms are recorded from their first join
+	// (default none); admins start and stop recording in any room.
+	Record recording.Policy
 	// Logger receives the server's logs (default: discard).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now); tests move it.
@@ -129,7 +136,7 @@ func (c *Config) setDefaults() error {
 			return fmt.Errorf("%w: allowed origin %q is not http(s)://host[:port]", ErrConfig, o)
 		}
 	}
-	return nil
+	return c.validateRecording()
 }
 
 // Server is a running Confab server. Its methods are safe for concurrent use.
@@ -206,6 +213,7 @@ func New(cfg Config) (*Server, error) {
 	s.writer = newStoreWriter(s)
 	s.meetings = newMeetingTracker(s)
 	s.online = newOnlineHub(s)
+	s.recoverRecordings()
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize: 4096, WriteBufferSize: 4096,
 		HandshakeTimeout: 10 * time.Second,

@@ -115,6 +115,9 @@ type Joined struct {
 	// ICEServers, when the server runs its TURN relay, are the relay's
 	// URLs and this participant's credentials (valid while the token is).
 	ICEServers []ICEServer `json:"ice_servers,omitempty"`
+	// Recording is true (and only then present) when the room is being
+	// recorded: the joiner knows before any media flows (recording.go).
+	Recording bool `json:"recording,omitempty"`
 }
 
 // Participant is the public state of one person in a room.
@@ -460,7 +463,7 @@ func DecodeData(env Envelope, v any) error {
 func knownType(t string) bool {
 	switch t {
 	case TypeJoin, TypeAnswer, TypeSetSource, TypeChat, TypeHistory, TypeLeave, TypeRenegotiate,
-		TypeSetHand, TypeReact, TypeSetLayer,
+		TypeSetHand, TypeReact, TypeSetLayer, TypeStartRecording, TypeStopRecording, TypeRecording,
 		TypeJoined, TypeOffer, TypeParticipantJoined, TypeParticipantLeft,
 		TypeParticipantUpdated, TypeSpeakers, TypeReaction, TypeLayer, TypeError:
 		return true
