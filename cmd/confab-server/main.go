@@ -5,6 +5,7 @@
 //	confab-server invite  --data DIR --room R [--ttl 1h] [--uses N] [--url URL]
 //	confab-server invite revoke [--data DIR] CODE
 //	confab-server agent add --name N [--data DIR] | agent list | agent remove ID
+//	confab-server recording list | recording mix-command RECORDING
 //	confab-server version
 package main
 
@@ -25,6 +26,7 @@ import (
 	"github.com/confab/confab/internal/logging"
 	"github.com/confab/confab/internal/profile"
 	"github.com/confab/confab/internal/version"
+	"github.com/confab/confab/signaling/recording"
 	"github.com/confab/confab/signaling/relay"
 	"github.com/confab/confab/signaling/server"
 	"github.com/confab/confab/signaling/sfu"
@@ -40,6 +42,7 @@ commands:
   invite    print an invite link (/j/CODE) for a room; "invite revoke CODE" turns one off
   agent     support desk agents: "agent add --name N" prints a sign-in key; list; remove ID
   meetings  meetings and their analytics (duration, who was there, talk time...), newest first
+  recording recordings: "recording list"; "recording mix-command R" prints an ffmpeg command mixing one
   version   print the version
 
 Run "confab-server <command> -h" for a command's flags. Every serve flag
@@ -63,6 +66,8 @@ func main() {
 		err = agentCmd(os.Args[2:], os.Stdout)
 	case "meetings":
 		err = meetingsCmd(os.Args[2:], os.Stdout)
+	case "recording", "recordings":
+		err = recordingCmd(os.Args[2:], os.Stdout)
 	case "version", "--version", "-version":
 		fmt.Println("confab-server", version.String())
 	case "-h", "--help", "help":
@@ -144,10 +149,15 @@ func serve(args []string) error {
 	maxPart := fs.Int("max-participants", envInt("max_participants", 16), "participants per room")
 	ringTimeout := fs.Duration("ring-timeout", envDuration("ring_timeout", 30*time.Second), "how long a call invitation rings before it ends with no answer")
 	origins := fs.String("allow-origin", env("allow_origin", ""), "comma-separated extra browser origins allowed to connect")
+	record := fs.String("record", env("record", "none"), "rooms recorded from their first join: none, all, or a room pattern such as 'standup*' (files under DATA/recordings; admins start and stop recording in any room)")
 	logLevel := fs.String("log-level", env("log_level", "info"), "debug, info, warn or error")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file when the server stops")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	recordPolicy, err := recording.ParsePolicy(*record)
+	if err != nil {
+		return fmt.Errorf("--record: %w", err)
 	}
 	stopProfile, err := profile.StartCPU(*cpuProfile)
 	if err != nil {
@@ -190,6 +200,7 @@ func serve(args []string) error {
 	srv, err := server.New(server.Config{
 		Store: dd.Store, Secret: dd.Secret, Open: *open, MaxParticipants: *maxPart,
 		AllowedOrigins: splitList(*origins), Net: netCfg, TURN: turnCfg, Logger: log, RingTimeout: *ringTimeout,
+		RecordDir: recordingsDir(*data), Record: recordPolicy,
 	})
 	if err != nil {
 		return err
@@ -202,7 +213,7 @@ func serve(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log.Info("confab-server listening", "version", version.String(), "addr", ln.Addr().String(),
-		"media", srv.MediaAddr().String(), "open", *open, "data", *data, "loopback_only", loopback)
+		"media", srv.MediaAddr().String(), "open", *open, "data", *data, "loopback_only", loopback, "record", recordPolicy.String())
 	err = srv.Serve(ctx, ln)
 	log.Info("confab-server stopped")
 	return err

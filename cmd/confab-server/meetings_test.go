@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,12 +29,20 @@ type meetingServer struct {
 	addr string
 	udp  int
 	cmd  *exec.Cmd
-	log  bytes.Buffer
+	log  syncBuffer
 
 	exited chan struct{}
 }
 
-func startMeetingServer(t *testing.T, bin, data, addr string, udp int) *meetingServer {
+func startMeetingServer(t *testing.T, bin, data, addr string, udp int, extra ...string) *meetingServer {
+	t.Helper()
+	return startServerWrapped(t, nil, bin, data, addr, udp, extra...)
+}
+
+// startServerWrapped starts the server with extra serve flags, its
+// command line passed through wrap when not nil (to run it in a mount
+// namespace).
+func startServerWrapped(t *testing.T, wrap func([]string) []string, bin, data, addr string, udp int, extra ...string) *meetingServer {
 	t.Helper()
 	if udp == 0 {
 		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
@@ -52,7 +61,11 @@ func startMeetingServer(t *testing.T, bin, data, addr string, udp int) *meetingS
 		l.Close()
 	}
 	s := &meetingServer{t: t, bin: bin, data: data, addr: addr, udp: udp}
-	s.cmd = exec.Command(bin, "serve", "--data", data, "--addr", addr, "--udp-port", strconv.Itoa(udp), "--open", "--interfaces", "lo", "--turn=false", "--log-level", "info")
+	argv := append([]string{bin, "serve", "--data", data, "--addr", addr, "--udp-port", strconv.Itoa(udp), "--open", "--interfaces", "lo", "--turn=false", "--log-level", "info"}, extra...)
+	if wrap != nil {
+		argv = wrap(argv)
+	}
+	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = &s.log, &s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -80,6 +93,24 @@ func startMeetingServer(t *testing.T, bin, data, addr string, udp int) *meetingS
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// syncBuffer is a bytes.Buffer a process writes to while a test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // adminToken makes a token with the admin grant for room with the CLI.

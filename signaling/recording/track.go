@@ -398,7 +398,7 @@ func (tr *trackRecorder) timestamp(ts uint32, at time.Time) int64 {
 		tr.anchorExt, tr.anchorMS = tr.ext, max(wall, tr.lastMS)
 		ms = tr.anchorMS
 	}
-	ms = max(ms, tr.lastMS)
+	ms = max(ms, tr.lastMS+1) // strictly increasing: a demuxer needs distinct times
 	tr.lastMS = ms
 	return ms
 }
