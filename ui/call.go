@@ -49,6 +49,7 @@ type CallScreen struct {
 	retry      client.Reconnecting // the latest reconnect attempt
 	notice     *fyne.Container
 	noticeText *widget.Label
+	recording  *recordingBadge // the red indicator while the room is recorded (recording.go)
 	// alone says "You're the only one here" with InviteButton, which
 	// copies how to join to the clipboard.
 	alone        *fyne.Container
@@ -137,6 +138,7 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 	cs.notice = container.NewVBox(layout.NewSpacer(),
 		container.NewCenter(container.NewStack(noticeBg, container.NewPadded(cs.noticeText))))
 	cs.notice.Hide()
+	cs.recording = newRecordingBadge()
 
 	aloneText := widget.NewLabelWithStyle("You're the only one here", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	aloneHint := widget.NewLabelWithStyle("Others join with the room name "+quoteRoom(req.Room)+".", fyne.TextAlignCenter, fyne.TextStyle{})
@@ -157,7 +159,7 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 		container.NewBorder(cs.topBars, nil, nil, nil,
 			container.NewStack(cs.stage, cs.connecting,
 				container.New(layout.NewCustomPaddedLayout(16, 0, 0, 0), cs.alone),
-				container.New(layout.NewCustomPaddedLayout(0, 16, 0, 0), cs.notice))))
+				container.New(layout.NewCustomPaddedLayout(0, 16, 0, 0), cs.notice), cs.recording.box)))
 	cs.split = container.NewHSplit(cs.stageWrap, cs.chat.content)
 	cs.split.Offset = 0.72
 	// The divider is drawn with the Shadow colour: a visible bar and grip.
@@ -296,6 +298,9 @@ func (cs *CallScreen) handle(ev client.Event) {
 		cs.chat.setPastIDs(cs.app.ownIdentities(cs.req.Server, e.You.ID))
 		cs.chat.welcome(e)
 		cs.sync()
+		cs.recordingAtJoin(e.Recording)
+	case client.RecordingChanged:
+		cs.recordingChanged(e)
 	case client.ChatReceived:
 		if cs.chat.received(e) {
 			if !cs.chatOpen {

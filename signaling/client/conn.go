@@ -292,6 +292,8 @@ func (c *conn) handle(env wire.Envelope) error {
 		return s.reactionArrived(env)
 	case wire.TypeLayer:
 		return s.layerArrived(env)
+	case wire.TypeRecording:
+		return s.recordingArrived(env)
 	case wire.TypeError:
 		var we wire.Error
 		if err := wire.DecodeData(env, &we); err != nil {

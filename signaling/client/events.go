@@ -73,6 +73,8 @@ type Welcome struct {
 	Chat         []ChatMessage
 	ChatMore     bool
 	Rejoined     bool
+	// Recording is true when the room is being recorded (recording.go).
+	Recording bool
 }
 
 // StateChanged reports a new session state. Err says why for
