@@ -7,7 +7,7 @@
 //                 #camera-select #mic-select #preview #entry-error
 //   call screen   #mute #camera #share #hand #react #leave #chat-toggle
 //                 #chat-input #chat-send #chat-older #chat-list #tiles
-//                 #conn-state #sound-on
+//                 #conn-state #sound-on #rec-indicator (shown while recorded)
 //                 #reaction-picker (its buttons: button[data-emoji])
 //   end screen    #end-title #end-message #rejoin #back
 //   tiles         .tile[data-key] with key "self", "cam:<id>", "screen:<id>"
@@ -525,7 +525,23 @@ function onSessionEvent(type, d) {
     case "notice":
       toast(d.text);
       break;
+    case "recording":
+      $("rec-indicator").hidden = !d.active;
+      if (d.changed) toast(recordingNotice(d));
+      break;
   }
+}
+
+// recordingNotice says who or what started or stopped recording.
+function recordingNotice(d) {
+  if (d.active) {
+    if (d.reason === "admin" && d.byName) return `${d.byName} started recording this call`;
+    return "This call is being recorded";
+  }
+  if (d.reason === "admin" && d.byName) return `${d.byName} stopped recording`;
+  if (d.reason === "disk_full") return "Recording stopped: the server's disk is full. The call goes on.";
+  if (d.reason === "write_error") return "Recording stopped: the server could not write it. The call goes on.";
+  return "Recording stopped";
 }
 
 function renderTiles() {

@@ -229,6 +229,7 @@ export class Session {
       case "history": this.onHistory(d); break;
       case "reaction": this.onReaction(d); break;
       case "layer": this.onLayer(d); break;
+      case "recording": this.onRecording(d, false); break;
       case "error": this.onError(d); break;
       default: console.debug("confab: ignoring message type", String(msg.type).slice(0, 32));
     }
@@ -243,6 +244,16 @@ export class Session {
       if (pc === this.pc) this.emit("notice", { text: "The media connection could not be set up: " + e.message });
     });
     return this.queue;
+  }
+
+  // onRecording follows whether the room is recorded: joined.recording at
+  // join, recording events after (PROTOCOL.md §5.2).
+  onRecording(d, atJoin) {
+    const was = !!this.recording;
+    this.recording = !!d.active;
+    if (atJoin && !this.recording && !was) return;
+    this.emit("recording", { active: this.recording, changed: was !== this.recording, atJoin,
+      reason: String(d.reason || ""), byName: String(d.by_name || "") });
   }
 
   onJoined(d) {
@@ -272,6 +283,8 @@ export class Session {
     this.setPhase("call");
     this.emit("roster");
     this.emit("chat");
+    // Told before any media flows (the offer comes after joined).
+    this.onRecording({ active: !!d.recording, reason: "" }, true);
     // Sources the server cannot know after a reconnect, and chat it has
     // not acknowledged (§8: same ids, stored once).
     if (this.media.trackFor("screen")) this.send("set_source", { source: "screen", enabled: true });
