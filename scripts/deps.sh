@@ -19,7 +19,7 @@ pkgs=(
 browser=(chromium fonts-dejavu-core)
 for extra in "$@"; do
   case "$extra" in
-    test) pkgs+=(dpkg-dev curl openssl file xz-utils binutils espeak-ng sox iproute2 nftables util-linux xdotool "${browser[@]}") ;;
+    test) pkgs+=(dpkg-dev curl openssl file xz-utils binutils espeak-ng sox iproute2 nftables util-linux xdotool ffmpeg "${browser[@]}") ;;
     browser) pkgs+=("${browser[@]}") ;;
   esac
 done
