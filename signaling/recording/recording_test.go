@@ -197,7 +197,7 @@ func probe(t *testing.T, path string) probeResult {
 		r.last = max(r.last, pts+d)
 	}
 	// A full decode must not report errors.
-	dec, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-fps_mode", "passthrough", "-f", "null", "-").CombinedOutput()
+	dec, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-fps_mode", "passthrough", "-enc_time_base", "-1", "-f", "null", "-").CombinedOutput()
 	r.decodeOK = err == nil && len(strings.TrimSpace(string(dec))) == 0
 	if !r.decodeOK {
 		t.Logf("ffmpeg decode of %s: %v %s", path, err, dec)
