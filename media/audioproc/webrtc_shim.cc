@@ -40,6 +40,11 @@ extern "C" confab_apm *confab_apm_new(int delay_agnostic, int extended) {
   }
   apm->high_pass_filter()->Enable(true);
   apm->echo_cancellation()->enable_drift_compensation(false);
+  // High suppression, measured (echo_test.go) against the library's
+  // default, moderate: moderate keeps more of the near end in double talk
+  // (correlation 0.81-0.84 against 0.72-0.73, level -3.7 against -5.8 dB)
+  // but lets the echo through at 18-24 dB ERLE in the half second after
+  // double talk (high: 29-37 dB); low misses 25 dB at 150 ms.
   apm->echo_cancellation()->set_suppression_level(
       webrtc::EchoCancellation::kHighSuppression);
   // The strongest level: measured (ns_agc_test.go) 1-2 dB more noise gone
