@@ -11,6 +11,9 @@ pkgs=(
   xvfb xauth imagemagick
   fonts-wqy-microhei
 )
+# libasound2-dev brings ALSA (libasound2, libasound2-data): the microphone
+# driver's backend, and the plugins media/capture/devicetest builds its
+# sound-card-free microphone from.
 # fonts-wqy-microhei gives the app's text the Chinese, Japanese and Korean
 # glyphs its built-in fonts lack (Fyne falls back to system fonts).
 # Extra groups: "test" adds what only the tests need; "browser" adds the
