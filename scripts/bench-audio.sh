@@ -11,7 +11,7 @@
 # stages on) and, for WebRTC, for the canceller without priming; the near
 # end in double talk (correlation, segmental SNR, level); noise reduction
 # in speech pauses and the speech level's change at 10 dB SNR (white,
-# pink, 12-, 8-, 6- and 4-talker babble), AGC output for speech at -40 and
+# pink, 12-, 8- and 4-talker babble), AGC output for speech at -40 and
 # -6 dBFS (target -20). Needs espeak-ng and sox
 # (scripts/deps.sh test).
 # Offline: no sound card, no network.

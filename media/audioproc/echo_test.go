@@ -272,7 +272,8 @@ func segSNR(s, y []int16) float64 {
 // the usual start in the app (the microphone runs a while before the others
 // are heard). "aec-turned-on" starts with nothing on and turns the
 // canceller on (as the settings' check box does). "aec-unprimed" shows the start without priming (see
-// primeDBFS): logged, not asserted; it converged only at 2.5 s at 40 ms.
+// primeDBFS): logged, not asserted; it converged only at 2.5 s at 40 ms
+// (BenchmarkFigures reports it at 150 ms too). These two run at 40 ms only.
 func TestEchoCancellation(t *testing.T) {
 	needTools(t)
 	type chain struct {
@@ -281,17 +282,21 @@ func TestEchoCancellation(t *testing.T) {
 		quietSec float64 // room noise alone before the far end talks
 		unprimed bool    // without priming; logged only
 		turnedOn bool    // started with s off, turned on before the first frame
+		only40   bool    // at 40 ms only (the delay does not matter to it)
 	}
 	chains := []chain{
 		{name: "aec", s: Settings{AEC: true}},
 		{name: "aec-after-1s", s: Settings{AEC: true}, quietSec: 1},
 		{name: "defaults", s: Defaults()},
-		{name: "aec-turned-on", s: Settings{AEC: true}, turnedOn: true},
-		{name: "aec-unprimed", s: Settings{AEC: true}, unprimed: true},
+		{name: "aec-turned-on", s: Settings{AEC: true}, turnedOn: true, only40: true},
+		{name: "aec-unprimed", s: Settings{AEC: true}, unprimed: true, only40: true},
 	}
 	for _, delay := range []float64{0.040, 0.090, 0.150} {
 		sc := newEchoScene(t, delay)
 		for _, c := range chains {
+			if c.only40 && delay != 0.040 {
+				continue
+			}
 			t.Run(fmt.Sprintf("%dms/%s", int(delay*1000), c.name), func(t *testing.T) {
 				primeCanceller = !c.unprimed
 				defer func() { primeCanceller = true }()
