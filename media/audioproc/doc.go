@@ -19,5 +19,7 @@
 // processor keeps the reference in a delay line whose length follows the
 // delays the app knows (SetRenderDelay, SetCaptureDelay: buffer sizes),
 // and the engine finds the rest (the room, the sound card's hidden
-// buffers) itself.
+// buffers) itself. The WebRTC canceller, when it is turned on, first hears
+// 300 ms of a quiet room, so that its comfort noise starts low and it
+// converges from the first frame (see primeDBFS).
 package audioproc
