@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/confab/confab/assets/sounds"
+	"github.com/confab/confab/signaling/calls"
 	"github.com/confab/confab/signaling/client"
 )
 
@@ -145,6 +146,15 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 	cs.InviteButton = widget.NewButtonWithIcon("Copy invite", theme.ContentCopyIcon(), cs.copyInvite)
 	cs.controls.Invite.OnTapped = cs.copyInvite
 	cs.setupSpeakerToggle()
+	if calls.IsCallRoom(req.Room) {
+		// A call between people: its room is private, so there is no room
+		// name to give out and no invite link; more people come through
+		// the call strip's Add people.
+		aloneText.SetText("Waiting for the others")
+		aloneHint.SetText("They join when they accept the call.")
+		cs.InviteButton.Hide()
+		cs.controls.Invite.Hide()
+	}
 	aloneBg := canvas.NewRectangle(colorTooltip)
 	aloneBg.CornerRadius = 10
 	cs.alone = container.NewVBox(container.NewCenter(container.NewStack(aloneBg,

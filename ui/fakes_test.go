@@ -293,6 +293,7 @@ type fakeCall struct {
 	stats      []client.RemoteStats
 	hands      []bool   // SetHandRaised calls
 	reacts     []string // React calls
+	speakerOn  []bool   // SetSpeakerOn calls (speakerCall)
 }
 
 func (c *fakeCall) SetHandRaised(raised bool) error {

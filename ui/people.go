@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -28,11 +29,31 @@ import (
 type Caller interface {
 	// Online signs in to presence on server ("" is the built-in one). It
 	// is called off the UI goroutine.
-	Online(ctx context.Context, server string, hello calls.Hello) (*calls.Client, error)
+	Online(ctx context.Context, server string, hello calls.Hello) (PeopleConn, error)
 	// StartRinging plays the ring tone until the returned func is called.
 	// Both are called on the UI goroutine and must not block.
 	StartRinging() (stop func())
 }
+
+// PeopleConn is one presence connection: it keeps the user online,
+// delivers people and calls on Events (closed after Close) and makes and
+// answers calls. signaling/calls.Client is the real one; its methods are
+// safe for concurrent use and the hub calls the blocking ones off the UI
+// goroutine.
+type PeopleConn interface {
+	Ready() calls.Ready
+	Events() <-chan calls.Event
+	Call(ctx context.Context, kind string, to ...string) (*calls.CallMsg, error)
+	InviteMore(ctx context.Context, call string, to ...string) (*calls.CallMsg, error)
+	Accept(ctx context.Context, call string) (*calls.CallMsg, error)
+	Decline(ctx context.Context, call string) (*calls.CallMsg, error)
+	Cancel(ctx context.Context, call string, to ...string) (*calls.CallMsg, error)
+	Hangup(ctx context.Context, call string) (*calls.CallMsg, error)
+	SetBusy(busy bool) error
+	Close() error
+}
+
+var _ PeopleConn = (*calls.Client)(nil)
 
 // SpeakerMuter is implemented by a Call whose sound can be turned off
 // and on without leaving (the call bar's speaker button).
@@ -64,7 +85,7 @@ type peopleHub struct {
 	app    *App
 	caller Caller
 
-	pc             *calls.Client
+	pc             PeopleConn
 	server, name   string // what pc signed in with
 	gen            int    // connection generation: events of older ones are dropped
 	status         string
@@ -75,6 +96,7 @@ type peopleHub struct {
 	ringTimeoutMS  int64
 	missed         []missedCall
 	screen         *PeopleScreen
+	button         *widget.Button // the entry screen's People button
 	ring           *RingDialog
 	strip          *CallStrip
 	overlay        *fyne.Container
@@ -160,7 +182,7 @@ func (h *peopleHub) ensure(server, name string) {
 }
 
 // online takes a new connection (or its failure).
-func (h *peopleHub) online(gen int, pc *calls.Client, err error) {
+func (h *peopleHub) online(gen int, pc PeopleConn, err error) {
 	if gen != h.gen || h.app.closing {
 		if pc != nil {
 			go pc.Close()
@@ -169,7 +191,7 @@ func (h *peopleHub) online(gen int, pc *calls.Client, err error) {
 	}
 	h.connecting = false
 	if err != nil {
-		h.status = "Not online: " + ErrorText(err, h.server)
+		h.status = onlineErrorText(err, h.server)
 		h.refresh()
 		return
 	}
@@ -178,6 +200,29 @@ func (h *peopleHub) online(gen int, pc *calls.Client, err error) {
 	if h.busyRoom {
 		go pc.SetBusy(true)
 	}
+}
+
+// tokenOnlyText is what the People view says on a server with tokens: it
+// lists only people signed in with a token, and the app signs in with its
+// key (it has no token of its own to show there).
+const tokenOnlyText = "This server only lists people signed in with an invitation from its administrator, so you can't call anyone or be called here."
+
+// onlineErrorText says in plain words why the user is not online.
+func onlineErrorText(err error, server string) string {
+	var ce *calls.Error
+	switch {
+	case errors.As(err, &ce) && ce.Code == wire.CodePermissionDenied:
+		return tokenOnlyText
+	case errors.As(err, &ce) && ce.Code == calls.CodeTooManyConnections:
+		return "Not online: you are online from too many windows or computers. Close one and try again."
+	case errors.As(err, &ce) && ce.Code == wire.CodeRateLimited:
+		return "Not online: too many attempts. Wait a moment and try again."
+	case errors.As(err, &ce):
+		return "Not online: the server refused: " + sentence(ce.Message)
+	case errors.Is(err, calls.ErrNoPresence):
+		return "This server does not list who is online (it runs an older Confab)."
+	}
+	return "Not online: " + ErrorText(err, server)
 }
 
 func (h *peopleHub) ready(r calls.Ready) {
@@ -296,11 +341,31 @@ func (a *App) Missed() []missedCall { return append([]missedCall(nil), a.people.
 
 // peopleButton is the entry screen's People button, nil without a Caller.
 func (a *App) peopleButton() fyne.CanvasObject {
-	if a.people == nil || a.people.caller == nil {
+	if b := a.PeopleButton(); b != nil {
+		return b
+	}
+	return nil
+}
+
+// PeopleButton returns the entry screen's People button, nil when the
+// backend cannot go online.
+func (a *App) PeopleButton() *widget.Button {
+	h := a.people
+	if h == nil || h.caller == nil {
 		return nil
 	}
-	b := widget.NewButtonWithIcon("People: call someone", iconPeople, a.showPeople)
-	return b
+	if h.button == nil {
+		h.button = widget.NewButtonWithIcon("People: call someone", iconPeople, a.showPeople)
+	}
+	return h.button
+}
+
+// Online returns who the user is online as, and false while not online.
+func (a *App) Online() (calls.Person, bool) {
+	if a.people == nil || a.people.pc == nil {
+		return calls.Person{}, false
+	}
+	return a.people.me, true
 }
 
 // showPeople switches to the People view, going online with the entry

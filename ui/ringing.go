@@ -23,6 +23,8 @@ type RingDialog struct {
 	Caller *widget.Label
 	// AcceptVideo, AcceptAudio and Decline answer.
 	AcceptVideo, AcceptAudio, Decline *widget.Button
+	// Shown is when the dialog came up.
+	Shown time.Time
 
 	pop  *widget.PopUp
 	kind string
@@ -86,6 +88,7 @@ func (h *peopleHub) showRing(c calls.Call) {
 	r.pop = widget.NewModalPopUp(container.NewPadded(container.NewVBox(title, body)), h.app.win.Canvas())
 	h.ring = r
 	r.pop.Show()
+	r.Shown = time.Now()
 	h.stopRing = h.caller.StartRinging()
 	h.app.fyneApp.SendNotification(fyne.NewNotification("Incoming call", what))
 	h.app.win.RequestFocus()

@@ -128,6 +128,9 @@ type SummaryView struct {
 	Content fyne.CanvasObject
 	// Done closes the summary.
 	Done *widget.Button
+	// Subtitle says what the call was, how long it lasted and how many
+	// were in it.
+	Subtitle *canvas.Text
 	// Bars are the talk-share bars, one per person, in People order.
 	Bars []*canvas.Rectangle
 
@@ -146,6 +149,7 @@ func newSummaryView(s CallSummary, done func()) *SummaryView {
 	title.TextStyle.Bold = true
 	sub := canvas.NewText(fmt.Sprintf("%s · %s · %d %s", s.Room, formatCallDuration(s.Duration), len(s.People), plural(len(s.People), "person", "people")), colorTextDim)
 	sub.TextSize = 14
+	v.Subtitle = sub
 
 	var total time.Duration
 	for _, p := range s.People {
@@ -225,6 +229,12 @@ func (a *App) showSummary(cs *CallScreen) {
 	if !ok || a.closing {
 		return
 	}
+	// A call between people is named for who was in it ("Call with
+	// Ben"), not for its call-… room.
+	title := cs.req.Title
+	if title != "" {
+		own.Room = title
+	}
 	shown := a.openSummary(own)
 	sz, ok := cs.call.(CallSummarizer)
 	if !ok {
@@ -234,6 +244,9 @@ func (a *App) showSummary(cs *CallScreen) {
 		s, ok := sz.CallSummary()
 		if !ok {
 			return
+		}
+		if title != "" {
+			s.Room = title
 		}
 		a.do(func() {
 			if a.summary == shown && shown.popup.Visible() {

@@ -36,6 +36,7 @@ type VideoView struct {
 	frame  image.Point // that frame's own size, which sets the letterbox
 	hasFrm bool
 	drawn  image.Point // size of buf's picture in device pixels
+	first  time.Time   // when the first frame was drawn
 
 	img *canvas.Image
 	buf *image.RGBA // the view's own pixels, reused frame after frame
@@ -79,6 +80,9 @@ func (v *VideoView) Source() client.VideoSource { return v.src }
 
 // HasFrame reports whether a frame is on show.
 func (v *VideoView) HasFrame() bool { return v.hasFrm }
+
+// FirstFrameAt returns when the view drew its first frame, zero before.
+func (v *VideoView) FirstFrameAt() time.Time { return v.first }
 
 // Update draws the newest frame if there is a new one, or if the view's
 // size on screen changed since the last one was drawn; it reports whether
@@ -133,6 +137,9 @@ func (v *VideoView) Update() bool {
 	}
 	v.buf, v.seq, v.drawn = out, got, px
 	v.img.Image = out
+	if v.first.IsZero() {
+		v.first = time.Now()
+	}
 	v.hasFrm = true
 	v.refreshes++
 	if resized {

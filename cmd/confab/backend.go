@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/confab/confab/assets/sounds"
 	"github.com/confab/confab/media/capture"
@@ -44,6 +45,9 @@ type backend struct {
 	entry map[capture.Kind]func() // stops the entry screen's preview and mic meter
 	calls map[*call]bool
 	audio ui.AudioSettings // the microphone's sound processing, for calls and joins
+	// cameraOpens counts the cameras calls opened (calls.go): an audio
+	// call between people opens none.
+	cameraOpens atomic.Int64
 
 	// agentFile is where the agent sign-in is remembered (support.go);
 	// "" is the user's config dir.
@@ -285,7 +289,7 @@ func (b *backend) join(ctx context.Context, req ui.JoinRequest) (ui.Call, error)
 	}
 	s, err := client.Join(ctx, client.Config{
 		Server: serverURL, Token: req.Token, Room: req.Room, Name: req.Name, Mic: !req.MicOff, Camera: !req.CameraOff,
-		Media: m, Decoders: m, Audio: m, LoopbackOnly: isLoopback(serverURL), Logger: b.log,
+		Media: cameraCounter{m, &b.cameraOpens}, Decoders: m, Audio: m, LoopbackOnly: isLoopback(serverURL), Logger: b.log,
 	})
 	if err != nil {
 		m.Close()

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/confab/confab/assets/sounds"
 	"github.com/confab/confab/media/playout"
 	"github.com/confab/confab/signaling/calls"
 	"github.com/confab/confab/signaling/client"
+	"github.com/confab/confab/signaling/client/clientmedia"
+	"github.com/confab/confab/ui"
 )
 
 // ringEvery is how often the ring phrase starts while a call rings.
@@ -21,7 +24,7 @@ var ringers sync.WaitGroup
 
 // Online signs in to presence on server, the built-in one when "" (the
 // People view, ui.Caller).
-func (b *backend) Online(ctx context.Context, server string, hello calls.Hello) (*calls.Client, error) {
+func (b *backend) Online(ctx context.Context, server string, hello calls.Hello) (ui.PeopleConn, error) {
 	url := strings.TrimSpace(server)
 	if url == "" {
 		b.ensureServer()
@@ -31,7 +34,11 @@ func (b *backend) Online(ctx context.Context, server string, hello calls.Hello) 
 		}
 		url = e.URL
 	}
-	return calls.Dial(ctx, url, hello)
+	c, err := calls.Dial(ctx, url, hello)
+	if err != nil {
+		return nil, err // not a nil *calls.Client in a non-nil interface
+	}
+	return c, nil
 }
 
 // StartRinging plays the ring phrase on the default speaker every
@@ -66,3 +73,17 @@ func (b *backend) StartRinging() func() {
 
 // SetSpeakerOn turns the call's sound on or off (ui.SpeakerMuter).
 func (c *call) SetSpeakerOn(on bool) { c.media.SetSpeakerOn(on) }
+
+// cameraCounter is a call's local media that counts the cameras it opens
+// (backend.cameraOpens), so a test can tell that an audio call never
+// opened one: the camera light stayed off.
+type cameraCounter struct {
+	*clientmedia.Media
+	opens *atomic.Int64
+}
+
+// OpenCamera opens the chosen camera and counts it.
+func (m cameraCounter) OpenCamera() (client.LocalTrack, error) {
+	m.opens.Add(1)
+	return m.Media.OpenCamera()
+}
