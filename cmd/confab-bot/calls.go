@@ -123,6 +123,7 @@ func (f *callFlags) start(ctx context.Context, server, name, tok string, stay ti
 		if err != nil {
 			return fail(err)
 		}
+		fmt.Fprintf(stderr, "confab-bot: calling %s (%s), %s call\n", f.call, to, f.kind)
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		out, err := pc.Call(cctx, f.kind, to)
 		cancel()
@@ -152,6 +153,7 @@ func (f *callFlags) start(ctx context.Context, server, name, tok string, stay ti
 			case <-ctx.Done():
 				return bc, nil
 			}
+			fmt.Fprintf(stderr, "confab-bot: %s call %s\n", map[string]string{"accept": "accepting", "decline": "declining"}[f.answer], c.ID)
 			actx, cancel := context.WithTimeout(ctx, 15*time.Second)
 			var out *calls.CallMsg
 			if f.answer == "accept" {

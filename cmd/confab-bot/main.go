@@ -80,6 +80,9 @@ type RemoteReport struct {
 	AudioPackets uint64 `json:"audio_packets"`
 	AudioDecoded uint64 `json:"audio_decoded"`
 	FirstFrameMS int64  `json:"first_frame_ms"`
+	// FirstFrameUnixMS is when the first frame was decoded (Unix ms), to
+	// set beside another program's clock on the same machine.
+	FirstFrameUnixMS int64 `json:"first_frame_unix_ms,omitempty"`
 	// FPS is the rate of decoded video frames since their first frame,
 	// RecentFPS the rate since the previous report (the --progress
 	// interval; FPS in the first).
@@ -276,6 +279,7 @@ func (w *watcher) fill(report *Report, s *client.Session, start, now time.Time) 
 		rr.FPS, rr.RecentFPS = w.fps.rates(st.ID, st.Frames, st.FirstFrame, now)
 		if !st.FirstFrame.IsZero() {
 			rr.FirstFrameMS = st.FirstFrame.Sub(start).Milliseconds()
+			rr.FirstFrameUnixMS = st.FirstFrame.UnixMilli()
 			if firstFrame.IsZero() || st.FirstFrame.Before(firstFrame) {
 				firstFrame = st.FirstFrame
 			}
