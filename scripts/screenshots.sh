@@ -2,7 +2,8 @@
 # screenshots.sh runs the app's end-to-end test under Xvfb (the real app,
 # its built-in server, the test pattern camera and three confab-bot
 # participants) and keeps its window captures as docs/screenshots/entry.png
-# and docs/screenshots/call.png; then the browser test (headless Chromium on
+# and docs/screenshots/call.png (and, from the calls test, calling-ringing.png
+# and calling-declined.png); then the browser test (headless Chromium on
 # the guest page with two bots, in a network namespace with only lo) takes
 # docs/screenshots/guest.png at 1280x800, and phone-width (360x740) views
 # that are kept out of the repo, for looking at.

@@ -146,7 +146,9 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 	cs.InviteButton = widget.NewButtonWithIcon("Copy invite", theme.ContentCopyIcon(), cs.copyInvite)
 	cs.controls.Invite.OnTapped = cs.copyInvite
 	cs.setupSpeakerToggle()
+	aloneTop := float32(16)
 	if calls.IsCallRoom(req.Room) {
+		aloneTop = 56 // the alone card and the recording mark below the call strip ("Ringing Ben…")
 		// A call between people: its room is private, so there is no room
 		// name to give out and no invite link; more people come through
 		// the call strip's Add people.
@@ -168,8 +170,9 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 	cs.stageWrap = container.NewStack(canvas.NewRectangle(colorStage),
 		container.NewBorder(cs.topBars, nil, nil, nil,
 			container.NewStack(cs.stage, cs.connecting,
-				container.New(layout.NewCustomPaddedLayout(16, 0, 0, 0), cs.alone),
-				container.New(layout.NewCustomPaddedLayout(0, 16, 0, 0), cs.notice), cs.recording.box)))
+				container.New(layout.NewCustomPaddedLayout(aloneTop, 0, 0, 0), cs.alone),
+				container.New(layout.NewCustomPaddedLayout(0, 16, 0, 0), cs.notice),
+				container.New(layout.NewCustomPaddedLayout(aloneTop-16, 0, 0, 0), cs.recording.box))))
 	cs.split = container.NewHSplit(cs.stageWrap, cs.chat.content)
 	cs.split.Offset = 0.72
 	// The divider is drawn with the Shadow colour: a visible bar and grip.

@@ -208,7 +208,7 @@ func (h *peopleHub) startCall(kind string, ids []string, names string) {
 				h.strip.flash(endWords(out.Call, h.me.ID))
 				return
 			}
-			h.current, h.othersAnswered = &out.Call, false
+			h.current, h.othersAnswered, h.fromPeople = &out.Call, false, h.app.People() != nil
 			h.strip.update()
 			h.join(out, kind)
 		})
@@ -320,9 +320,14 @@ func (h *peopleHub) ended(c calls.Call) {
 		cs.Leave() // with the summary, as any call
 		return
 	}
-	// Nobody came: no summary of a call that never happened.
+	// Nobody came: no summary of a call that never happened; a call made
+	// from People goes back there, to call someone else.
 	cs.detach()
-	h.app.showEntry("")
+	if h.fromPeople {
+		h.app.showPeople()
+	} else {
+		h.app.showEntry("")
+	}
 	cs.release()
 }
 

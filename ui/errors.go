@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/confab/confab/signaling/calls"
 	"github.com/confab/confab/signaling/client"
 	"github.com/confab/confab/signaling/wire"
 )
@@ -90,6 +91,10 @@ func wireErrorText(we *wire.Error) string {
 		return "The server runs a different version of Confab. Update the app and try again."
 	case wire.CodeInternal:
 		return "The server had a problem. Try again in a moment."
+	case calls.CodeNotInvited:
+		return "This room is a private call between people, and you are not in it. Room names starting with \"call-\" are kept for calls."
+	case calls.CodeNoSuchCall:
+		return "That call is over. Room names starting with \"call-\" are kept for calls between people."
 	}
 	if we.Message != "" {
 		return "The server refused: " + sentence(we.Message)

@@ -19,6 +19,8 @@ func TestErrorText(t *testing.T) {
 		want   string
 	}{
 		{&wire.Error{Code: wire.CodeRoomFull}, "", "The room is full (16 people)."},
+		{&wire.Error{Code: "not_invited", Message: "you are not invited to this call"}, "", "This room is a private call between people, and you are not in it. Room names starting with \"call-\" are kept for calls."},
+		{&wire.Error{Code: "no_such_call"}, "", "That call is over. Room names starting with \"call-\" are kept for calls between people."},
 		{fmt.Errorf("join refused: %w", &wire.Error{Code: wire.CodeTokenExpired}), "", "Your invite has expired. Ask for a new one."},
 		{fmt.Errorf("x: %w", &wire.Error{Code: wire.CodeTokenInvalid}), "", "Your invite is not valid. Ask for a new one."},
 		{&wire.Error{Code: wire.CodeTokenNotYetValid}, "", "Your invite is not valid yet. Check your computer's clock or try again later."},

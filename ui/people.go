@@ -106,6 +106,7 @@ type peopleHub struct {
 	current        *calls.Call // the call the user is in
 	currentRoom    string
 	othersAnswered bool // someone else joined the current call
+	fromPeople     bool // the user made the current call from the People view
 }
 
 func newPeopleHub(a *App) *peopleHub {

@@ -513,7 +513,7 @@ func TestMissedCalls(t *testing.T) {
 
 // The caller sees "Ringing Ben…" with Cancel; Cancel withdraws the call,
 // and every way the call can end unanswered is said in plain words, back
-// on the first screen.
+// on the People view the call was made from.
 func TestCallerSeesEndReason(t *testing.T) {
 	for _, tc := range []struct {
 		state, ended, want string
@@ -542,8 +542,8 @@ func TestCallerSeesEndReason(t *testing.T) {
 			}
 			out, _ := calling("c3", ben)("call", calls.KindVideo, nil)
 			c := out.Call
-			p.event(&calls.CallMsg{Call: withState(c, ben.ID, tc.state, tc.ended)}, "back on the first screen",
-				func() bool { return p.app.Call() == nil })
+			p.event(&calls.CallMsg{Call: withState(c, ben.ID, tc.state, tc.ended)}, "back on the People view",
+				func() bool { return p.app.Call() == nil && p.app.People() != nil })
 			if strip.Text.Text != tc.want || !strip.Visible() {
 				t.Errorf("strip %q shown=%v, want %q", strip.Text.Text, strip.Visible(), tc.want)
 			}

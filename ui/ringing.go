@@ -139,7 +139,7 @@ func (h *peopleHub) answer(id string, accept, video bool) {
 				h.strip.flash("Couldn't accept the call: " + ErrorText(err, h.server))
 				return
 			}
-			h.current, h.othersAnswered = &out.Call, true
+			h.current, h.othersAnswered, h.fromPeople = &out.Call, true, false
 			h.join(out, kind)
 		})
 	}()
