@@ -359,19 +359,22 @@ func (h *onlineHub) ringLoop() {
 		h.mu.Lock()
 		for _, lc := range h.calls {
 			var changed []string
-			for _, m := range lc.members {
-				if now.Before(m.deadline) {
-					continue
+			// Accepted members first, then the ringing ones: a caller who
+			// never entered the room and an invitation that rang out at
+			// the same time (both get the ring timeout at the invite)
+			// end the call as no_answer, whatever the map's order.
+			for _, st := range [...]string{calls.StateAccepted, calls.StateRinging} {
+				for _, m := range lc.members {
+					if m.state != st || now.Before(m.deadline) {
+						continue
+					}
+					if st == calls.StateRinging {
+						m.state, lc.last = calls.StateNoAnswer, calls.StateNoAnswer
+					} else {
+						m.state, lc.last = calls.StateFailed, calls.StateFailed
+					}
+					changed = append(changed, m.id)
 				}
-				switch m.state {
-				case calls.StateRinging:
-					m.state, lc.last = calls.StateNoAnswer, calls.StateNoAnswer
-				case calls.StateAccepted:
-					m.state, lc.last = calls.StateFailed, calls.StateFailed
-				default:
-					continue
-				}
-				changed = append(changed, m.id)
 			}
 			if len(changed) > 0 {
 				h.settleLocked(lc, now)

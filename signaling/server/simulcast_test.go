@@ -62,9 +62,12 @@ func TestSimulcastLayerPerSubscriber(t *testing.T) {
 	pub, _ := joinSimulcast(t, srv, room, "pub")
 	track := wire.TrackID(pub.Self().ID, wire.SourceCamera)
 
-	small := servertest.NewProbe(t, srv.URL, room, "small", servertest.ProbeOptions{Loopback: true})
+	// The probes send no congestion feedback: what they ask for decides
+	// their layers, not the bandwidth estimate (the allocator's tests in
+	// signaling/sfu and cmd/confab-server's netem test cover that).
+	small := servertest.NewProbe(t, srv.URL, room, "small", servertest.ProbeOptions{Loopback: true, NoFeedback: true})
 	small.SetLayer(wire.SetLayer{Track: track, Width: 160, Height: 90})
-	large := servertest.NewProbe(t, srv.URL, room, "large", servertest.ProbeOptions{Loopback: true})
+	large := servertest.NewProbe(t, srv.URL, room, "large", servertest.ProbeOptions{Loopback: true, NoFeedback: true})
 	large.SetLayer(wire.SetLayer{Track: track, Width: 1280, Height: 720})
 
 	const wait = 45 * time.Second
@@ -357,7 +360,7 @@ func TestLiteralPionSimulcastPublisher(t *testing.T) {
 		}
 	}()
 	track := wire.TrackID(joined.You.ID, wire.SourceCamera)
-	probe := servertest.NewProbe(t, srv.URL, room, "probe", servertest.ProbeOptions{Loopback: true})
+	probe := servertest.NewProbe(t, srv.URL, room, "probe", servertest.ProbeOptions{Loopback: true, NoFeedback: true})
 	probe.SetLayer(wire.SetLayer{Track: track, Layer: wire.LayerQ})
 	probe.WaitVideo(track, "layer q", 45*time.Second, func(v servertest.VideoStats) bool { return v.Width == 160 && v.Mark == 'q' })
 	probe.SetLayer(wire.SetLayer{Track: track, Layer: wire.LayerF})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
@@ -95,6 +96,13 @@ type ProbeOptions struct {
 	Loopback bool
 	// Token admits it; empty asks the server's /api/token (open mode).
 	Token string
+	// NoFeedback sends no transport-wide congestion control feedback, so
+	// the server's estimate of the probe's link stays at its initial
+	// value (sfu.InitialEstimate): then what a test asks for decides the
+	// layer, not how quickly a loaded machine lets the probe read (late
+	// reads look like a congested link and, with the allocator's
+	// hysteresis, kept the top layer away for over 45 s at load 11).
+	NoFeedback bool
 }
 
 // NewProbe joins room on the server at base (http://host:port) as name.
@@ -110,6 +118,11 @@ func NewProbe(t testing.TB, base, room, name string, opts ProbeOptions) *Probe {
 	me, ir, err := sfu.NewMediaEngine()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if opts.NoFeedback {
+		if me, ir, err = noFeedbackEngine(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	se := webrtc.SettingEngine{}
 	sfu.ConfigureCandidates(&se, opts.Loopback, nil)
@@ -448,3 +461,24 @@ func summary(v VideoStats) string {
 
 // Summary describes v in one line, for logs.
 func (v VideoStats) Summary() string { return summary(v) }
+
+// noFeedbackEngine is sfu.NewMediaEngine's codecs with pion's default
+// interceptors but the TWCC sender: no transport-cc in the answer, no
+// feedback sent.
+func noFeedbackEngine() (*webrtc.MediaEngine, *interceptor.Registry, error) {
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		return nil, nil, err
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.ConfigureNack(me, ir); err != nil {
+		return nil, nil, err
+	}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, nil, err
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
+		return nil, nil, err
+	}
+	return me, ir, nil
+}
