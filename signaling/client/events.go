@@ -75,6 +75,10 @@ type Welcome struct {
 	Rejoined     bool
 	// Recording is true when the room is being recorded (recording.go).
 	Recording bool
+	// CanRecord is true when this participant may start and stop
+	// recording (StartRecording): the token has the admin grant and the
+	// server records.
+	CanRecord bool
 }
 
 // StateChanged reports a new session state. Err says why for

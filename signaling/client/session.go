@@ -345,7 +345,7 @@ func (s *Session) welcome(c *conn, j wire.Joined, rejoined bool) {
 	gapReq := s.startGapFillLocked(j)
 	s.mu.Unlock()
 	s.events.push(Welcome{Room: j.Room, You: j.You, Participants: j.Participants, Chat: j.Chat, ChatMore: j.ChatMore, Rejoined: rejoined,
-		Recording: j.Recording})
+		Recording: j.Recording, CanRecord: j.CanRecord})
 	s.setState(StateConnected, nil)
 	s.restoreHand(c, j.You)
 	s.announceLocalVideo()

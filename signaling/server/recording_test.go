@@ -56,7 +56,13 @@ func TestRecordingStartStopByAdmin(t *testing.T) {
 	if j.Recording {
 		t.Fatal("joined says recording before anyone started it")
 	}
-	guest, _ := joinGrants(t, srv, room, "guest", token.DefaultGrants())
+	if !j.CanRecord {
+		t.Error("joined does not tell the admin of a recording server that they may record")
+	}
+	guest, gj := joinGrants(t, srv, room, "guest", token.DefaultGrants())
+	if gj.CanRecord {
+		t.Error("joined tells a participant without the admin grant that they may record")
+	}
 
 	send(t, guest, wire.TypeStartRecording, nil)
 	var e wire.Error
@@ -128,7 +134,10 @@ func onlyManifest(root string) (*recording.Manifest, error) {
 // a directory is a config error.
 func TestRecordingUnavailable(t *testing.T) {
 	srv := servertest.Start(t)
-	admin, _ := joinGrants(t, srv, "r", "boss", adminGrants())
+	admin, j := joinGrants(t, srv, "r", "boss", adminGrants())
+	if j.CanRecord {
+		t.Error("joined tells an admin of a server that does not record that they may record")
+	}
 	send(t, admin, wire.TypeStartRecording, nil)
 	var e wire.Error
 	expect(t, admin, wire.TypeError, &e)

@@ -104,6 +104,7 @@ func (s *Server) enter(name string, p *peer, afterSeq int64) (*room, string, str
 		ServerTime: s.cfg.Now().UnixMilli()}
 	joined.ICEServers = p.iceServers
 	joined.Recording = r.rec != nil
+	joined.CanRecord = p.grants.Admin && s.cfg.RecordDir != ""
 	for _, q := range r.peers {
 		joined.Participants = append(joined.Participants, q.stateLocked())
 		if p.grants.Subscribe {

@@ -118,6 +118,10 @@ type Joined struct {
 	// Recording is true (and only then present) when the room is being
 	// recorded: the joiner knows before any media flows (recording.go).
 	Recording bool `json:"recording,omitempty"`
+	// CanRecord is true (and only then present) when this participant may
+	// start and stop recording: their token has the admin grant and the
+	// server has a recording directory (start_recording, stop_recording).
+	CanRecord bool `json:"can_record,omitempty"`
 }
 
 // Participant is the public state of one person in a room.
