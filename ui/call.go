@@ -51,6 +51,7 @@ type CallScreen struct {
 	notice     *fyne.Container
 	noticeText *widget.Label
 	recording  *recordingBadge // the red indicator while the room is recorded (recording.go)
+	rec        recordControl   // the Record button's state and where a recording went (recording.go)
 	// alone says "You're the only one here" with InviteButton, which
 	// copies how to join to the clipboard.
 	alone        *fyne.Container
@@ -140,6 +141,8 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 		container.NewCenter(container.NewStack(noticeBg, container.NewPadded(cs.noticeText))))
 	cs.notice.Hide()
 	cs.recording = newRecordingBadge()
+	cs.newSavedBar()
+	cs.controls.Record.OnTapped = cs.toggleRecording
 
 	aloneText := widget.NewLabelWithStyle("You're the only one here", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	aloneHint := widget.NewLabelWithStyle("Others join with the room name "+quoteRoom(req.Room)+".", fyne.TextAlignCenter, fyne.TextStyle{})
@@ -165,7 +168,7 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 
 	// The reconnect banner and the presenting bar sit above the tiles,
 	// never over them (they would hide the tiles' hand badges).
-	cs.topBars = container.NewVBox(cs.banner, cs.presenting)
+	cs.topBars = container.NewVBox(cs.banner, cs.presenting, cs.rec.saved)
 	cs.topBars.Hide()
 	cs.stageWrap = container.NewStack(canvas.NewRectangle(colorStage),
 		container.NewBorder(cs.topBars, nil, nil, nil,
@@ -312,6 +315,7 @@ func (cs *CallScreen) handle(ev client.Event) {
 		cs.chat.welcome(e)
 		cs.sync()
 		cs.recordingAtJoin(e.Recording)
+		cs.recordingAllowed(e.CanRecord)
 	case client.RecordingChanged:
 		cs.recordingChanged(e)
 	case client.ChatReceived:
@@ -329,6 +333,9 @@ func (cs *CallScreen) handle(ev client.Event) {
 	case client.HistoryLoaded:
 		cs.chat.history(e)
 	case client.ErrorEvent:
+		if cs.recordingRefused(e.Err) {
+			break
+		}
 		cs.showNotice(ErrorText(e.Err, cs.req.Server))
 	case client.Reconnecting:
 		cs.retry = e

@@ -89,7 +89,7 @@ func (cs *CallScreen) updateControls() {
 	} else {
 		cs.banner.Hide()
 	}
-	setVisible(cs.topBars, cs.banner.Visible() || cs.presenting.Visible())
+	setVisible(cs.topBars, cs.banner.Visible() || cs.presenting.Visible() || cs.rec.saved.Visible())
 }
 
 // reconnectText says what the call is doing about a lost connection: why

@@ -300,6 +300,10 @@ type Controls struct {
 	// Invite copies an invite link to the call (invite.go); the call
 	// screen sets its OnTapped.
 	Invite *ControlButton
+	// Record starts and stops recording the room (recording.go); it
+	// shows, in recordSlot, only when the user may record.
+	Record     *ControlButton
+	recordSlot *fyne.Container
 	// Room shows the room name and Status the connection state.
 	Room, Status *canvas.Text
 
@@ -322,6 +326,8 @@ func newControls(tips *tooltipLayer, mic, cam, share, hand, react, chat, people,
 	c.View = newControlButton(iconSpeakerView, "Speaker view", lookNormal, tips, view)
 	c.Speaker = newControlButton(iconSpeakerOn, "Turn the sound off", lookNormal, tips, nil)
 	c.Invite = newControlButton(iconPersonAdd, "Invite someone: copy a link to this call", lookNormal, tips, nil)
+	c.Record = newControlButton(iconRecord, "Record this call (everyone in it is told)", lookNormal, tips, nil)
+	c.Record.text = "Record"
 
 	c.Room = canvas.NewText("", colorText)
 	c.Room.TextStyle.Bold = true
@@ -334,7 +340,9 @@ func newControls(tips *tooltipLayer, mic, cam, share, hand, react, chat, people,
 		r.SetMinSize(fyne.NewSize(10, 1))
 		return r
 	}
-	center := container.NewHBox(c.Mic, gap(), c.Camera, gap(), c.Share, gap(), c.Hand, gap(), c.React, gap(), c.Leave)
+	c.recordSlot = container.NewHBox(c.Record, gap())
+	c.recordSlot.Hide()
+	center := container.NewHBox(c.Mic, gap(), c.Camera, gap(), c.Share, gap(), c.Hand, gap(), c.React, gap(), c.recordSlot, c.Leave)
 	right := container.NewHBox(c.View, gap(), c.Speaker, gap(), c.Devices, gap(), c.Invite, gap(), c.People, gap(), c.Chat)
 	left := container.NewVBox(layout.NewSpacer(), c.Room, c.Status, layout.NewSpacer())
 	row := container.New(&barLayout{}, left, center, right)

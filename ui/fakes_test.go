@@ -294,6 +294,11 @@ type fakeCall struct {
 	hands      []bool   // SetHandRaised calls
 	reacts     []string // React calls
 	speakerOn  []bool   // SetSpeakerOn calls (speakerCall)
+	// recording.go: StartRecording (true) and StopRecording (false)
+	// calls, what they return, and the RecordingFolder it says.
+	recs   []bool
+	recErr error
+	folder string
 }
 
 func (c *fakeCall) SetHandRaised(raised bool) error {
