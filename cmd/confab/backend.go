@@ -268,6 +268,7 @@ func (b *backend) release() {
 
 func (b *backend) join(ctx context.Context, req ui.JoinRequest) (ui.Call, error) {
 	serverURL := strings.TrimSpace(req.Server)
+	recordDir := ""
 	if serverURL == "" {
 		b.ensureServer()
 		e := b.server()
@@ -275,6 +276,14 @@ func (b *backend) join(ctx context.Context, req ui.JoinRequest) (ui.Call, error)
 			return nil, fmt.Errorf("%w: no server given", client.ErrUnreachable)
 		}
 		serverURL = e.URL
+		// On the server it hosts, the app's user may record (recording.go).
+		if req.Token == "" && !e.Shared {
+			tok, err := e.hostToken(req.Room, req.Name)
+			if err != nil {
+				return nil, err
+			}
+			req.Token, recordDir = tok, e.recordDir
+		}
 	}
 	b.mu.Lock()
 	audio := b.audio
@@ -298,7 +307,7 @@ func (b *backend) join(ctx context.Context, req ui.JoinRequest) (ui.Call, error)
 	// The encoders follow what the connection can carry (the congestion
 	// controller's estimate over the server's TWCC feedback).
 	s.OnSendEstimate(m.SetSendBudget)
-	c := &call{Session: s, media: m, b: b}
+	c := &call{Session: s, media: m, b: b, recordDir: recordDir}
 	b.mu.Lock()
 	b.calls[c] = true
 	c.setAudio(b.audio) // it may have changed while joining
@@ -342,6 +351,9 @@ type call struct {
 	media *clientmedia.Media
 	b     *backend
 	once  sync.Once
+	// recordDir holds the recordings of the built-in server the call is
+	// on; "" on another server (RecordingFolder, recording.go).
+	recordDir string
 }
 
 // Leave ends the session and closes the speaker; what was received from

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -26,6 +27,11 @@ type embedded struct {
 	log      *slog.Logger
 	cancel   context.CancelFunc
 	done     chan struct{}
+
+	// secret signs the server's tokens and recordDir holds its
+	// recordings (recording.go); both unset for a shared server.
+	secret    []byte
+	recordDir string
 }
 
 // Stop shuts the server down and waits for it. It is idempotent; a shared
@@ -86,8 +92,11 @@ func startEmbeddedShared(listen, dataDir string, log *slog.Logger, share bool) (
 		ln.Close()
 		return nil, fmt.Errorf("built-in server: %w", err)
 	}
+	// The app's own user may record their calls (an admin token, see
+	// hostToken), into DATA/recordings as confab-server does.
+	e.secret, e.recordDir = dd.Secret, filepath.Join(dataDir, "recordings")
 	cfg := server.Config{Store: dd.Store, Secret: dd.Secret, Open: true, Logger: log.With("component", "server"),
-		Net: sfu.NetConfig{LoopbackOnly: loopback}} // media on any free UDP port on loopback
+		Net: sfu.NetConfig{LoopbackOnly: loopback}, RecordDir: e.recordDir} // media on any free UDP port on loopback
 	if !loopback {
 		cfg.Net.UDPPort = 7881 // one known port others' firewalls can allow
 	}
