@@ -8,6 +8,9 @@
 //   call screen   #mute #camera #share #hand #react #leave #chat-toggle
 //                 #chat-input #chat-send #chat-older #chat-list #tiles
 //                 #conn-state #sound-on #rec-indicator (shown while recorded)
+//                 #record (shown when joined.can_record: "Record", or
+//                 "Stop recording" with aria-pressed="true" while
+//                 recorded; aria-disabled="true" while the server answers)
 //                 #reaction-picker (its buttons: button[data-emoji])
 //   end screen    #end-title #end-message #rejoin #back
 //   tiles         .tile[data-key] with key "self", "cam:<id>", "screen:<id>"
@@ -26,6 +29,8 @@
 //                       others; hand: hand_raised_at, 0 while down),
 //                 self: {id,name,mic,camera,screen,hand}|null,
 //                 handUp: bool (the own hand as the person last set it),
+//                 recording: bool (the room is recorded), canRecord: bool
+//                       (the page may start and stop it),
 //                 reactions: [{from,emoji,at}] the latest 50 received,
 //                 chat: [{seq,id,from,name,text,status}] in seq order, then
 //                       own unacknowledged ones (status "sent", "sending"
@@ -504,6 +509,7 @@ function onSessionEvent(type, d) {
       renderTiles();
       audio.prune(s.participants);
       renderHand();
+      renderRecord();
       break;
     case "reaction":
       grid.react(d.from, d.emoji, s.you && s.you.id);
@@ -526,10 +532,47 @@ function onSessionEvent(type, d) {
       toast(d.text);
       break;
     case "recording":
-      $("rec-indicator").hidden = !d.active;
       if (d.changed) toast(recordingNotice(d));
+      renderRecord();
+      break;
+    case "record-error":
+      toast(recordRefusal(d));
+      renderRecord();
       break;
   }
+}
+
+// ---- Recording (an admin's Record / Stop recording button) ----
+
+// renderRecord shows #record when the server lets this participant
+// record: "Record", or "Stop recording" (pressed) while the room is
+// recorded; it stays focusable but ignores presses while the server
+// answers.
+function renderRecord() {
+  const b = $("record");
+  const s = session;
+  // (A new session, after Rejoin, starts from its own state.)
+  $("rec-indicator").hidden = !(s && s.recording);
+  b.hidden = !(s && s.canRecord);
+  if (b.hidden) return;
+  const on = !!s.recording;
+  b.querySelector(".control-label").textContent = on ? "Stop recording" : "Record";
+  b.setAttribute("aria-label", on ? "Stop recording" : "Record this call");
+  setToggle(b, on, on ? "Stop recording this call" : "Record this call (everyone in it is told)");
+  b.setAttribute("aria-disabled", s.recordPending ? "true" : "false");
+}
+
+function toggleRecord() {
+  if (!session || session.recordPending) return;
+  session.setRecording(!session.recording);
+  renderRecord();
+}
+
+// recordRefusal says in plain words why a start or stop was refused.
+function recordRefusal(d) {
+  const what = d.start ? "Couldn't start recording" : "Couldn't stop recording";
+  if (d.code === "recording_unavailable") return what + ": this server does not keep recordings.";
+  return what + ": only someone the server made an admin may record this call.";
 }
 
 // recordingNotice says who or what started or stopped recording.
@@ -812,6 +855,7 @@ function initCall() {
   $("camera").addEventListener("click", toggleCamera);
   $("share").addEventListener("click", toggleShare);
   $("hand").addEventListener("click", toggleHand);
+  $("record").addEventListener("click", toggleRecord);
   initReactions();
   $("leave").addEventListener("click", leave);
   $("chat-toggle").addEventListener("click", () => setChatOpen(!chatOpen));
@@ -866,6 +910,8 @@ window.confabTest = {
         : { seq, id, from, name, text, status })) : [],
       protocolViolations: s ? s.violations.slice() : [],
       handUp: !!(s && s.handUp),
+      recording: !!(s && s.recording),
+      canRecord: !!(s && s.canRecord),
       invite: inviteCode ? { code: inviteCode, room: inviteRoom, used: !!invite } : null,
       feedback,
       reactions: s ? s.reactions.map((r) => ({ ...r })) : [],

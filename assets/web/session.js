@@ -115,6 +115,9 @@ export class Session {
     this.historyReq = 0;
     this.historyPending = null;
     this.handUp = false; // the person wants the hand raised (§5.1 set_hand)
+    this.recording = false; // the room is recorded (joined.recording, recording events)
+    this.canRecord = false; // this participant may start and stop it (joined.can_record)
+    this.recordPending = null; // "start" or "stop" while the server has not answered
     this.reactions = []; // the latest reactions received, oldest first
     this.videoWants = new Map(); // track id -> set_layer data asked (§5.1 set_layer)
     this.layers = new Map(); // track id -> the latest layer message (§5.2 layer)
@@ -251,6 +254,7 @@ export class Session {
   onRecording(d, atJoin) {
     const was = !!this.recording;
     this.recording = !!d.active;
+    this.recordPending = null; // the answer to a start or stop, if one was sent
     if (atJoin && !this.recording && !was) return;
     this.emit("recording", { active: this.recording, changed: was !== this.recording, atJoin,
       reason: String(d.reason || ""), byName: String(d.by_name || "") });
@@ -272,6 +276,11 @@ export class Session {
       }
     }
     this.you = d.you;
+    // Whether this participant may start and stop recording (an admin on
+    // a server that records); an answer lost with the connection never
+    // comes.
+    this.canRecord = !!d.can_record;
+    this.recordPending = null;
     this.participants.clear();
     for (const p of d.participants || []) this.participants.set(p.id, p);
     // chat_more speaks of the newest page; after a rejoin with after_seq
@@ -532,6 +541,17 @@ export class Session {
     return this.send("set_hand", { raised: this.handUp });
   }
 
+  // setRecording asks the server to start (true) or stop recording the
+  // room (§5.1 start_recording); only when joined.can_record said so.
+  // The answer is a recording event, or an error that comes as a
+  // "record-error" event; until then recordPending says which was asked.
+  setRecording(start) {
+    if (!this.canRecord || this.phase !== "call" || this.recordPending) return false;
+    if (!this.send(start ? "start_recording" : "stop_recording")) return false;
+    this.recordPending = start ? "start" : "stop";
+    return true;
+  }
+
   // react sends one of REACTIONS; false if it is not one or not connected.
   react(emoji) {
     if (!REACTIONS.includes(emoji) || this.phase !== "call") return false;
@@ -648,6 +668,12 @@ export class Session {
     if (e.ref && this.historyPending && e.ref === this.historyPending.req) {
       this.historyPending = null;
       this.emit("notice", { text: "Older messages could not be loaded." });
+      return;
+    }
+    if (!e.fatal && (code === "recording_unavailable" || (code === "permission_denied" && this.recordPending))) {
+      const start = this.recordPending ? this.recordPending === "start" : !this.recording;
+      this.recordPending = null;
+      this.emit("record-error", { code, start });
       return;
     }
     if (e.fatal) {
