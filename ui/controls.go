@@ -340,10 +340,12 @@ func newControls(tips *tooltipLayer, mic, cam, share, hand, react, chat, people,
 		r.SetMinSize(fyne.NewSize(10, 1))
 		return r
 	}
+	// Record sits with the call's tools, away from Leave: both are red
+	// while recording.
 	c.recordSlot = container.NewHBox(c.Record, gap())
 	c.recordSlot.Hide()
-	center := container.NewHBox(c.Mic, gap(), c.Camera, gap(), c.Share, gap(), c.Hand, gap(), c.React, gap(), c.recordSlot, c.Leave)
-	right := container.NewHBox(c.View, gap(), c.Speaker, gap(), c.Devices, gap(), c.Invite, gap(), c.People, gap(), c.Chat)
+	center := container.NewHBox(c.Mic, gap(), c.Camera, gap(), c.Share, gap(), c.Hand, gap(), c.React, gap(), c.Leave)
+	right := container.NewHBox(c.recordSlot, c.View, gap(), c.Speaker, gap(), c.Devices, gap(), c.Invite, gap(), c.People, gap(), c.Chat)
 	left := container.NewVBox(layout.NewSpacer(), c.Room, c.Status, layout.NewSpacer())
 	row := container.New(&barLayout{}, left, center, right)
 	bg := canvas.NewRectangle(colorBar)

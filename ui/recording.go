@@ -38,11 +38,18 @@ type RecordingFolder interface {
 	RecordingFolder(room string) string
 }
 
-// Icons of the Record button (Material Design, Apache 2.0).
+// Icons of the Record button (Material Design, Apache 2.0), red and not
+// themed: a dot, and a stop square while recording. The button itself
+// stays grey, so that it is not taken for Leave beside it in a narrow
+// window.
 var (
-	iconRecord     = svgIcon("fiber_manual_record", "M12 4a8 8 0 1 0 0 16a8 8 0 1 0 0-16z")
-	iconRecordStop = svgIcon("stop", "M6 6h12v12H6z")
+	iconRecord     = redIcon("fiber_manual_record", "M12 5a7 7 0 1 0 0 14a7 7 0 1 0 0-14z")
+	iconRecordStop = redIcon("stop", "M7 7h10v10H7z")
 )
+
+func redIcon(name, path string) fyne.Resource {
+	return fyne.NewStaticResource(name+".svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="24" height="24"><path fill="#e53935" d="`+path+`"/></svg>`))
+}
 
 // recordControl is the state of the Record button and of the notice that
 // says where a recording went. It is owned by the UI goroutine.
@@ -169,10 +176,10 @@ func (cs *CallScreen) updateRecordButton() {
 		c.Record.set(iconRecord, "Starting to record…", lookNormal)
 		c.Record.setText("Record")
 	case r.pending:
-		c.Record.set(iconRecordStop, "Stopping the recording…", lookOff)
+		c.Record.set(iconRecordStop, "Stopping the recording…", lookNormal)
 		c.Record.setText("Stop recording")
 	case on:
-		c.Record.set(iconRecordStop, "Stop recording this call", lookOff)
+		c.Record.set(iconRecordStop, "Stop recording this call", lookNormal)
 		c.Record.setText("Stop recording")
 	default:
 		c.Record.set(iconRecord, "Record this call (everyone in it is told)", lookNormal)
