@@ -29,9 +29,15 @@ const stopTimeout = 2 * time.Second
 // stops that encoder and leaves the device running, so the same VideoTrack
 // can be bound again later. Close releases the device.
 //
+// A camera is also a simulcast source (layers.go): Layers returns up to
+// three tracks, each encoding the camera scaled down, that share the
+// track's bit rate; binding the VideoTrack itself binds its full-size
+// layer. A screen has one layer.
+//
 // While bound, the track reads the sender's RTCP itself: PLI and FIR force
-// a keyframe, REMB caps the bit rate. Do not also call RTPSender.Read or
-// ReadRTCP on a sender carrying it, or keyframe requests get lost.
+// a keyframe (of the layer bound there), REMB caps the bit rate. Do not
+// also call RTPSender.Read or ReadRTCP on a sender carrying it, or
+// keyframe requests get lost.
 //
 // All methods are safe for concurrent use.
 type VideoTrack struct {
@@ -42,6 +48,8 @@ type VideoTrack struct {
 
 	preview   *media.FrameSlot
 	previewOn atomic.Bool
+
+	layers []*videoLayer // lowest first; fixed when the track opens
 
 	reader video.Reader // the pump's alone
 
@@ -136,8 +144,39 @@ func (c *Capture) newVideoTrack(stream mediadevices.MediaStream, dev Device, def
 	case <-time.After(firstFrameTimeout):
 		t.log.Warn("no first frame yet; going on", "device", dev.Label)
 	}
+	n := 1
+	if !screen {
+		size := t.Size()
+		n = layerCount(size.X, size.Y)
+	}
+	for i := n - 1; i >= 0; i-- {
+		l := &videoLayer{t: t, rid: layerRIDs[i], div: 1 << i}
+		l.on.Store(true)
+		l.rate.Store(int64(bitRate))
+		t.layers = append(t.layers, l)
+	}
 	return t, nil
 }
+
+// Layers returns the camera's simulcast layers, lowest first (see
+// client.SimulcastTrack): up to three tracks of the camera image at a
+// quarter ("q"), half ("h") and its full size ("f") in each dimension,
+// as many as leave the smallest at least 160x90. Each is a
+// webrtc.TrackLocal with its own encoder per sender it is bound to, and
+// its own keyframe requests. A screen has none (nil): it is sent whole.
+func (t *VideoTrack) Layers() []webrtc.TrackLocal {
+	if t.vp8.Screen {
+		return nil
+	}
+	out := make([]webrtc.TrackLocal, len(t.layers))
+	for i, l := range t.layers {
+		out[i] = l
+	}
+	return out
+}
+
+// top is the full-size layer.
+func (t *VideoTrack) top() *videoLayer { return t.layers[len(t.layers)-1] }
 
 func firstVideo(tracks []mediadevices.Track) (*mediadevices.VideoTrack, bool) {
 	for _, tr := range tracks {
@@ -223,18 +262,56 @@ func (t *VideoTrack) RequestKeyFrame() {
 	}
 }
 
-// SetBitRate sets the VP8 target bit rate in bit/s of every binding, now and
-// later, for a caller running its own congestion control. REMB from the
-// receiver can lower it further but never raise it above this. Values below
-// MinVideoBitRate are raised to it.
+// SetBitRate sets the VP8 target bit rate in bit/s of the track, now and
+// later, for a caller running its own congestion control: what all its
+// layers bound together may send. The layers share it (layers.go); a
+// layer the rate cannot carry is not sent until it can. REMB from the
+// receiver can lower an encoder's rate further but never raise it above
+// its share. Values below MinVideoBitRate are raised to it.
 func (t *VideoTrack) SetBitRate(bps int) {
 	bps = max(bps, MinVideoBitRate)
 	t.maxBitRate.Store(int64(bps))
 	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.applyRatesLocked()
+}
+
+// applyRatesLocked shares the bit rate among the layers bound now and sets
+// every binding's encoder to its layer's part; a layer that starts being
+// sent again starts with a keyframe. The caller holds t.mu. Nothing here
+// blocks: the encoders take their new rate and keyframe requests with
+// their next frame.
+func (t *VideoTrack) applyRatesLocked() {
 	sinks := t.bindings.sinks
-	t.mu.Unlock()
-	for _, s := range sinks {
-		s.setBitRate(bps)
+	var bound []*videoLayer
+	for _, l := range t.layers {
+		for _, b := range sinks {
+			if b.layer == l {
+				bound = append(bound, l)
+				break
+			}
+		}
+	}
+	rates := splitRates(int(t.maxBitRate.Load()), bound, t.size.X, t.size.Y)
+	resumed := map[*videoLayer]bool{}
+	for i, l := range bound {
+		was := l.on.Load()
+		if rates[i] > 0 {
+			l.rate.Store(int64(rates[i]))
+		}
+		l.on.Store(rates[i] > 0)
+		if rates[i] > 0 && !was {
+			resumed[l] = true
+		}
+		if rates[i] > 0 != was {
+			t.log.Info("simulcast layer", "rid", l.rid, "sending", rates[i] > 0, "budget", t.maxBitRate.Load())
+		}
+	}
+	for _, b := range sinks {
+		b.applyRate()
+		if resumed[b.layer] {
+			b.forceKeyFrame()
+		}
 	}
 }
 
@@ -303,6 +380,44 @@ func (t *VideoTrack) retire(b *videoBinding) {
 	t.mu.Unlock()
 }
 
+// LayerStats describes one layer of a track as it is sent now.
+type LayerStats struct {
+	RID string // "q", "h" or "f"
+	// Width and Height are the size the layer encodes the last frame
+	// captured at.
+	Width, Height int
+	// Sending is false while the bit rate cannot carry the layer;
+	// BitRate is its part of the track's rate.
+	Sending bool
+	BitRate int
+	// Bound counts the senders the layer is bound to; VP8 sums their
+	// encoders' counts.
+	Bound int
+	VP8   vp8enc.Stats
+}
+
+// LayerStats returns the track's layers as sent now, lowest first.
+func (t *VideoTrack) LayerStats() []LayerStats {
+	t.mu.Lock()
+	sinks := t.bindings.sinks
+	size := t.size
+	t.mu.Unlock()
+	out := make([]LayerStats, len(t.layers))
+	for i, l := range t.layers {
+		w, h := l.size(size.X, size.Y)
+		out[i] = LayerStats{RID: l.rid, Width: w, Height: h, Sending: l.on.Load(), BitRate: int(l.rate.Load())}
+		for _, b := range sinks {
+			if b.layer == l {
+				st := b.vp8.Stats()
+				out[i].Bound++
+				out[i].VP8 = addStats(out[i].VP8, st)
+				out[i].VP8.BitRate = st.BitRate // the encoder's target now
+			}
+		}
+	}
+	return out
+}
+
 // FramesSent returns how many encoded frames all bindings together have
 // written.
 func (t *VideoTrack) FramesSent() uint64 { return t.sent.Load() }
@@ -315,9 +430,14 @@ func (t *VideoTrack) Size() image.Point {
 	return t.size
 }
 
-// Bind implements webrtc.TrackLocal: it starts a VP8 encoder for the
-// sender of ctx. pion calls it; callers do not.
+// Bind implements webrtc.TrackLocal: it starts a VP8 encoder of the
+// full-size layer for the sender of ctx. pion calls it; callers do not.
 func (t *VideoTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	return t.bind(ctx, t.top())
+}
+
+// bind starts a VP8 encoder of layer l for the sender of ctx.
+func (t *VideoTrack) bind(ctx webrtc.TrackLocalContext, l *videoLayer) (webrtc.RTPCodecParameters, error) {
 	codecParams, ok := pickCodec(ctx.CodecParameters(), webrtc.MimeTypeVP8)
 	if !ok {
 		return webrtc.RTPCodecParameters{}, fmt.Errorf("%w: %s", ErrCodecNotNegotiated, webrtc.MimeTypeVP8)
@@ -330,7 +450,7 @@ func (t *VideoTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 	size := t.size
 	t.mu.Unlock()
 
-	b, err := newVideoBinding(t, ctx, codecParams, size)
+	b, err := newVideoBinding(t, l, ctx, codecParams, size)
 	if err != nil {
 		return webrtc.RTPCodecParameters{}, err
 	}
@@ -344,12 +464,13 @@ func (t *VideoTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 	old, replaced := t.bindings.put(ctx.ID(), b)
 	b.started = true
 	t.rtcp.attach(ctx, b)
+	t.applyRatesLocked()
 	t.mu.Unlock()
 	if replaced {
 		t.retire(old)
 	}
 	go b.write(ctx.WriteStream())
-	t.log.Debug("bound", "track", t.tc.id, "ssrc", ctx.SSRC(), "pt", codecParams.PayloadType)
+	t.log.Debug("bound", "track", t.tc.id, "layer", l.rid, "ssrc", ctx.SSRC(), "pt", codecParams.PayloadType)
 	return codecParams, nil
 }
 
@@ -359,6 +480,9 @@ func (t *VideoTrack) Unbind(ctx webrtc.TrackLocalContext) error {
 	t.mu.Lock()
 	b, ok := t.bindings.remove(ctx.ID())
 	t.rtcp.detach(ctx.ID())
+	if ok {
+		t.applyRatesLocked()
+	}
 	t.mu.Unlock()
 	if ok {
 		t.retire(b)

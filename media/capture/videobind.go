@@ -6,14 +6,15 @@ import (
 	"image"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
-	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/confab/confab/media"
 	"github.com/confab/confab/media/vp8enc"
 )
 
@@ -28,38 +29,44 @@ const videoClockRate = 90000
 // one queued, one being filled.
 const frameBuffers = 3
 
-// frameBuf is one raw frame copied for an encoder.
+// frameBuf is one raw frame copied (and scaled to the layer's size) for
+// an encoder.
 type frameBuf struct {
-	fb *video.FrameBuffer
-	at time.Time // capture time
+	img *image.YCbCr // 4:2:0, from media.Scaler; nil until first filled
+	at  time.Time    // capture time
 }
 
-// videoBinding is one VP8 encoder feeding one sender. The pump offers it
-// frames; its writer goroutine encodes the newest, packetizes and writes;
-// the RTCP loop and SetBitRate reach the encoder through its goroutine-safe
-// ForceKeyFrame and SetBitRate.
+// videoBinding is one VP8 encoder of one layer feeding one sender. The
+// pump offers it frames, which it scales to its layer's size; its writer
+// goroutine encodes the newest, packetizes and writes; the RTCP loop and
+// SetBitRate reach the encoder through its goroutine-safe ForceKeyFrame
+// and SetBitRate.
 type videoBinding struct {
 	encoderRun
 	t      *VideoTrack
+	layer  *videoLayer
 	vp8    *vp8enc.Encoder
 	sw     *streamWriter
+	scaler media.Scaler // the pump's alone
 	free   chan *frameBuf
 	frames chan *frameBuf
+	remb   atomic.Int64 // the receiver's latest REMB, bit/s; 0 none
 }
 
-func newVideoBinding(t *VideoTrack, ctx webrtc.TrackLocalContext, cp webrtc.RTPCodecParameters, size image.Point) (*videoBinding, error) {
+func newVideoBinding(t *VideoTrack, l *videoLayer, ctx webrtc.TrackLocalContext, cp webrtc.RTPCodecParameters, size image.Point) (*videoBinding, error) {
 	b := &videoBinding{
 		t:          t,
+		layer:      l,
 		free:       make(chan *frameBuf, frameBuffers),
 		frames:     make(chan *frameBuf, 1),
 		encoderRun: newEncoderRun(&t.mu, t.log, "vp8"),
 	}
 	for range frameBuffers {
-		b.free <- &frameBuf{fb: video.NewFrameBuffer(0)}
+		b.free <- &frameBuf{}
 	}
 	cfg := t.vp8
-	cfg.Width, cfg.Height = size.X, size.Y
-	cfg.BitRate = int(t.maxBitRate.Load())
+	cfg.Width, cfg.Height = l.size(size.X, size.Y)
+	cfg.BitRate = max(vp8enc.MinBitRate, int(l.rate.Load()))
 	enc, err := vp8enc.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: vp8 encoder: %w", ErrOpen, err)
@@ -70,9 +77,13 @@ func newVideoBinding(t *VideoTrack, ctx webrtc.TrackLocalContext, cp webrtc.RTPC
 	return b, nil
 }
 
-// offer copies img for the encoder, replacing a queued frame the encoder
-// has not taken yet. Called by the pump only; never blocks.
+// offer copies img, scaled to the layer's size, for the encoder,
+// replacing a queued frame the encoder has not taken yet; nothing while
+// the layer is not sent. Called by the pump only; never blocks.
 func (b *videoBinding) offer(img image.Image, at time.Time) {
+	if !b.layer.on.Load() {
+		return
+	}
 	var buf *frameBuf
 	select {
 	case buf = <-b.free:
@@ -84,7 +95,9 @@ func (b *videoBinding) offer(img image.Image, at time.Time) {
 			return
 		}
 	}
-	buf.fb.StoreCopy(img)
+	r := img.Bounds()
+	w, h := b.layer.size(r.Dx(), r.Dy())
+	buf.img = b.scaler.Scale(buf.img, img, w, h)
 	buf.at = at
 	select {
 	case b.frames <- buf:
@@ -107,7 +120,7 @@ func (b *videoBinding) write(w webrtc.TrackLocalWriter) {
 			return
 		}
 		at := buf.at
-		f, err := b.vp8.Encode(buf.fb.Load(), at)
+		f, err := b.vp8.Encode(buf.img, at)
 		b.free <- buf // libvpx has copied the frame
 		if err != nil {
 			b.t.log.Warn("vp8 encode failed; binding stopped", "err", err)
@@ -145,20 +158,28 @@ func writePackets(w webrtc.TrackLocalWriter, pkts []*rtp.Packet, log *slog.Logge
 	return true
 }
 
-// handleRTCP implements rtcpHandler: PLI and FIR ask for a keyframe (RFC
-// 4585 6.3.1, RFC 5104 4.3.1); REMB lowers the bit rate.
+// handleRTCP implements rtcpHandler: PLI and FIR ask for a keyframe of
+// this layer (RFC 4585 6.3.1, RFC 5104 4.3.1); REMB lowers its bit rate.
 func (b *videoBinding) handleRTCP(pkts []rtcp.Packet) {
 	for _, p := range pkts {
 		switch p := p.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			b.forceKeyFrame()
 		case *rtcp.ReceiverEstimatedMaximumBitrate:
-			limit := int(b.t.maxBitRate.Load())
-			b.setBitRate(max(MinVideoBitRate, min(limit, int(p.Bitrate))))
+			b.remb.Store(int64(max(MinVideoBitRate, int(p.Bitrate))))
+			b.applyRate()
 		}
 	}
 }
 
 func (b *videoBinding) forceKeyFrame() { b.vp8.ForceKeyFrame() }
 
-func (b *videoBinding) setBitRate(bps int) { b.vp8.SetBitRate(bps) }
+// applyRate sets the encoder to its layer's part of the budget, or the
+// receiver's REMB when that is lower.
+func (b *videoBinding) applyRate() {
+	bps := int(b.layer.rate.Load())
+	if remb := int(b.remb.Load()); remb > 0 {
+		bps = min(bps, remb)
+	}
+	b.vp8.SetBitRate(bps)
+}

@@ -219,6 +219,14 @@ func (m *Media) OpenCamera() (client.LocalTrack, error) {
 	return videoTrack{t}, nil
 }
 
+// Camera returns the camera opened last (nil before the first), for its
+// statistics (VideoTrack.Stats, VideoTrack.LayerStats); it may be closed.
+func (m *Media) Camera() *capture.VideoTrack {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.camera
+}
+
 // OpenScreen opens the default screen.
 func (m *Media) OpenScreen() (client.LocalTrack, error) {
 	m.mu.Lock()
