@@ -35,11 +35,11 @@ func TestSplitRates(t *testing.T) {
 		want  []int
 	}{
 		{1_000_000, []int{150_000, 300_000, 550_000}},
-		{400_000, []int{60_000, 120_000, 220_000}},  // f at 220k >= its 200k
-		{300_000, []int{100_000, 200_000, 0}},       // f at 165k: dropped
-		{90_000, []int{30_000, 60_000, 0}},          // h at 60k >= 51k
-		{60_000, []int{60_000, 0, 0}},               // q alone
-		{10_000, []int{30_000, 0, 0}},               // never below the encoder's floor
+		{400_000, []int{60_000, 120_000, 220_000}}, // f at 220k >= its 200k
+		{300_000, []int{100_000, 200_000, 0}},      // f at 165k: dropped
+		{90_000, []int{30_000, 60_000, 0}},         // h at 60k >= 51k
+		{60_000, []int{60_000, 0, 0}},              // q alone
+		{10_000, []int{30_000, 0, 0}},              // never below the encoder's floor
 	} {
 		got := splitRates(c.total, all, 640, 480)
 		for i := range got {
