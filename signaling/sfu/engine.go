@@ -17,6 +17,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
@@ -178,8 +179,21 @@ func ConfigureCandidates(se *webrtc.SettingEngine, loopbackOnly bool, interfaces
 	}
 }
 
+// MaxNacksPerPacket is how often a receiver (the server, and the Go
+// client, which share NewMediaEngine) asks again for one missing packet
+// (RFC 4585 §6.2.1 generic NACK), once per 100 ms. pion's default asks
+// until the packet leaves its 512-packet window: on a loaded machine,
+// where a reader falls behind and packets are dropped after decryption,
+// a retransmission of the same SSRC and sequence number is refused by
+// SRTP replay protection (RFC 3711 §3.3.2) and is asked for again, up to
+// 80 times a packet in a 9-party room, and the retransmissions add to the
+// load that caused the loss. Five tries span half a second: a video frame
+// older than that is repaired faster by a keyframe.
+const MaxNacksPerPacket = 5
+
 // NewMediaEngine returns the codecs, feedback and header extensions the
-// server negotiates, with pion's default interceptors registered.
+// server negotiates, with pion's default interceptors registered (the NACK
+// generator asking at most MaxNacksPerPacket times for a packet).
 func NewMediaEngine() (*webrtc.MediaEngine, *interceptor.Registry, error) {
 	me := &webrtc.MediaEngine{}
 	videoFB := []webrtc.RTCPFeedback{
@@ -205,7 +219,8 @@ func NewMediaEngine() (*webrtc.MediaEngine, *interceptor.Registry, error) {
 		return nil, nil, fmt.Errorf("sfu: register audio level: %w", err)
 	}
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, ir,
+		webrtc.WithNackGeneratorOptions(nack.GeneratorMaxNacksPerPacket(MaxNacksPerPacket))); err != nil {
 		return nil, nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
 	return me, ir, nil
