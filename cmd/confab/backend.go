@@ -254,6 +254,7 @@ func (b *backend) Join(ctx context.Context, req ui.JoinRequest) (ui.Call, error)
 	b.devMu.Unlock()
 	c, err := b.join(ctx, req)
 	if err != nil {
+		b.log.Warn("join failed", "room", req.Room, "err", err)
 		b.release()
 	}
 	return c, err

@@ -169,3 +169,34 @@ func TestCameraLayers(t *testing.T) {
 	})
 	t.Log(state())
 }
+
+// TestFrameRateThinned: the test camera always delivers 30 fps; a track
+// asked for 10 encodes at most 10 a second and counts the rest as thinned.
+func TestFrameRateThinned(t *testing.T) {
+	c, err := capture.New(capture.WithFrameRate(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cam, err := c.OpenCamera("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cam.Close()
+	ctx := mediatest.NewContext("sender", media.VP8Codec(), nil, 8192)
+	defer ctx.Close()
+	if _, err := cam.Bind(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cam.Unbind(ctx) }()
+	st0, t0 := cam.Stats(), time.Now()
+	waitFor(t, 20*time.Second, "2 s of frames", func() bool { return time.Since(t0) >= 2*time.Second })
+	st, dt := cam.Stats(), time.Since(t0).Seconds()
+	kept := float64(st.Captured-st0.Captured-(st.Thinned-st0.Thinned)) / dt
+	if kept > 10*1.15 || st.Thinned == 0 {
+		t.Errorf("asked for 10 fps: kept %.1f fps, %+v", kept, st)
+	}
+	if enc := float64(st.Encoded-st0.Encoded) / dt; enc > 10*1.15 {
+		t.Errorf("asked for 10 fps: encoded %.1f fps", enc)
+	}
+	t.Logf("kept %.1f fps of %.1f delivered", kept, float64(st.Captured-st0.Captured)/dt)
+}

@@ -59,6 +59,7 @@ type VideoTrack struct {
 	ended    vp8enc.Stats // encoders of bindings gone, summed
 
 	captured atomic.Uint64
+	thinned  atomic.Uint64 // frames above the rate asked for, left out
 	missed   atomic.Uint64 // most frames behind the schedule; the pump's
 	stale    atomic.Uint64 // frames replaced unencoded by newer ones
 }
@@ -189,11 +190,17 @@ func firstVideo(tracks []mediadevices.Track) (*mediadevices.VideoTrack, bool) {
 
 // pump is the track's one device reader. It feeds the preview slot when
 // the preview is on and hands each frame to every binding's encoder.
+//
+// A device faster than the rate asked for is thinned to it: mediadevices
+// takes the rate as a wish, and a camera (or the videotest driver, which
+// always runs at 30 fps) may deliver more. A frame is kept when it comes
+// no earlier than a quarter period before the next one is due.
 func (t *VideoTrack) pump(first chan<- struct{}) {
 	defer close(t.done)
 	started := false
 	period := time.Duration(float64(time.Second) / t.vp8.FrameRate)
-	var t0 time.Time // the first frame's
+	var t0 time.Time  // the first frame's
+	var due time.Time // when the next frame is due
 	var n int64
 	for {
 		select {
@@ -211,6 +218,16 @@ func (t *VideoTrack) pump(first chan<- struct{}) {
 		}
 		at := time.Now()
 		t.captured.Add(1)
+		if !due.IsZero() && at.Before(due.Add(-period/4)) {
+			t.thinned.Add(1)
+			if release != nil {
+				release()
+			}
+			continue
+		}
+		if due = due.Add(period); due.Before(at) {
+			due = at.Add(period) // late (or the first frame): the schedule starts again here
+		}
 		// Missed: how far the device has fallen behind the schedule of
 		// its first frame at the rate asked for, at most.
 		if n++; t0.IsZero() {
@@ -330,11 +347,13 @@ func (t *VideoTrack) FramesCaptured() uint64 { return t.captured.Load() }
 // VideoStats follows a video track's frames from the device to the wire,
 // all bindings together, past ones included.
 type VideoStats struct {
-	// Captured counts frames the device delivered. Missed is the most
+	// Captured counts frames the device delivered; Thinned those of them
+	// left out because the device ran faster than the rate asked for.
+	// Missed is the most
 	// frames it has been behind the schedule its first frame set at the
 	// rate asked for: a device slower than asked, or a reader held up (the
 	// videotest driver's ticker drops the ticks a late reader misses).
-	Captured, Missed uint64
+	Captured, Thinned, Missed uint64
 	// Replaced counts frames an encoder did not take before the next one
 	// came (the encoder was behind); each is lost to that binding.
 	Replaced uint64
@@ -357,7 +376,7 @@ func (t *VideoTrack) Stats() VideoStats {
 		sum = addStats(sum, s.vp8.Stats())
 	}
 	return VideoStats{
-		Captured: t.captured.Load(), Missed: t.missed.Load(), Replaced: t.stale.Load(),
+		Captured: t.captured.Load(), Thinned: t.thinned.Load(), Missed: t.missed.Load(), Replaced: t.stale.Load(),
 		Encoded: sum.Frames, Skipped: sum.Dropped, Sent: t.sent.Load(), EncodeTime: sum.EncodeTime,
 	}
 }
@@ -503,7 +522,7 @@ func (t *VideoTrack) Close() error {
 			t.retire(b)
 		}
 		st := t.Stats()
-		t.log.Info("video track closed", "captured", st.Captured, "missed", st.Missed, "replaced", st.Replaced,
+		t.log.Info("video track closed", "captured", st.Captured, "thinned", st.Thinned, "missed", st.Missed, "replaced", st.Replaced,
 			"encoded", st.Encoded, "skipped", st.Skipped, "sent", st.Sent, "encode_ms_per_frame", msPerFrame(st))
 	})
 }
