@@ -16,7 +16,13 @@ type fpsMeter struct {
 type frameMark struct {
 	frames uint64
 	at     time.Time
+	recent float64 // the rate reported with this mark
 }
+
+// minRecent is the shortest span a recent rate is measured over: the
+// final report comes moments after the last interim one, and a few
+// frames over a few milliseconds would read as hundreds a second.
+const minRecent = 250 * time.Millisecond
 
 // rates returns participant id's frame rates given frames decoded so far,
 // the first of them decoded at first, as of now.
@@ -31,11 +37,15 @@ func (m *fpsMeter) rates(id string, frames uint64, first, now time.Time) (overal
 	}
 	recent = overall
 	if p, ok := m.prev[id]; ok && frames >= p.frames {
-		if d := now.Sub(p.at).Seconds(); d > 0 {
-			recent = float64(frames-p.frames) / d
+		d := now.Sub(p.at)
+		if d < minRecent && p.frames > 0 {
+			return round1(overall), p.recent // too soon: keep the last rate and its mark
+		}
+		if d > 0 {
+			recent = float64(frames-p.frames) / d.Seconds()
 		}
 	}
-	m.prev[id] = frameMark{frames: frames, at: now}
+	m.prev[id] = frameMark{frames: frames, at: now, recent: round1(recent)}
 	return round1(overall), round1(recent)
 }
 

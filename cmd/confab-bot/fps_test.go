@@ -19,6 +19,10 @@ func TestFPSMeter(t *testing.T) {
 		{31, t0.Add(time.Second), 2 * time.Second, 30, 30},
 		{46, t0.Add(time.Second), 3 * time.Second, 22.5, 15},
 		{46, t0.Add(time.Second), 5 * time.Second, 11.3, 0}, // stalled
+		{106, t0.Add(time.Second), 7 * time.Second, 17.5, 30},
+		// The final report, 10 ms after the last: the last recent rate,
+		// not 2 frames in 10 ms.
+		{108, t0.Add(time.Second), 7*time.Second + 10*time.Millisecond, 17.8, 30},
 	}
 	for i, s := range steps {
 		o, r := m.rates("a", s.frames, s.first, t0.Add(s.at))

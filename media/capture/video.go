@@ -225,8 +225,16 @@ func (t *VideoTrack) pump(first chan<- struct{}) {
 			}
 			continue
 		}
-		if due = due.Add(period); due.Before(at) {
-			due = at.Add(period) // late (or the first frame): the schedule starts again here
+		switch {
+		case due.IsZero(): // the first frame
+			due = at.Add(period)
+		case due.Add(period).Before(at):
+			// Late by more than a period: the schedule starts again
+			// here, and the next frame is not held to it, as the device
+			// may hand over at once a frame it kept meanwhile.
+			due = at
+		default:
+			due = due.Add(period)
 		}
 		// Missed: how far the device has fallen behind the schedule of
 		// its first frame at the rate asked for, at most.
