@@ -79,7 +79,7 @@ type CallScreen struct {
 	stopTick    func()
 	quality     *qualityMeter
 	reactions   *widget.PopUp       // the reaction picker, once opened
-	asked       map[string]videoAsk // what was asked of each remote camera
+	asked       map[string]videoAsk // what was asked of each remote video, by tile key
 	asksAt      time.Time           // when requestVideos last looked
 	topBars     *fyne.Container     // holds banner and presenting; hidden when both are
 	// ReactionButtons are the reaction picker's choices while it shows.

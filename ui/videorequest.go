@@ -30,7 +30,7 @@ func (a videoAsk) same(b videoAsk) bool {
 	if a.paused || b.paused {
 		return a.paused == b.paused
 	}
-	near := func(x, y int) bool { return 5*abs(x-y) < max(x, y) }
+	near := func(x, y int) bool { return x == y || 5*abs(x-y) < max(x, y) }
 	return near(a.w, b.w) && near(a.h, b.h)
 }
 
@@ -43,8 +43,9 @@ func abs(x int) int {
 
 // requestVideos asks for each remote camera at its tile's size in device
 // pixels, or for nothing while its tile is hidden or the window is
-// minimised. It runs on the UI goroutine from the ticker; the requests go
-// out in order off it.
+// minimised; a remote screen share whole, or nothing while hidden. It runs
+// on the UI goroutine from the ticker; the requests go out in order off
+// it.
 func (cs *CallScreen) requestVideos(now time.Time) {
 	vr, ok := cs.call.(VideoRequester)
 	if !ok || cs.detached || now.Sub(cs.asksAt) < videoRequestEvery {
@@ -58,21 +59,30 @@ func (cs *CallScreen) requestVideos(now time.Time) {
 	shown := cs.app.win.Content().Visible() && windowShown(c)
 	scale := c.Scale()
 	for _, t := range cs.order {
-		if t.self || t.screen {
+		if t.self {
 			continue
 		}
 		sz := t.Size()
 		want := videoAsk{w: int(sz.Width * scale), h: int(sz.Height * scale)}
-		if !shown || !t.Visible() || !cs.stage.Visible() || want.w <= 0 || want.h <= 0 || t.cameraOff {
+		if !shown || !t.Visible() || !cs.stage.Visible() || want.w <= 0 || want.h <= 0 || (t.cameraOff && !t.screen) {
 			want = videoAsk{paused: true}
 		}
-		if last, ok := cs.asked[t.ParticipantID]; ok && last.same(want) {
+		source := wire.SourceCamera
+		if t.screen {
+			// A screen share is sent whole (never simulcast): shown, it
+			// is asked for with the server's default.
+			source = wire.SourceScreen
+			if !want.paused {
+				want = videoAsk{}
+			}
+		}
+		if last, ok := cs.asked[t.Key]; ok && last.same(want) {
 			continue
 		}
-		cs.asked[t.ParticipantID] = want
+		cs.asked[t.Key] = want
 		pid := t.ParticipantID
 		cs.ops <- func() {
-			_ = vr.RequestVideo(pid, wire.SourceCamera, client.VideoRequest{Width: want.w, Height: want.h, Paused: want.paused})
+			_ = vr.RequestVideo(pid, source, client.VideoRequest{Width: want.w, Height: want.h, Paused: want.paused})
 		}
 	}
 }

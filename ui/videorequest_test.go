@@ -8,19 +8,25 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/confab/confab/signaling/client"
+	"github.com/confab/confab/signaling/wire"
 )
 
 // requestLog records RequestVideo calls of fakeCall, by participant.
+// requestLog records RequestVideo calls of fakeCall for p1's camera (m)
+// and screen share (screen).
 var requestLog = struct {
 	sync.Mutex
-	m map[*fakeCall][]client.VideoRequest
-}{m: map[*fakeCall][]client.VideoRequest{}}
+	m, screen map[*fakeCall][]client.VideoRequest
+}{m: map[*fakeCall][]client.VideoRequest{}, screen: map[*fakeCall][]client.VideoRequest{}}
 
 func (c *fakeCall) RequestVideo(participantID, source string, r client.VideoRequest) error {
 	requestLog.Lock()
 	defer requestLog.Unlock()
-	if participantID == "p1" && source == "camera" {
+	switch {
+	case participantID == "p1" && source == "camera":
 		requestLog.m[c] = append(requestLog.m[c], r)
+	case participantID == "p1" && source == "screen":
+		requestLog.screen[c] = append(requestLog.screen[c], r)
 	}
 	return nil
 }
@@ -29,6 +35,46 @@ func requestsOf(c *fakeCall) []client.VideoRequest {
 	requestLog.Lock()
 	defer requestLog.Unlock()
 	return append([]client.VideoRequest(nil), requestLog.m[c]...)
+}
+
+func screenRequestsOf(c *fakeCall) []client.VideoRequest {
+	requestLog.Lock()
+	defer requestLog.Unlock()
+	return append([]client.VideoRequest(nil), requestLog.screen[c]...)
+}
+
+// TestScreenShareIsPausedWhileHidden: a remote screen share is asked for
+// whole (the server's default) while shown, once, and paused while the
+// call is hidden.
+func TestScreenShareIsPausedWhileHidden(t *testing.T) {
+	h := newHarness(t, Options{})
+	cs, c := h.welcome(fox, walter)
+	sharing := fox
+	sharing.Screen = true
+	h.send(cs, c, client.ParticipantUpdated{Participant: sharing})
+	h.send(cs, c, client.VideoAdded{ParticipantID: "p1", Source: wire.SourceScreen, Video: newFakeSource(64, 40)})
+	look := func() {
+		cs.asksAt = time.Time{}
+		cs.tick()
+	}
+	look()
+	eventually(t, "a request for Fox's screen", func() bool { return len(screenRequestsOf(c)) == 1 })
+	if r := screenRequestsOf(c)[0]; r != (client.VideoRequest{}) {
+		t.Fatalf("shown screen share asked for %+v, want the default", r)
+	}
+	look() // nothing changed: nothing asked
+	cs.stage.Hide()
+	look()
+	eventually(t, "a pause while hidden", func() bool {
+		r := screenRequestsOf(c)
+		return len(r) == 2 && r[1].Paused
+	})
+	cs.stage.Show()
+	look()
+	eventually(t, "asked again when shown", func() bool {
+		r := screenRequestsOf(c)
+		return len(r) == 3 && r[2] == (client.VideoRequest{})
+	})
 }
 
 // TestVideoIsAskedForAtItsTileSize: each remote camera is asked for at its

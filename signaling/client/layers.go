@@ -34,8 +34,8 @@ type layerPrefs struct {
 
 // RequestVideo tells the server what participant's source video is
 // wanted for: the size of its tile, a layer, or nothing (hidden). Tracks
-// that are not simulcast always come whole; a paused one stops only if
-// it is simulcast. The request holds for the track id until changed, also
+// that are not simulcast (a screen share) come whole, or not at all while
+// paused. The request holds for the track id until changed, also
 // across the participant leaving and coming back and across rejoins.
 func (s *Session) RequestVideo(participantID, source string, r VideoRequest) error {
 	sl := wire.SetLayer{Track: wire.TrackID(participantID, source), Layer: r.Layer, Width: r.Width, Height: r.Height, Paused: r.Paused}

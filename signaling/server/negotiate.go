@@ -31,7 +31,18 @@ func (p *peer) subscribe(t *sfu.Track) {
 	}
 	var local webrtc.TrackLocal = t.Local
 	var down *sfu.DownTrack
-	if t.Simulcast {
+	var gate *sfu.Gate
+	pref, hasPref := p.prefs[t.ID]
+	if !hasPref {
+		pref = sfu.DefaultPreference
+	}
+	switch {
+	case !t.Simulcast && t.Kind == webrtc.RTPCodecTypeVideo:
+		// Whole, but pausable (set_layer paused).
+		gate = sfu.NewGate(t)
+		gate.SetPaused(pref.Paused)
+		local = gate
+	case t.Simulcast:
 		id := t.ID
 		var err error
 		down, err = t.NewDownTrack(func(layer, w, h int) {
@@ -52,16 +63,13 @@ func (p *peer) subscribe(t *sfu.Track) {
 		p.log.Warn("subscribe", "track", t.ID, "err", err)
 		return
 	}
-	sub := &subscription{track: t, down: down, tr: tr, sender: tr.Sender()}
+	sub := &subscription{track: t, down: down, gate: gate, tr: tr, sender: tr.Sender()}
 	p.subs[t.ID] = sub
 	p.fresh = append(p.fresh, t)
-	if down != nil {
-		pref, ok := p.prefs[t.ID]
-		if !ok {
-			pref = sfu.DefaultPreference
-		}
+	switch {
+	case down != nil:
 		p.alloc.Add(down, pref)
-	} else {
+	case !pref.Paused || gate == nil:
 		p.alloc.AddFixed(t)
 	}
 	p.relays.Add(1)

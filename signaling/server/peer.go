@@ -107,9 +107,14 @@ type peer struct {
 type subscription struct {
 	track  *sfu.Track
 	down   *sfu.DownTrack // nil unless the track is simulcast
+	gate   *sfu.Gate      // video that is not simulcast: pausable
 	tr     *webrtc.RTPTransceiver
 	sender *webrtc.RTPSender
 }
+
+// paused reports whether sub is a track that is not simulcast and is
+// paused (set_layer).
+func (sub *subscription) paused() bool { return sub.gate != nil && sub.gate.Paused() }
 
 // requestKeyframe asks for a keyframe of what sub sends.
 func (sub *subscription) requestKeyframe() {

@@ -64,13 +64,14 @@ func (p *peer) sendREMB() {
 }
 
 // videoShare is q's downlink estimate, less its audio, per video track it
-// receives, when it receives one of the tracks ids; r.mu is held.
+// receives, when it receives one of the tracks ids (a paused one does not
+// count: it sends nothing); r.mu is held.
 func (q *peer) videoShare(ids []string) (int, bool) {
 	q.negMu.Lock()
 	defer q.negMu.Unlock()
 	has := false
 	for _, id := range ids {
-		if q.subs[id] != nil {
+		if sub := q.subs[id]; sub != nil && !sub.paused() {
 			has = true
 		}
 	}
@@ -79,9 +80,11 @@ func (q *peer) videoShare(ids []string) (int, bool) {
 	}
 	videos, audio := 0, 0
 	for _, sub := range q.subs {
-		if sub.track.Kind == webrtc.RTPCodecTypeVideo {
+		switch {
+		case sub.paused():
+		case sub.track.Kind == webrtc.RTPCodecTypeVideo:
 			videos++
-		} else {
+		default:
 			audio++
 		}
 	}

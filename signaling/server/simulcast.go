@@ -124,7 +124,8 @@ func drain(remote *webrtc.TrackRemote) {
 }
 
 // handleSetLayer records what p wants of one video track (wire.SetLayer)
-// and applies it to the track's down track, if p receives the track now.
+// and applies it to the track's down track (simulcast) or gate (not
+// simulcast: paused or not), if p receives the track now.
 // The preference is kept for the track id, also while the track is not
 // there, until p sends the default for it (a set_layer with only track).
 func (p *peer) handleSetLayer(sl wire.SetLayer) {
@@ -142,11 +143,23 @@ func (p *peer) handleSetLayer(sl wire.SetLayer) {
 		p.prefs[sl.Track] = pref
 	}
 	var down *sfu.DownTrack
+	var gate *sfu.Gate
+	var track *sfu.Track
 	if sub := p.subs[sl.Track]; sub != nil {
-		down = sub.down
+		down, gate, track = sub.down, sub.gate, sub.track
 	}
 	p.negMu.Unlock()
-	if down != nil {
+	switch {
+	case down != nil:
 		p.alloc.SetPreference(down, pref)
+	case gate != nil:
+		// A track that is not simulcast comes whole; only paused
+		// applies. Paused, it takes nothing off the estimate.
+		gate.SetPaused(pref.Paused)
+		if pref.Paused {
+			p.alloc.Remove(nil, track)
+		} else {
+			p.alloc.AddFixed(track)
+		}
 	}
 }
