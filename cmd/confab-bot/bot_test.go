@@ -151,3 +151,26 @@ func TestBotFailsWithoutServer(t *testing.T) {
 	}
 	fmt.Fprint(os.Stderr, "")
 }
+
+// TestBotCameraLayers: a bot's 640x480 camera goes up in three simulcast
+// layers (the app's camera code, media/capture); a bot that shows remote
+// cameras as 160x120 thumbnails (--video-size) gets the 160x120 layer,
+// and one that asks for nothing the larger layers the bandwidth allows.
+func TestBotCameraLayers(t *testing.T) {
+	srv := servertest.Start(t)
+	pub := startBot(t, srv, "layers", "Pub", "--duration", "12s", "--width", "640", "--height", "480", "--fps", "10")
+	time.Sleep(2 * time.Second) // publishing
+	thumb := startBot(t, srv, "layers", "Thumb", "--duration", "8s", "--receive-only", "--video-size", "160x120")
+	whole := startBot(t, srv, "layers", "Whole", "--duration", "8s", "--receive-only")
+	for _, b := range []*botRun{pub, thumb, whole} {
+		b.wait(t)
+	}
+	r := thumb.report.Remote["Pub"]
+	if r.Layer != "q" || r.Width != 160 || r.Height != 120 || r.Frames < 10 {
+		t.Errorf("thumbnail: %+v; want layer q, 160x120", r)
+	}
+	if w := whole.report.Remote["Pub"]; w.Layer == "" || w.Width < 320 || w.Frames < 10 {
+		t.Errorf("no size asked: %+v; want h or f", w)
+	}
+	t.Logf("thumbnail %+v, whole %+v", r, whole.report.Remote["Pub"])
+}

@@ -22,6 +22,8 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -35,6 +37,7 @@ import (
 	"github.com/confab/confab/signaling/calls"
 	"github.com/confab/confab/signaling/client"
 	"github.com/confab/confab/signaling/client/clientmedia"
+	"github.com/confab/confab/signaling/wire"
 )
 
 func main() {
@@ -88,6 +91,12 @@ type RemoteReport struct {
 	// interval; FPS in the first).
 	FPS       float64 `json:"fps"`
 	RecentFPS float64 `json:"recent_fps"`
+	// Layer is the simulcast layer of their camera received now ("q",
+	// "h", "f"; "" none or not simulcast), Width and Height its size, as
+	// the server's layer messages say (PROTOCOL.md §5.2 layer).
+	Layer  string `json:"layer,omitempty"`
+	Width  int    `json:"width,omitempty"`
+	Height int    `json:"height,omitempty"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -105,6 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	noVideo := fs.Bool("no-video", false, "publish no camera")
 	receiveOnly := fs.Bool("receive-only", false, "publish nothing")
 	noDecode := fs.Bool("no-decode", false, "receive media without decoding it (load tests of the server)")
+	videoSize := fs.String("video-size", "", "ask for every remote camera at this size, WxH (as a tile of that size does; default: the server's choice)")
 	loopback := fs.Bool("loopback", true, "keep media on 127.0.0.1")
 	verbose := fs.Bool("v", false, "log to stderr")
 	showVersion := fs.Bool("version", false, "print the version")
@@ -130,6 +140,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := calling.parse(); err != nil {
+		fmt.Fprintln(stderr, "confab-bot:", err)
+		return 2
+	}
+	askW, askH, err := parseSize(*videoSize)
+	if err != nil {
 		fmt.Fprintln(stderr, "confab-bot:", err)
 		return 2
 	}
@@ -201,6 +216,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	stopScript := script.start(ctx, s, duration, stderr)
 	w := newWatcher(s)
+	w.askW, w.askH = askW, askH
 	go w.run()
 	sendChat(ctx, s, *chat, *duration)
 	presenceCtx, stopPresence := context.WithCancel(ctx)
@@ -277,6 +293,11 @@ func (w *watcher) fill(report *Report, s *client.Session, start, now time.Time) 
 		}
 		rr := RemoteReport{Frames: st.Frames, AudioPackets: st.AudioPackets, AudioDecoded: st.AudioDecoded}
 		rr.FPS, rr.RecentFPS = w.fps.rates(st.ID, st.Frames, st.FirstFrame, now)
+		w.mu.Lock()
+		if l, ok := w.layers[st.ID]; ok {
+			rr.Layer, rr.Width, rr.Height = l.Layer, l.Width, l.Height
+		}
+		w.mu.Unlock()
 		if !st.FirstFrame.IsZero() {
 			rr.FirstFrameMS = st.FirstFrame.Sub(start).Milliseconds()
 			rr.FirstFrameUnixMS = st.FirstFrame.UnixMilli()
@@ -362,13 +383,19 @@ type watcher struct {
 	videos      map[videoKey]client.VideoSource
 	frameTotals map[videoKey]uint64
 	err         error
+	// layers is the camera layer received from each participant.
+	layers map[string]client.VideoLayerChanged
+	// askW and askH are the size remote cameras are asked for (0: not
+	// asked); set before run.
+	askW, askH int
 
 	fps fpsMeter // the report filler's
 }
 
 func newWatcher(s *client.Session) *watcher {
 	return &watcher{s: s, done: make(chan struct{}), names: map[string]string{}, pubs: map[string]published{},
-		videos: map[videoKey]client.VideoSource{}, frameTotals: map[videoKey]uint64{}}
+		videos: map[videoKey]client.VideoSource{}, frameTotals: map[videoKey]uint64{},
+		layers: map[string]client.VideoLayerChanged{}}
 }
 
 func (w *watcher) noteChat(m client.ChatMessage) {
@@ -426,6 +453,14 @@ func (w *watcher) run() {
 					w.frameTotals[k] += n
 				}
 				w.videos[k] = e.Video
+				if e.Source == wire.SourceCamera && w.askW > 0 {
+					// Queued for the websocket; it does not block.
+					_ = w.s.RequestVideo(e.ParticipantID, wire.SourceCamera, client.VideoRequest{Width: w.askW, Height: w.askH})
+				}
+			}
+		case client.VideoLayerChanged:
+			if e.Source == wire.SourceCamera {
+				w.layers[e.ParticipantID] = e
 			}
 		case client.VideoRemoved:
 			k := videoKey{e.ParticipantID, e.Source}
@@ -473,4 +508,18 @@ func (w *watcher) endErr() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.err
+}
+
+// parseSize reads WxH ("" is 0x0).
+func parseSize(s string) (w, h int, err error) {
+	if s == "" {
+		return 0, 0, nil
+	}
+	ws, hs, ok := strings.Cut(s, "x")
+	w, err1 := strconv.Atoi(ws)
+	h, err2 := strconv.Atoi(hs)
+	if !ok || err1 != nil || err2 != nil || w <= 0 || h <= 0 || w > 16384 || h > 16384 {
+		return 0, 0, fmt.Errorf("--video-size %q: want WxH, each 1..16384", s)
+	}
+	return w, h, nil
 }

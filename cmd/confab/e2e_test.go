@@ -193,7 +193,7 @@ func TestAppCallWithThreeBots(t *testing.T) {
 	// The bots stay until the test kills them: on a loaded machine the
 	// steps below can take minutes. At 5 fps they leave the app's UI
 	// thread (software GL, race detector) time to answer the test.
-	for _, name := range []string{"Grace", "Linus", "Margaret"} {
+	for _, name := range []string{"Grace", "Linus"} {
 		cmd := exec.Command(e2e.bot, "--server", e2e.emb.URL, "--room", "e2e", "--name", name,
 			"--duration", "1800s", "--chat", "2", "--fps", "5")
 		if err := cmd.Start(); err != nil {
@@ -201,6 +201,10 @@ func TestAppCallWithThreeBots(t *testing.T) {
 		}
 		bots = append(bots, cmd)
 	}
+	// Margaret shows the others as thumbnails: she asks for their
+	// cameras at 160x120 and reports the layer she gets.
+	thumb := browsertest.StartBot(t, e2e.bot, e2e.emb.URL, "e2e", "Margaret",
+		"--duration", "1800s", "--fps", "5", "--video-size", "160x120")
 	t.Cleanup(func() {
 		for _, b := range bots {
 			_ = b.Process.Kill()
@@ -228,6 +232,11 @@ func TestAppCallWithThreeBots(t *testing.T) {
 	})
 
 	t.Logf("4 tiles with video %v after Join", time.Since(start).Round(time.Millisecond))
+	// The app's camera is simulcast: the thumbnail gets its 160x120 layer.
+	thumb.Wait(t, 60*time.Second, "Ada's camera at the q layer (160x120) for a thumbnail", func(r browsertest.BotReport) bool {
+		a := r.Remote["Ada"]
+		return a.Layer == "q" && a.Width == 160 && a.Height == 120 && a.Frames > 0
+	})
 	// Moving video: every tile's pixels change between two captures.
 	cs := e2e.ui.Call()
 	var tiles []*ui.Tile

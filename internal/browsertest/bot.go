@@ -22,6 +22,11 @@ type BotReport struct {
 		Frames       uint64 `json:"frames"`
 		AudioPackets uint64 `json:"audio_packets"`
 		AudioDecoded uint64 `json:"audio_decoded"`
+		// Layer, Width and Height: their camera's simulcast layer
+		// received now, from the server's layer messages.
+		Layer  string `json:"layer"`
+		Width  int    `json:"width"`
+		Height int    `json:"height"`
 	} `json:"remote"`
 	Sources map[string]map[string]uint64 `json:"sources"`
 	Chat    []struct {
