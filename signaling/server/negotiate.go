@@ -47,7 +47,7 @@ func (p *peer) subscribe(t *sfu.Track) {
 		var err error
 		down, err = t.NewDownTrack(func(layer, w, h int) {
 			p.log.Debug("layer", "track", id, "layer", layerName(layer), "width", w, "height", h, "estimate", p.estimate())
-			p.sendMsg(wire.TypeLayer, wire.LayerChanged{Track: id, Layer: layerName(layer), Width: w, Height: h})
+			p.sendLayer(wire.LayerChanged{Track: id, Layer: layerName(layer), Width: w, Height: h})
 		})
 		if err != nil {
 			p.log.Warn("subscribe", "track", t.ID, "err", err)

@@ -5,8 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/confab/confab/signaling/client"
 	"github.com/confab/confab/signaling/server/servertest"
+	"github.com/confab/confab/signaling/token"
 	"github.com/confab/confab/signaling/wire"
 )
 
@@ -60,5 +63,38 @@ func TestPausePlainVideo(t *testing.T) {
 	}
 	if errs := append(hidden.Errors(), shown.Errors()...); len(errs) > 0 {
 		t.Errorf("errors from the server: %+v", errs)
+	}
+}
+
+// TestJoinedComesFirstInACrowdedRoom: joining a room of simulcast
+// publishers, the first message is joined, even when a track subscribed
+// to while joining switches layer at once (its layer message waits). The
+// Go client refuses a join whose first answer is anything else; in a
+// 9-party room of simulcast bots the app's join failed that way.
+func TestJoinedComesFirstInACrowdedRoom(t *testing.T) {
+	srv := servertest.Start(t)
+	const room = "crowded"
+	for _, n := range []string{"p1", "p2", "p3", "p4", "p5", "p6"} {
+		joinSimulcast(t, srv, room, n)
+	}
+	probe := servertest.NewProbe(t, srv.URL, room, "probe", servertest.ProbeOptions{Loopback: true})
+	_ = probe // its subscriptions make the publishers' layers flow
+	for i := range 12 {
+		name := "late" + itoa(int64(i))
+		tok := srv.Token(token.Claims{Identity: name, Name: name, Room: room, Grants: token.DefaultGrants()}, time.Hour, time.Now())
+		ws, _, err := websocket.DefaultDialer.Dial(wsURL(srv), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		send(t, ws, wire.TypeJoin, wire.Join{Token: tok, Room: room})
+		_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, b, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if env, err := wire.DecodeEnvelope(b); err != nil || env.Type != wire.TypeJoined {
+			t.Fatalf("join %d: first message %.200s, want joined", i, b)
+		}
+		ws.Close()
 	}
 }

@@ -96,6 +96,13 @@ type peer struct {
 
 	ice *icewatch.Watch // restarts ICE while media is down
 
+	// layerMu orders the layer messages (simulcast.go) after joined: the
+	// tracks p subscribes to while joining may switch layer before joined
+	// is sent; their messages wait in heldLayers, the latest per track.
+	layerMu    sync.Mutex
+	welcomed   bool // joined was queued
+	heldLayers map[string]wire.LayerChanged
+
 	// relays counts the goroutines reading subscribers' feedback and the
 	// published tracks' forwarders; cleanup waits for them.
 	relays sync.WaitGroup

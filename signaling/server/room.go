@@ -119,6 +119,7 @@ func (s *Server) enter(name string, p *peer, afterSeq int64) (*room, string, str
 	r.countMembersLocked()
 	joined.You = p.stateLocked()
 	p.sendMsg(wire.TypeJoined, joined)
+	p.welcome()
 	r.broadcastLocked(p, wire.TypeParticipantJoined, wire.ParticipantEvent{Participant: joined.You})
 	r.mu.Unlock()
 

@@ -113,6 +113,34 @@ func (p *peer) receiveLayer(remote *webrtc.TrackRemote, receiver *webrtc.RTPRece
 	}
 }
 
+// sendLayer sends a layer message (PROTOCOL.md §5.2), or, before joined
+// was sent, keeps it to send right after: joined is the first message a
+// client gets. It runs on forwarding goroutines and does not block.
+func (p *peer) sendLayer(lc wire.LayerChanged) {
+	p.layerMu.Lock()
+	defer p.layerMu.Unlock()
+	if !p.welcomed {
+		if p.heldLayers == nil {
+			p.heldLayers = map[string]wire.LayerChanged{}
+		}
+		p.heldLayers[lc.Track] = lc
+		return
+	}
+	p.sendMsg(wire.TypeLayer, lc)
+}
+
+// welcome is called once joined has been queued: the layer messages held
+// meanwhile follow it.
+func (p *peer) welcome() {
+	p.layerMu.Lock()
+	defer p.layerMu.Unlock()
+	p.welcomed = true
+	for _, lc := range p.heldLayers {
+		p.sendMsg(wire.TypeLayer, lc)
+	}
+	p.heldLayers = nil
+}
+
 // drain reads remote until it ends.
 func drain(remote *webrtc.TrackRemote) {
 	buf := make([]byte, 1500)
