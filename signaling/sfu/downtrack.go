@@ -282,11 +282,7 @@ func (d *DownTrack) switchLocked(layer int, pkt *rtp.Packet, vi *vp8Info, now ti
 func (d *DownTrack) rebaseLocked(pkt *rtp.Packet, vi *vp8Info, now time.Time) {
 	if d.started {
 		d.seqOff = d.lastSeq + 1 - pkt.SequenceNumber
-		ticks := uint32(now.Sub(d.lastAt).Seconds() * 90000)
-		if ticks == 0 {
-			ticks = 1 // a new frame needs a new timestamp
-		}
-		d.tsOff = d.lastTS + ticks - pkt.Timestamp
+		d.tsOff = d.lastTS + elapsedTicks(now, d.lastAt) - pkt.Timestamp
 		if vi.picID >= 0 {
 			d.pidOff = d.lastPID + 1 - vi.pictureID(pkt.Payload)
 		}

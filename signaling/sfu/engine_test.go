@@ -92,3 +92,22 @@ func TestNackRetriesBounded(t *testing.T) {
 	}
 	t.Logf("packet 5 asked for %d times", asked)
 }
+
+// TestElapsedTicks: the timestamp step across a switch is the time between
+// at 90 kHz, and never goes back when the times come out of order.
+func TestElapsedTicks(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	for _, c := range []struct {
+		now  time.Time
+		want uint32
+	}{
+		{t0.Add(time.Second), 90000},
+		{t0, 1},
+		{t0.Add(-33 * time.Microsecond), 1}, // was about 2^32-3: the timestamp went back
+		{t0.Add(5 * time.Microsecond), 1},
+	} {
+		if got := elapsedTicks(c.now, t0); got != c.want {
+			t.Errorf("%v after: %d ticks, want %d", c.now.Sub(t0), got, c.want)
+		}
+	}
+}

@@ -31,6 +31,19 @@ type Splicer struct {
 	buf     [1500]byte
 }
 
+// elapsedTicks is the time from last to now at 90 kHz, at least 1 (a new
+// frame needs a new timestamp). now may be before last: the layers of a
+// track are read on goroutines of their own, and one may take its time
+// stamp just before another that writes first; a negative span converted
+// to uint32 would set the timestamp back.
+func elapsedTicks(now, last time.Time) uint32 {
+	d := now.Sub(last)
+	if d <= 0 {
+		return 1
+	}
+	return max(uint32(d.Seconds()*90000), 1)
+}
+
 // Restart makes the next packet the first of a new source.
 func (s *Splicer) Restart() {
 	s.mu.Lock()
@@ -50,8 +63,7 @@ func (s *Splicer) Write(h *rtp.Header, payload []byte, now time.Time, send func(
 	}
 	if s.restart && s.started {
 		s.seqOff = s.lastSeq + 1 - h.SequenceNumber
-		ticks := uint32(now.Sub(s.lastAt).Seconds() * 90000)
-		s.tsOff = s.lastTS + max(ticks, 1) - h.Timestamp
+		s.tsOff = s.lastTS + elapsedTicks(now, s.lastAt) - h.Timestamp
 		if vi.picID >= 0 {
 			s.pidOff = s.lastPID + 1 - vi.pictureID(payload)
 		}
