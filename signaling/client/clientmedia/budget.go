@@ -10,8 +10,9 @@ const audioReserve = capture.DefaultAudioBitRate + 50*(12+8+20)*8
 // session's congestion-control estimate, client.Session.OnSendEstimate),
 // among the video encoders: the microphone's share is set aside, a screen
 // share gets up to two thirds of the rest (text must stay readable), the
-// camera what is left; neither above its configured bit rate nor below
-// capture.MinVideoBitRate. It is safe from any goroutine and returns at
+// camera what is left, which its simulcast layers share (the top layers
+// stop when it is too little for them: capture.VideoTrack.SetBitRate);
+// neither above its configured bit rate nor below capture.MinVideoBitRate. It is safe from any goroutine and returns at
 // once: the encoders take the new target with their next frame.
 func (m *Media) SetSendBudget(bps int) {
 	m.mu.Lock()
