@@ -306,7 +306,7 @@ func (h *onlineHub) settleLocked(lc *personCall, now time.Time) {
 // which gets the answer to its request instead. An ended call is then
 // forgotten: its room admits nobody more.
 func (h *onlineHub) updateLocked(lc *personCall, skip *onlineConn, changed []string) {
-	b, err := encodeSupport(calls.TypeCall, calls.CallMsg{Call: lc.snapshot()})
+	b, err := encodeFrame(calls.TypeCall, calls.CallMsg{Call: lc.snapshot()})
 	if err != nil {
 		return
 	}

@@ -19,10 +19,8 @@ import (
 // Presence connection timing and limits (PROTOCOL.md, "Presence and calls").
 const (
 	onlineSendQueue = 256
-	onlinePing      = 15 * time.Second
 	onlineSilence   = 45 * time.Second
 	onlineHelloWait = 10 * time.Second
-	onlineWriteWait = 10 * time.Second
 	onlineMsgRate   = 10
 	onlineMsgBurst  = 20
 	// maxOnline bounds the identities online at once.
@@ -104,16 +102,11 @@ func (h *onlineHub) close() {
 // send queue; a client that cannot keep up is dropped. person is set by
 // the reader at hello, before the connection is registered.
 type onlineConn struct {
-	h    *onlineHub
-	ws   *websocket.Conn
-	send chan []byte
-	lim  *rate.Limiter
-	quit chan struct{}
-	once sync.Once
+	jsonSocket
+	h   *onlineHub
+	lim *rate.Limiter
 
 	person *onlinePerson
-	code   int
-	reason string
 }
 
 func (h *onlineHub) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -129,8 +122,8 @@ func (h *onlineHub) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(calls.MaxFrameBytes)
-	c := &onlineConn{h: h, ws: ws, send: make(chan []byte, onlineSendQueue),
-		lim: rate.NewLimiter(onlineMsgRate, onlineMsgBurst), quit: make(chan struct{})}
+	c := &onlineConn{jsonSocket: newJSONSocket(ws, onlineSendQueue), h: h,
+		lim: rate.NewLimiter(onlineMsgRate, onlineMsgBurst)}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -139,24 +132,11 @@ func (h *onlineHub) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	h.wg.Add(2)
 	h.mu.Unlock()
-	go c.writePump()
+	go func() {
+		defer h.wg.Done()
+		c.writePump()
+	}()
 	go c.readPump()
-}
-
-// enqueue queues a frame; a full queue drops the connection.
-func (c *onlineConn) enqueue(b []byte) {
-	select {
-	case <-c.quit:
-	case c.send <- b:
-	default:
-		c.shut(websocket.ClosePolicyViolation, "too slow")
-	}
-}
-
-func (c *onlineConn) sendMsg(typ string, data any) {
-	if b, err := encodeSupport(typ, data); err == nil {
-		c.enqueue(b)
-	}
 }
 
 func (c *onlineConn) sendError(code, msg, ref string) {
@@ -167,54 +147,6 @@ func (c *onlineConn) sendError(code, msg, ref string) {
 func (c *onlineConn) fail(code, msg string) {
 	c.sendMsg(calls.TypeError, calls.Error{Code: code, Message: msg, Fatal: true})
 	c.shut(websocket.ClosePolicyViolation, code)
-}
-
-// shut ends the connection once: the writer flushes the queue, sends a
-// close frame and closes the socket, which ends the reader.
-func (c *onlineConn) shut(code int, reason string) {
-	c.once.Do(func() {
-		c.code, c.reason = code, reason
-		close(c.quit)
-	})
-}
-
-func (c *onlineConn) writePump() {
-	defer c.h.wg.Done()
-	defer c.ws.Close()
-	ping := time.NewTicker(onlinePing)
-	defer ping.Stop()
-	write := func(b []byte) error {
-		_ = c.ws.SetWriteDeadline(time.Now().Add(onlineWriteWait))
-		return c.ws.WriteMessage(websocket.TextMessage, b)
-	}
-	for {
-		select {
-		case b := <-c.send:
-			if err := write(b); err != nil {
-				c.shut(websocket.CloseGoingAway, "write failed")
-				return
-			}
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(onlineWriteWait)); err != nil {
-				c.shut(websocket.CloseGoingAway, "ping failed")
-				return
-			}
-		case <-c.quit:
-			for {
-				select {
-				case b := <-c.send:
-					if write(b) != nil {
-						return
-					}
-					continue
-				default:
-				}
-				break
-			}
-			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.code, c.reason), time.Now().Add(time.Second))
-			return
-		}
-	}
 }
 
 // readPump reads hello, registers the connection, then handles requests
@@ -405,7 +337,7 @@ func (h *onlineHub) personLocked(p *onlinePerson) calls.Person {
 
 // broadcastLocked sends to everyone online but except; h.mu must be held.
 func (h *onlineHub) broadcastLocked(except *onlinePerson, typ string, data any) {
-	b, err := encodeSupport(typ, data)
+	b, err := encodeFrame(typ, data)
 	if err != nil {
 		return
 	}
@@ -425,7 +357,7 @@ func (h *onlineHub) toPersonLocked(id, typ string, data any) {
 	if p == nil {
 		return
 	}
-	b, err := encodeSupport(typ, data)
+	b, err := encodeFrame(typ, data)
 	if err != nil {
 		return
 	}

@@ -208,7 +208,7 @@ func (h *supportHub) announce(conv string, isNew bool) {
 
 // toAgents sends a message to every signed-in agent connection.
 func (h *supportHub) toAgents(typ string, data any) {
-	b, err := encodeSupport(typ, data)
+	b, err := encodeFrame(typ, data)
 	if err != nil {
 		return
 	}
@@ -221,7 +221,7 @@ func (h *supportHub) toAgents(typ string, data any) {
 
 // toAgent sends a message to one agent's connections.
 func (h *supportHub) toAgent(agentID, typ string, data any) {
-	b, err := encodeSupport(typ, data)
+	b, err := encodeFrame(typ, data)
 	if err != nil {
 		return
 	}
@@ -236,7 +236,7 @@ func (h *supportHub) toAgent(agentID, typ string, data any) {
 
 // toCustomer sends a message to a conversation's customer connections.
 func (h *supportHub) toCustomer(conv, typ string, data any) {
-	b, err := encodeSupport(typ, data)
+	b, err := encodeFrame(typ, data)
 	if err != nil {
 		return
 	}

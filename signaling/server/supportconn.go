@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -20,12 +19,10 @@ import (
 const (
 	closeGoingAway    = websocket.CloseGoingAway
 	supportSendQueue  = 256
-	supportPing       = 15 * time.Second
 	supportSilence    = 45 * time.Second
 	supportFirstWait  = 10 * time.Second
 	supportMsgRate    = 10
 	supportMsgBurst   = 20
-	supportWriteWait  = 10 * time.Second
 	supportResumePage = store.MaxChatPage
 )
 
@@ -34,28 +31,15 @@ const (
 // dropped. agent is set for an agent, conv for a customer, by the reader
 // before the connection is registered.
 type supportConn struct {
+	jsonSocket
 	h    *supportHub
-	ws   *websocket.Conn
 	addr string
-	send chan []byte
 	lim  *rate.Limiter
 
 	agent store.Agent
 	conv  string
 	// timedOut says the last read ended at its deadline (reader only).
 	timedOut bool
-
-	once sync.Once
-	quit chan struct{}
-}
-
-// encodeSupport makes one frame in the protocol's envelope.
-func encodeSupport(typ string, data any) ([]byte, error) {
-	d, err := json.Marshal(data)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(wire.Envelope{V: wire.ProtocolVersion, Type: typ, Data: d})
 }
 
 // serveWS upgrades a customer's (/api/support/ws) or an agent's
@@ -80,8 +64,8 @@ func (h *supportHub) serveWS(w http.ResponseWriter, r *http.Request, agent bool)
 		return
 	}
 	ws.SetReadLimit(support.MaxFrameBytes)
-	c := &supportConn{h: h, ws: ws, addr: r.RemoteAddr, send: make(chan []byte, supportSendQueue),
-		lim: rate.NewLimiter(supportMsgRate, supportMsgBurst), quit: make(chan struct{})}
+	c := &supportConn{jsonSocket: newJSONSocket(ws, supportSendQueue), h: h, addr: r.RemoteAddr,
+		lim: rate.NewLimiter(supportMsgRate, supportMsgBurst)}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -90,24 +74,11 @@ func (h *supportHub) serveWS(w http.ResponseWriter, r *http.Request, agent bool)
 	}
 	h.wg.Add(2)
 	h.mu.Unlock()
-	go c.writePump()
+	go func() {
+		defer h.wg.Done()
+		c.writePump()
+	}()
 	go c.readPump(agent)
-}
-
-// enqueue queues a frame; a full queue drops the connection.
-func (c *supportConn) enqueue(b []byte) {
-	select {
-	case <-c.quit:
-	case c.send <- b:
-	default:
-		go c.shut(websocket.ClosePolicyViolation, "too slow")
-	}
-}
-
-func (c *supportConn) sendMsg(typ string, data any) {
-	if b, err := encodeSupport(typ, data); err == nil {
-		c.enqueue(b)
-	}
 }
 
 func (c *supportConn) sendError(code, msg, ref string) {
@@ -118,50 +89,6 @@ func (c *supportConn) sendError(code, msg, ref string) {
 func (c *supportConn) fail(code, msg string) {
 	c.sendError(code, msg, "")
 	c.shut(websocket.ClosePolicyViolation, code)
-}
-
-// shut closes the connection once: the writer sends what is queued and
-// a close frame, then the socket closes.
-func (c *supportConn) shut(code int, reason string) {
-	c.once.Do(func() {
-		close(c.quit)
-		go func() {
-			time.Sleep(100 * time.Millisecond) // the writer's turn to flush
-			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
-			c.ws.Close()
-		}()
-	})
-}
-
-func (c *supportConn) writePump() {
-	defer c.h.wg.Done()
-	ping := time.NewTicker(supportPing)
-	defer ping.Stop()
-	for {
-		select {
-		case b := <-c.send:
-			c.ws.SetWriteDeadline(time.Now().Add(supportWriteWait))
-			if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
-				c.shut(websocket.CloseGoingAway, "write failed")
-				return
-			}
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(supportWriteWait)); err != nil {
-				c.shut(websocket.CloseGoingAway, "ping failed")
-				return
-			}
-		case <-c.quit:
-			for { // flush what is queued, then stop
-				select {
-				case b := <-c.send:
-					c.ws.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-					_ = c.ws.WriteMessage(websocket.TextMessage, b)
-				default:
-					return
-				}
-			}
-		}
-	}
 }
 
 // readPump reads the first message (auth or resume), registers the
