@@ -88,6 +88,8 @@ type CallScreen struct {
 	// tests read them.
 	ticks   int
 	handled int
+	// pacer holds video back while the draw loop is busy (ticker.go).
+	pacer videoPacer
 }
 
 // newCallScreen builds the screen for call; start begins reading events.
@@ -222,7 +224,7 @@ func (cs *CallScreen) start(tick time.Duration) {
 	if tick <= 0 {
 		return
 	}
-	cs.stopTick = startTicker(tick, do, cs.tick)
+	cs.stopTick = startTicker(tick, do, cs.tickLate)
 }
 
 // maxEventBatch bounds the events handled in one call on the UI goroutine,
@@ -280,7 +282,11 @@ func (cs *CallScreen) handleShortcut(s fyne.Shortcut) bool {
 }
 
 // tick redraws the tiles whose video has a new frame.
-func (cs *CallScreen) tick() {
+func (cs *CallScreen) tick() { cs.tickLate(0) }
+
+// tickLate is tick for a tick that waited late for the UI goroutine: the
+// video waits for a tick on time if the draw loop is busy (videoPacer).
+func (cs *CallScreen) tickLate(late time.Duration) {
 	if cs.detached {
 		return
 	}
@@ -290,10 +296,17 @@ func (cs *CallScreen) tick() {
 		cs.updateQuality(now)
 	}
 	cs.requestVideos(now)
+	if !cs.pacer.allow(late, now) {
+		return
+	}
+	drew := false
 	for _, t := range cs.order {
-		if t.Visible() && !t.cameraOff {
-			t.updateVideo()
+		if t.Visible() && !t.cameraOff && t.updateVideo() {
+			drew = true
 		}
+	}
+	if drew {
+		cs.pacer.drew(now)
 	}
 }
 

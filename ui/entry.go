@@ -270,7 +270,7 @@ func (s *EntryScreen) shown(errMsg string) {
 	s.startPreview()
 	s.startMic()
 	if s.app.tick > 0 && s.stopTick == nil {
-		s.stopTick = startTicker(s.app.tick, s.app.do, s.tick)
+		s.stopTick = startTicker(s.app.tick, s.app.do, func(time.Duration) { s.tick() })
 	}
 }
 
