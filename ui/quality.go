@@ -155,3 +155,13 @@ func (cs *CallScreen) updateQuality(now time.Time) {
 		t.setQuality(m)
 	}
 }
+
+// RemoteStats returns what the call counted per participant (first video
+// packet, first frame decoded, ...), nil if the call counts nothing. The
+// app's benchmarks read it to split a join's time.
+func (cs *CallScreen) RemoteStats() []client.RemoteStats {
+	if ss, ok := cs.call.(StatsSource); ok {
+		return ss.Stats()
+	}
+	return nil
+}

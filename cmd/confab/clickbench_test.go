@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -119,7 +121,9 @@ func clickToPixel(b *testing.B, d *xpixel.Display, x, y int) time.Duration {
 			return time.Since(start)
 		}
 	}
-	b.Fatalf("the pixel at %d,%d did not change within 30 s of the click", x, y)
+	shot := filepath.Join(os.TempDir(), "confab-clickbench-fail.png")
+	_ = exec.Command("import", "-window", "root", shot).Run()
+	b.Fatalf("the pixel at %d,%d did not change within 30 s of the click (screen: %s)", x, y, shot)
 	return 0
 }
 

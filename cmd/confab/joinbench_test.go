@@ -62,10 +62,21 @@ func BenchmarkAppJoin(b *testing.B) {
 			return ownAt > 0 && remoteAt > 0
 		})
 		own, remote = append(own, ownAt), append(remote, remoteAt)
-		b.Logf("join %d: tiles at %v, own video source at %v, own frame drawn at %v, remote frame at %v",
-			i+1, welcomeAt, sourceAt, ownAt, remoteAt)
 		var cs *ui.CallScreen
-		onUI(func() { cs = e2e.ui.Call() })
+		var packetAt, decodedAt time.Duration
+		onUI(func() {
+			cs = e2e.ui.Call()
+			for _, st := range cs.RemoteStats() {
+				if !st.FirstVideoPacket.IsZero() {
+					packetAt = st.FirstVideoPacket.Sub(start)
+				}
+				if !st.FirstFrame.IsZero() {
+					decodedAt = st.FirstFrame.Sub(start)
+				}
+			}
+		})
+		b.Logf("join %d: tiles at %v, own video source at %v, own frame drawn at %v; remote: first video packet at %v, first frame decoded at %v, drawn at %v",
+			i+1, welcomeAt, sourceAt, ownAt, packetAt, decodedAt, remoteAt)
 		onUI(func() { cs.Controls().Leave.OnTapped() })
 	}
 	b.ReportMetric(float64(median(own).Milliseconds()), "ms-to-own-video-p50")
