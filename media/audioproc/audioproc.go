@@ -73,7 +73,8 @@ type config struct {
 	margin   time.Duration
 }
 
-// WithEngine chooses the implementation. Default EngineWebRTC.
+// WithEngine chooses the implementation. Default EngineWebRTC (EngineSpeex
+// on Windows, where the WebRTC module is not built in).
 func WithEngine(e Engine) Option { return func(c *config) { c.engine = e } }
 
 // WithSettings sets which stages run at first. Default Defaults().
@@ -136,7 +137,7 @@ type Processor struct {
 // New starts a processor. It fails with ErrEngine when the library cannot
 // start.
 func New(opts ...Option) (*Processor, error) {
-	cfg := config{engine: EngineWebRTC, settings: Defaults(), margin: DefaultMargin}
+	cfg := config{engine: defaultEngine, settings: Defaults(), margin: DefaultMargin}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -1,4 +1,4 @@
-//go:build speex
+//go:build speex || windows
 
 package audioproc
 

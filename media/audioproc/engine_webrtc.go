@@ -1,3 +1,5 @@
+//go:build !windows
+
 package audioproc
 
 // #cgo pkg-config: webrtc-audio-processing

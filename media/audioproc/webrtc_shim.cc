@@ -1,3 +1,5 @@
+//go:build !windows
+
 // webrtc_shim.cc implements webrtc_shim.h over webrtc::AudioProcessing
 // (the 0.3 API Debian ships).
 #include "webrtc_shim.h"

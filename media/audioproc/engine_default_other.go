@@ -1,0 +1,6 @@
+//go:build !windows
+
+package audioproc
+
+// defaultEngine is what New uses unless WithEngine says otherwise.
+const defaultEngine = EngineWebRTC
