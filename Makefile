@@ -40,10 +40,22 @@ clean:
 # dist/confab_<debv>_amd64.deb and dist/confab-server_<debv>_amd64.deb (nfpm).
 DEB_VERSION = $(shell scripts/version.sh --deb $(VERSION))
 
-.PHONY: test-package
+.PHONY: test-package package-windows test-package-windows
 
 package: deps
 	@VERSION=$(VERSION) DEB_VERSION=$(DEB_VERSION) scripts/package.sh
+
+# The Windows installer, dist/Confab-<v>-setup.exe, cross-built on Linux
+# (scripts/package-windows.sh; the C libraries are built once into
+# ~/.cache/confab-win from Debian's source packages).
+package-windows: deps
+	@scripts/deps.sh windows
+	@VERSION=$(VERSION) scripts/package-windows.sh
+
+# Builds the installer and checks it under wine (scripts/test-package-windows.sh).
+test-package-windows: package-windows
+	@scripts/deps.sh test wine
+	@VERSION=$(VERSION) CONFAB_PKG_NOBUILD=1 scripts/test-package-windows.sh
 
 # Builds the packages, inspects them, installs them into a throwaway root
 # and starts the installed server. CONFAB_PKG_NOBUILD=1 tests dist/ as is.

@@ -18,12 +18,19 @@ pkgs=(
 # glyphs its built-in fonts lack (Fyne falls back to system fonts).
 # Extra groups: "test" adds what only the tests need; "browser" adds the
 # headless Chromium of the browser tests and benchmark (they run it in a
-# network namespace of their own, which needs root).
+# network namespace of their own, which needs root); "windows" adds the
+# mingw-w64 cross compilers, the tools scripts/winlibs.sh builds Debian's
+# library sources with, and NSIS (make package-windows); "wine" adds what
+# runs the Windows build in the package test.
 browser=(chromium fonts-dejavu-core)
+windows=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 binutils-mingw-w64-x86-64 mingw-w64-tools
+  dpkg-dev cmake make yasm nsis imagemagick)
 for extra in "$@"; do
   case "$extra" in
     test) pkgs+=(dpkg-dev curl openssl file xz-utils binutils espeak-ng sox iproute2 nftables util-linux xdotool ffmpeg "${browser[@]}") ;;
     browser) pkgs+=("${browser[@]}") ;;
+    windows) pkgs+=("${windows[@]}") ;;
+    wine) pkgs+=(wine wine64 xvfb xauth curl) ;;
   esac
 done
 
