@@ -60,5 +60,5 @@ test-package-windows: package-windows
 # Builds the packages, inspects them, installs them into a throwaway root
 # and starts the installed server. CONFAB_PKG_NOBUILD=1 tests dist/ as is.
 test-package: deps
-	@scripts/deps.sh test
+	@scripts/deps.sh test windows wine
 	@VERSION=$(VERSION) DEB_VERSION=$(DEB_VERSION) scripts/test-package.sh

@@ -153,7 +153,7 @@ if [ "${1:-}" = "--in-wine" ]; then
     # The bot stays long enough for the app, slow to start under wine, to
     # join and both to get video flowing.
     timeout 240 "$BOT" --server "ws://${server_url#http://}" --room "$room" --name LinuxBot \
-      --duration "${CONFAB_WIN_CALL:-45s}" --width 320 --height 240 --fps 15 >"$tmp/bot.json" 2>"$tmp/bot.log" &
+      --duration "${CONFAB_WIN_CALL:-60s}" --width 320 --height 240 --fps 15 >"$tmp/bot.json" 2>"$tmp/bot.log" &
     bpid=$!
     # Look at the screen once both are in (CONFAB_WIN_SHOT=file.png).
     if [ -n "${CONFAB_WIN_SHOT:-}" ]; then

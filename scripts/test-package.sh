@@ -15,7 +15,9 @@
 #      with free ports, expects {"status":"ok"} from /healthz, makes a token
 #      with `confab-server token` and checks it is signed with the server's
 #      secret, checks `confab-server version` and `confab --version`, stops
-#      the server, then removes and purges the packages.
+#      the server, then removes and purges the packages;
+#   6. checks the Windows installer: scripts/test-package-windows.sh (under
+#      wine; skipped, saying why, without wine or without the installer).
 #
 # Bounded in time (every wait has a timeout), only uses 127.0.0.1, cleans up.
 # Exits non-zero on any failure; the last line is "package: N passed, M failed".
@@ -376,6 +378,18 @@ if [ "$fallback" = 1 ]; then
   spid=$(cat "$tmp/server.pid"); kill -TERM "$spid" 2>/dev/null
   for _ in $(seq 50); do kill -0 "$spid" 2>/dev/null || break; sleep 0.2; done
   kill -KILL "$spid" 2>/dev/null; rm -f "$tmp/server.pid"
+fi
+
+# ------------------------------------------------------ the Windows installer
+# scripts/test-package-windows.sh: built here too unless CONFAB_PKG_NOBUILD=1
+# (then checked only if dist/ has it), run under wine where wine is.
+VERSION=$VERSION timeout 1800 scripts/test-package-windows.sh | tee "$tmp/windows.out"
+if ! last=$(grep -E '^windows: [0-9]+ passed' "$tmp/windows.out" | tail -1) || [ -z "$last" ]; then
+  fail "the Windows checks ended without a result (timed out?)"
+else
+  pass=$((pass + $(sed -E 's/^windows: ([0-9]+) passed.*/\1/' <<<"$last")))
+  failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$last")))
+  grep -q skipped <<<"$last" && skipped=$((skipped + $(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$last")))
 fi
 
 echo "package: $pass passed, $failed failed$([ "$skipped" -gt 0 ] && echo ", $skipped skipped")"

@@ -20,6 +20,8 @@
 # with the cross compiler (winpthreads, libstdc++), and is linked statically.
 #
 #   scripts/winlibs.sh            build what is missing, print the prefix
+#   scripts/winlibs.sh --check    exit 0 if all are built (no network, no
+#                                 compiler needed); scripts/test.sh uses it
 #   CONFAB_WIN_CACHE=DIR          cache folder (default ~/.cache/confab-win)
 #
 # The cache holds src/ (Debian source packages, unpacked), build/ and the
@@ -38,6 +40,13 @@ RECIPE=2
 
 say() { echo "winlibs: $*" >&2; }
 die() { echo "winlibs: $*" >&2; exit 1; }
+
+if [ "${1:-}" = --check ]; then
+  for lib in libvpx opus speexdsp libyuv; do
+    grep -qs " recipe $RECIPE\$" "$PREFIX/.built/$lib" || exit 1
+  done
+  exit 0
+fi
 
 export CC=$HOST-gcc CXX=$HOST-g++ AR=$HOST-ar RANLIB=$HOST-ranlib STRIP=$HOST-strip
 for t in "$CC" "$CXX" "$AR" dpkg-source apt-get cmake make yasm; do
