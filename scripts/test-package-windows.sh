@@ -176,7 +176,8 @@ print(r.get("remote",{}).get("WinApp",{}).get("frames",0))' "$tmp/bot.json" 2>/d
     afr=$(sed -n 's/.*msg=received from=LinuxBot frames=\([0-9]*\).*/\1/p' "$tmp/app.log" | head -1)
     [ "${afr:-0}" -gt 0 ] && ok "the Windows app under wine decoded $afr frames of the Linux bot's video ($kind)" ||
       fail "the Windows app decoded no video from the bot; app log: $(grep -v '^[[:space:]]*$' "$tmp/app.log" | tail -5)"
-    cp "$tmp/app.log" "$tmp/bot.json" "$tmp/bot.log" dist/ 2>/dev/null
+    # Kept for a look after a failure.
+    for f in app.log bot.json bot.log; do cp "$tmp/$f" "dist/windows-test-$f" 2>/dev/null; done
   fi
   spid=$(cat "$tmp/server.pid")
   kill -TERM "$spid" 2>/dev/null
