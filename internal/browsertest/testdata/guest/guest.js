@@ -87,7 +87,11 @@
     case "participant_left": st.participants = st.participants.filter(p => p.id !== d.id); break;
     case "chat": addChat(d.message); break;
     case "error": st.error = d.code + ": " + d.message; if (d.fatal) st.phase = "error"; break;
-    case "speakers": case "history": case "reaction": break;
+    case "layer": // §5.3: which layer of a simulcast track this page is sent
+      if (st.phase !== "call") violation("layer before joined");
+      if (typeof d.track !== "string" || typeof d.layer !== "string") violation("layer without track and layer");
+      break;
+    case "speakers": case "history": case "reaction": case "recording": break;
     default: violation("unknown message type " + m.type);
     }
   }
