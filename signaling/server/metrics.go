@@ -68,6 +68,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	counter("confab_rtp_bytes_in_total", "RTP bytes received from publishers.", m.sfu.BytesIn.Load())
 	counter("confab_keyframe_requests_total", "PLIs sent to publishers.", m.sfu.Keyframes.Load())
 	counter("confab_layer_switches_total", "Simulcast layer changes made for subscribers (at keyframes, or pauses).", m.sfu.LayerSwitches.Load())
+	counter("confab_rtp_retransmits_total", "RTP packets sent again for subscribers' NACKs, from the SFU's packet caches.", m.sfu.Retransmits.Load())
 	m.mu.Lock()
 	codes := make([]string, 0, len(m.refusals))
 	for c := range m.refusals {

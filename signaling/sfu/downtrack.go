@@ -17,11 +17,7 @@ import (
 // switch with the layer now sent (-1: none) and its size when known; it
 // runs on a forwarding goroutine and must not block. Close removes it.
 func (t *Track) NewDownTrack(onLayer func(layer, width, height int)) (*DownTrack, error) {
-	local, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
-		t.ID, t.Publisher)
-	if err != nil {
-		return nil, err
-	}
+	local := NewLocalTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, t.ID, t.Publisher)
 	d := &DownTrack{Local: local, track: t, onLayer: onLayer, current: -1, target: -1, out: local}
 	s := &t.sim
 	s.dmu.Lock()
@@ -38,7 +34,7 @@ func (t *Track) NewDownTrack(onLayer func(layer, width, height int)) (*DownTrack
 // by the layers' forwarding goroutines and SetTarget; its allocation
 // state belongs to the subscriber's Allocator.
 type DownTrack struct {
-	Local   *webrtc.TrackLocalStaticRTP
+	Local   *LocalTrack
 	track   *Track
 	onLayer func(layer, width, height int)
 	out     packetWriter
@@ -62,7 +58,8 @@ type DownTrack struct {
 	lastIn    uint16 // the newest sequence number of the current layer, as it arrives
 	lastInTS  uint32 // and its timestamp
 	resync    bool   // the current layer's numbering jumped: wait for its keyframe
-	buf       [1500]byte
+	buf       [maxPacket]byte
+	pkt       rtp.Packet // the packet being sent, rewritten
 	closed    bool
 
 	alloc allocState // guarded by the Allocator's mu
@@ -131,11 +128,46 @@ func (d *DownTrack) askLocked(now time.Time) {
 	}
 }
 
-// RelayFeedback reads the RTCP the subscriber sends for d through sender
-// and turns its PLI and FIR into keyframe requests for the layer it gets.
-// It returns when the sender is stopped.
+// RelayFeedback reads the RTCP the subscriber sends for d through sender:
+// its PLI and FIR become keyframe requests for the layer it gets, its
+// NACKs are answered from that layer's cache; meanwhile it sends the
+// subscriber sender reports. It returns when the sender is stopped.
 func (d *DownTrack) RelayFeedback(sender *webrtc.RTPSender) {
-	relayFeedback(sender, d.RequestKeyframe)
+	relayFeedback(sender, d.Local, 90000, d.RequestKeyframe, d.resend)
+}
+
+// resend answers the subscriber's NACK for seq, a sequence number of d's
+// outgoing stream: when it maps to a packet of the layer being sent since
+// the last switch that the layer's cache still has, that packet goes
+// again, rewritten as it was the first time.
+func (d *DownTrack) resend(b *binding, seq uint16) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l := d.track.sim.layer(d.current)
+	if l == nil || d.closed {
+		return
+	}
+	in := seq - d.seqOff
+	if seqDiff(in, d.switchSeq) < 0 || seqDiff(in, d.lastIn) > 0 {
+		return // from before the switch, or not sent yet
+	}
+	var buf [maxPacket]byte
+	n := l.cache.get(in, buf[:])
+	if n == 0 {
+		return
+	}
+	var pkt rtp.Packet
+	if pkt.Unmarshal(buf[:n]) != nil {
+		return
+	}
+	vi, ok := parseVP8(pkt.Payload)
+	if !ok {
+		vi = vp8Info{picID: -1, tl0: -1}
+	}
+	out, _, _ := d.rewriteLocked(&pkt, &vi)
+	if b.write(&out.Header, out.Payload, false, 0) == nil {
+		d.track.stats.Retransmits.Add(1)
+	}
 }
 
 // Close stops d and takes it off its track.
@@ -230,7 +262,29 @@ func (d *DownTrack) write(layer int, pkt *rtp.Packet, vi *vp8Info, now time.Time
 	if seqDiff(pkt.SequenceNumber, d.lastIn) > 0 {
 		d.lastIn, d.lastInTS = pkt.SequenceNumber, pkt.Timestamp
 	}
-	out := rtp.Packet{Header: rtp.Header{
+	out, pid, tl0 := d.rewriteLocked(pkt, vi)
+	if !d.started || seqDiff(out.SequenceNumber, d.lastSeq) > 0 {
+		d.lastSeq, d.lastTS, d.lastAt = out.SequenceNumber, out.Timestamp, now
+		if vi.picID >= 0 {
+			d.lastPID = pid
+		}
+		if vi.tl0 >= 0 {
+			d.lastTL0 = tl0
+		}
+	}
+	d.started = true
+	if err := d.out.WriteRTP(out); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+		d.track.stats.WriteErrors.Add(1)
+	}
+}
+
+// rewriteLocked makes d.pkt the packet d sends for pkt of the current
+// layer: the sequence number, timestamp, VP8 PictureID and TL0PICIDX
+// moved by d's offsets (the payload copied to d.buf when it changes).
+// It returns d.pkt and the PictureID and TL0PICIDX written.
+func (d *DownTrack) rewriteLocked(pkt *rtp.Packet, vi *vp8Info) (out *rtp.Packet, pid uint16, tl0 uint8) {
+	out = &d.pkt
+	out.Header = rtp.Header{
 		Version:        2,
 		Padding:        pkt.Header.Padding,
 		PaddingSize:    pkt.Header.PaddingSize,
@@ -238,9 +292,9 @@ func (d *DownTrack) write(layer int, pkt *rtp.Packet, vi *vp8Info, now time.Time
 		PayloadType:    pkt.PayloadType,
 		SequenceNumber: pkt.SequenceNumber + d.seqOff,
 		Timestamp:      pkt.Timestamp + d.tsOff,
-	}, Payload: pkt.Payload}
-	var pid uint16
-	var tl0 uint8
+		Extensions:     out.Header.Extensions[:0],
+	}
+	out.Payload = pkt.Payload
 	if vi.picID >= 0 || vi.tl0 >= 0 {
 		n := copy(d.buf[:], pkt.Payload)
 		p := d.buf[:n]
@@ -254,19 +308,7 @@ func (d *DownTrack) write(layer int, pkt *rtp.Packet, vi *vp8Info, now time.Time
 		}
 		out.Payload = p
 	}
-	if !d.started || seqDiff(out.SequenceNumber, d.lastSeq) > 0 {
-		d.lastSeq, d.lastTS, d.lastAt = out.SequenceNumber, out.Timestamp, now
-		if vi.picID >= 0 {
-			d.lastPID = pid
-		}
-		if vi.tl0 >= 0 {
-			d.lastTL0 = tl0
-		}
-	}
-	d.started = true
-	if err := d.out.WriteRTP(&out); err != nil && !errors.Is(err, io.ErrClosedPipe) {
-		d.track.stats.WriteErrors.Add(1)
-	}
+	return out, pid, tl0
 }
 
 // switchLocked makes layer, whose keyframe starts with pkt, the layer sent.

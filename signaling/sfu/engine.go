@@ -18,6 +18,7 @@ import (
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
@@ -66,8 +67,8 @@ type Engine struct {
 
 // NewEngine opens the media UDP port and prepares the pion API: VP8 and
 // Opus with NACK, PLI and FIR feedback, the audio-level header extension,
-// pion's default interceptors (NACK responder and generator, RTCP
-// reports, TWCC feedback for what it receives), and a send-side bandwidth
+// pion's interceptors for what it receives (newServerMediaEngine: NACK
+// generator, receiver reports, TWCC feedback), and a send-side bandwidth
 // estimator (Google Congestion Control over the TWCC feedback of each
 // subscriber, AddCongestionControl). On an unspecified address the port is
 // opened on every interface address (and loopback), so each candidate
@@ -141,7 +142,7 @@ func NewEngine(cfg NetConfig) (*Engine, error) {
 		se.SetNAT1To1IPs(cfg.AnnounceIPs, webrtc.ICECandidateTypeHost)
 	}
 
-	me, ir, err := NewMediaEngine()
+	me, ir, err := newServerMediaEngine()
 	if err != nil {
 		e.Close()
 		return nil, err
@@ -179,9 +180,10 @@ func ConfigureCandidates(se *webrtc.SettingEngine, loopbackOnly bool, interfaces
 	}
 }
 
-// MaxNacksPerPacket is how often a receiver (the server, and the Go
-// client, which share NewMediaEngine) asks again for one missing packet
-// (RFC 4585 §6.2.1 generic NACK), once per 100 ms. pion's default asks
+// MaxNacksPerPacket is how often a receiver (the server, through
+// newServerMediaEngine, and the Go client, through NewMediaEngine) asks
+// again for one missing packet (RFC 4585 §6.2.1 generic NACK), once per
+// 100 ms. pion's default asks
 // until the packet leaves its 512-packet window: on a loaded machine,
 // where a reader falls behind and packets are dropped after decryption,
 // a retransmission of the same SSRC and sequence number is refused by
@@ -193,8 +195,64 @@ const MaxNacksPerPacket = 5
 
 // NewMediaEngine returns the codecs, feedback and header extensions the
 // server negotiates, with pion's default interceptors registered (the NACK
-// generator asking at most MaxNacksPerPacket times for a packet).
+// generator asking at most MaxNacksPerPacket times for a packet): what a
+// client of the server (a test peer, the Go client) uses.
 func NewMediaEngine() (*webrtc.MediaEngine, *interceptor.Registry, error) {
+	me, err := newCodecs()
+	if err != nil {
+		return nil, nil, err
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, ir,
+		webrtc.WithNackGeneratorOptions(nack.GeneratorMaxNacksPerPacket(MaxNacksPerPacket))); err != nil {
+		return nil, nil, fmt.Errorf("sfu: interceptors: %w", err)
+	}
+	return me, ir, nil
+}
+
+// newServerMediaEngine returns the server's codecs and the interceptors
+// of what it receives from publishers: NACKs for lost packets (RFC 4585
+// §6.2.1), receiver reports (RFC 3550 §6.4.2) and TWCC feedback, so each
+// publisher's own congestion control works. What the server sends goes
+// through none of pion's per-packet interceptors but the congestion
+// controller's (AddCongestionControl): sender reports, NACK answers (from
+// one cache per published stream) and keyframe requests are the SFU's
+// own (LocalTrack, relayFeedback), and no per-packet statistics are kept.
+func newServerMediaEngine() (*webrtc.MediaEngine, *interceptor.Registry, error) {
+	me, err := newCodecs()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, uri := range []string{sdp.SDESMidURI, sdp.SDESRTPStreamIDURI, sdp.SDESRepairRTPStreamIDURI, sdp.TransportCCURI} {
+		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, nil, fmt.Errorf("sfu: register %s: %w", uri, err)
+		}
+	}
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, nil, fmt.Errorf("sfu: register %s: %w", sdp.TransportCCURI, err)
+	}
+	ir := &interceptor.Registry{}
+	gen, err := nack.NewGeneratorInterceptor(nack.GeneratorMaxNacksPerPacket(MaxNacksPerPacket))
+	if err != nil {
+		return nil, nil, fmt.Errorf("sfu: interceptors: %w", err)
+	}
+	rr, err := report.NewReceiverInterceptor()
+	if err != nil {
+		return nil, nil, fmt.Errorf("sfu: interceptors: %w", err)
+	}
+	fb, err := twcc.NewSenderInterceptor()
+	if err != nil {
+		return nil, nil, fmt.Errorf("sfu: interceptors: %w", err)
+	}
+	ir.Add(gen)
+	ir.Add(rr)
+	ir.Add(fb)
+	return me, ir, nil
+}
+
+// newCodecs returns a MediaEngine with the codecs, their feedback and the
+// audio level header extension.
+func newCodecs() (*webrtc.MediaEngine, error) {
 	me := &webrtc.MediaEngine{}
 	videoFB := []webrtc.RTCPFeedback{
 		{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"},
@@ -212,18 +270,13 @@ func NewMediaEngine() (*webrtc.MediaEngine, *interceptor.Registry, error) {
 	}
 	for _, c := range codecs {
 		if err := me.RegisterCodec(c.p, c.t); err != nil {
-			return nil, nil, fmt.Errorf("sfu: register %s: %w", c.p.MimeType, err)
+			return nil, fmt.Errorf("sfu: register %s: %w", c.p.MimeType, err)
 		}
 	}
 	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, nil, fmt.Errorf("sfu: register audio level: %w", err)
+		return nil, fmt.Errorf("sfu: register audio level: %w", err)
 	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, ir,
-		webrtc.WithNackGeneratorOptions(nack.GeneratorMaxNacksPerPacket(MaxNacksPerPacket))); err != nil {
-		return nil, nil, fmt.Errorf("sfu: interceptors: %w", err)
-	}
-	return me, ir, nil
+	return me, nil
 }
 
 // InitialEstimate is the bandwidth a new PeerConnection's estimator

@@ -58,6 +58,7 @@ type Layer struct {
 	width  atomic.Int32 // from its latest keyframe header, 0 until one
 	height atomic.Int32
 	pli    pliGate
+	cache  packetCache // the latest packets, for NACKs
 }
 
 func (s *simulcast) snapshot() []*Layer {
@@ -164,7 +165,7 @@ func (t *Track) ForwardLayer(l *Layer) (last bool, err error) {
 		}
 		s.mu.Unlock()
 	}()
-	buf := make([]byte, 1500)
+	buf := make([]byte, maxPacket)
 	var pkt rtp.Packet
 	for {
 		n, _, err := l.remote.Read(buf)
@@ -182,6 +183,7 @@ func (t *Track) ForwardLayer(l *Layer) (last bool, err error) {
 		t.stats.BytesIn.Add(uint64(n))
 		l.rate.add(n)
 		l.last.Store(now.UnixNano())
+		l.cache.put(pkt.SequenceNumber, buf[:n])
 		vi, ok := parseVP8(pkt.Payload)
 		if !ok {
 			vi = vp8Info{picID: -1, tl0: -1}

@@ -31,6 +31,8 @@ type Stats struct {
 	// LayerSwitches counts simulcast layer changes made for subscribers
 	// (at a keyframe of the new layer, or a pause).
 	LayerSwitches atomic.Uint64
+	// Retransmits counts packets sent again for subscribers' NACKs.
+	Retransmits atomic.Uint64
 }
 
 // packetWriter is where Forward writes each packet.
@@ -42,8 +44,9 @@ type packetWriter interface {
 //
 // A track that is not simulcast has Local: every subscriber's
 // PeerConnection adds it, and Forward copies each RTP packet from the
-// publisher to all of them at once (TrackLocalStaticRTP rewrites SSRC and
-// payload type per subscriber).
+// publisher to all of them at once (LocalTrack rewrites SSRC and payload
+// type per subscriber). The latest video packets are kept once, in the
+// track's cache, to answer every subscriber's NACKs.
 //
 // A simulcast track (Simulcast true, Local nil) receives up to MaxLayers
 // layers of one video, each a TrackRemote with its own RID; each
@@ -54,7 +57,7 @@ type Track struct {
 	Publisher string
 	Source    string
 	Kind      webrtc.RTPCodecType
-	Local     *webrtc.TrackLocalStaticRTP
+	Local     *LocalTrack
 	Simulcast bool
 
 	out        packetWriter // Local, the fan-out to every subscriber
@@ -66,7 +69,9 @@ type Track struct {
 	done       chan struct{}
 	rate       rateMeter
 	pli        pliGate
-	tap        tapSlot // a recorder's view of the packets (tap.go)
+	tap        tapSlot     // a recorder's view of the packets (tap.go)
+	cache      packetCache // the latest packets, for NACKs (video)
+	clockRate  uint32
 
 	sim simulcast // the layers and down tracks of a simulcast track
 }
@@ -76,12 +81,13 @@ type Track struct {
 // subscribers see.
 func NewTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver,
 	id, streamID, source string, stats *Stats) (*Track, error) {
-	local, err := webrtc.NewTrackLocalStaticRTP(remote.Codec().RTPCodecCapability, id, streamID)
-	if err != nil {
-		return nil, err
+	codec := remote.Codec().RTPCodecCapability
+	if codec.MimeType == "" {
+		return nil, ErrNoCodec
 	}
+	local := NewLocalTrack(codec, id, streamID)
 	t := newTrack(pc, remote.Kind(), receiver, id, streamID, source, stats)
-	t.Local, t.out, t.remote = local, local, remote
+	t.Local, t.out, t.remote, t.clockRate = local, local, remote, codec.ClockRate
 	return t, nil
 }
 
@@ -117,7 +123,7 @@ func (t *Track) Forward(onLevel func(level uint8, voice bool)) error {
 	defer close(t.done)
 	t.stats.TracksLive.Add(1)
 	defer t.stats.TracksLive.Add(-1)
-	buf := make([]byte, 1500)
+	buf := make([]byte, maxPacket)
 	var pkt rtp.Packet
 	for {
 		n, _, err := t.remote.Read(buf)
@@ -127,27 +133,59 @@ func (t *Track) Forward(onLevel func(level uint8, voice bool)) error {
 			}
 			return err
 		}
-		if err := pkt.Unmarshal(buf[:n]); err != nil {
-			continue // a malformed packet is dropped, not forwarded
+		t.handle(buf[:n], &pkt, onLevel)
+	}
+}
+
+// handle forwards raw, one RTP packet as the publisher sent it, parsed
+// into pkt (reused from packet to packet). It is the one place where
+// Forward handles what it receives.
+func (t *Track) handle(raw []byte, pkt *rtp.Packet, onLevel func(level uint8, voice bool)) {
+	if err := pkt.Unmarshal(raw); err != nil {
+		return // a malformed packet is dropped, not forwarded
+	}
+	t.stats.PacketsIn.Add(1)
+	t.stats.BytesIn.Add(uint64(len(raw)))
+	t.rate.add(len(raw))
+	t.tap.call(0, pkt)
+	if onLevel != nil && t.levelExtID != 0 {
+		// RFC 6464 §3: one byte, V flag in the top bit, level in -dBov below.
+		if ext := pkt.Header.GetExtension(t.levelExtID); len(ext) >= 1 {
+			onLevel(ext[0]&0x7f, ext[0]&0x80 != 0)
 		}
-		t.stats.PacketsIn.Add(1)
-		t.stats.BytesIn.Add(uint64(n))
-		t.rate.add(n)
-		t.tap.call(0, &pkt)
-		if onLevel != nil && t.levelExtID != 0 {
-			// RFC 6464 §3: one byte, V flag in the top bit, level in -dBov below.
-			if ext := pkt.Header.GetExtension(t.levelExtID); len(ext) >= 1 {
-				onLevel(ext[0]&0x7f, ext[0]&0x80 != 0)
-			}
-		}
-		for _, id := range t.stripExt {
-			_ = pkt.Header.DelExtension(id)
-		}
-		// A failed write to one subscriber (the fan-out writes to all of
-		// them and joins the errors) must not stop the others' media.
-		if err := t.out.WriteRTP(&pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
-			t.stats.WriteErrors.Add(1)
-		}
+	}
+	if t.Kind == webrtc.RTPCodecTypeVideo {
+		t.cache.put(pkt.SequenceNumber, raw)
+	}
+	t.strip(pkt)
+	// A failed write to one subscriber must not stop the others' media.
+	if err := t.out.WriteRTP(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+		t.stats.WriteErrors.Add(1)
+	}
+}
+
+// strip removes the header extensions that name the publisher's m-line.
+func (t *Track) strip(pkt *rtp.Packet) {
+	for _, id := range t.stripExt {
+		_ = pkt.Header.DelExtension(id)
+	}
+}
+
+// resend answers a subscriber's NACK for seq from the track's cache: the
+// packet goes again to that subscriber (binding b) alone.
+func (t *Track) resend(b *binding, seq uint16) {
+	var buf [maxPacket]byte
+	n := t.cache.get(seq, buf[:])
+	if n == 0 {
+		return
+	}
+	var pkt rtp.Packet
+	if pkt.Unmarshal(buf[:n]) != nil {
+		return
+	}
+	t.strip(&pkt)
+	if b.write(&pkt.Header, pkt.Payload, false, 0) == nil {
+		t.stats.Retransmits.Add(1)
 	}
 }
 
@@ -205,25 +243,11 @@ func (t *Track) sendPLI(ssrc uint32) {
 }
 
 // RelayFeedback reads the RTCP a subscriber sends for this track through
-// sender and turns its PLI and FIR into keyframe requests to the publisher.
-// It returns when the sender is stopped.
+// sender: its PLI and FIR become keyframe requests to the publisher, its
+// NACKs are answered from the track's cache; meanwhile it sends the
+// subscriber sender reports. It returns when the sender is stopped.
 func (t *Track) RelayFeedback(sender *webrtc.RTPSender) {
-	relayFeedback(sender, t.RequestKeyframe)
-}
-
-func relayFeedback(sender *webrtc.RTPSender, keyframe func()) {
-	for {
-		pkts, _, err := sender.ReadRTCP()
-		if err != nil {
-			return
-		}
-		for _, p := range pkts {
-			switch p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				keyframe()
-			}
-		}
-	}
+	relayFeedback(sender, t.Local, t.clockRate, t.RequestKeyframe, t.resend)
 }
 
 // pliGate spaces the keyframe requests for one stream (keyframeGap).

@@ -1,0 +1,176 @@
+package sfu
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// serverPair connects a PeerConnection built as the Engine builds them
+// (no per-packet interceptors on what it sends) that sends local, to a
+// client with pion's default interceptors, over loopback. It returns the
+// server's sender and the client's PeerConnection; the client's remote
+// track arrives on tracks once packets flow.
+func serverPair(t *testing.T, local webrtc.TrackLocal) (*webrtc.RTPSender, *webrtc.PeerConnection, chan *webrtc.TrackRemote, chan *webrtc.RTPReceiver) {
+	t.Helper()
+	se := webrtc.SettingEngine{}
+	ConfigureCandidates(&se, true, nil)
+	me, ir, err := newServerMediaEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := AddCongestionControl(ir, InitialEstimate, nil, func(cc.BandwidthEstimator) {}); err != nil {
+		t.Fatal(err)
+	}
+	server, err := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)).
+		NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	cme, cir, err := NewMediaEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := webrtc.NewAPI(webrtc.WithMediaEngine(cme), webrtc.WithInterceptorRegistry(cir), webrtc.WithSettingEngine(se)).
+		NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	tr, err := server.AddTransceiverFromTrack(local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracks := make(chan *webrtc.TrackRemote, 1)
+	receivers := make(chan *webrtc.RTPReceiver, 1)
+	client.OnTrack(func(r *webrtc.TrackRemote, rc *webrtc.RTPReceiver) { tracks <- r; receivers <- rc })
+	offer, err := server.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(server)
+	if err := server.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	if err := client.SetRemoteDescription(*server.LocalDescription()); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := client.CreateAnswer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered = webrtc.GatheringCompletePromise(client)
+	if err := client.SetLocalDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	if err := server.SetRemoteDescription(*client.LocalDescription()); err != nil {
+		t.Fatal(err)
+	}
+	return tr.Sender(), client, tracks, receivers
+}
+
+// TestNackAnsweredFromCacheAndSenderReports: a packet lost on the way to
+// a subscriber is sent again when its NACK comes, from the track's one
+// cache (pion's NACK responder is no longer on the send path), and the
+// subscriber gets sender reports that count what it was sent.
+func TestNackAnsweredFromCacheAndSenderReports(t *testing.T) {
+	stats := &Stats{}
+	tr := &Track{ID: "camera:p", Publisher: "p", Kind: webrtc.RTPCodecTypeVideo, stats: stats, done: make(chan struct{}), clockRate: 90000}
+	tr.Local = NewLocalTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, tr.ID, tr.Publisher)
+	tr.out = tr.Local
+	sender, client, tracks, receivers := serverPair(t, tr.Local)
+
+	var relays sync.WaitGroup
+	relays.Add(1)
+	go func() { defer relays.Done(); tr.RelayFeedback(sender) }()
+	const lost = 1020
+	stop := make(chan struct{})
+	var fwd sync.WaitGroup
+	fwd.Add(1)
+	go func() { // the publisher's packets, as Forward handles them
+		defer fwd.Done()
+		var pkt rtp.Packet
+		for seq := uint16(1000); ; seq++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SSRC: 77, SequenceNumber: seq, Timestamp: uint32(seq) * 3000},
+				Payload: []byte{0x10, 0, 0, byte(seq)}}).Marshal()
+			if seq == lost {
+				tr.cache.put(seq, raw) // received, but lost on the way out
+				continue
+			}
+			tr.handle(raw, &pkt, nil)
+		}
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		fwd.Wait()
+		_ = sender.Stop()
+		relays.Wait()
+	})
+
+	var remote *webrtc.TrackRemote
+	var receiver *webrtc.RTPReceiver
+	select {
+	case remote = <-tracks:
+		receiver = <-receivers
+	case <-time.After(30 * time.Second):
+		t.Fatal("no track arrived")
+	}
+	var reports atomic.Int64
+	go func() {
+		for {
+			pkts, _, err := receiver.ReadRTCP()
+			if err != nil {
+				return
+			}
+			for _, p := range pkts {
+				if sr, ok := p.(*rtcp.SenderReport); ok && sr.SSRC == uint32(remote.SSRC()) && sr.PacketCount > 0 && sr.NTPTime != 0 {
+					reports.Add(1)
+				}
+			}
+		}
+	}()
+
+	seen := map[uint16]int{}
+	asked := false
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("lost packet %d not sent again (NACKed: %v); %d sender reports", lost, asked, reports.Load())
+		}
+		_ = remote.SetReadDeadline(time.Now().Add(time.Second))
+		pkt, _, err := remote.ReadRTP()
+		if err != nil {
+			continue
+		}
+		seen[pkt.SequenceNumber]++
+		// The client's NACK generator asks too; this one makes sure.
+		if !asked && seqDiff(pkt.SequenceNumber, lost) > 3 {
+			asked = true
+			if err := client.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{
+				MediaSSRC: uint32(remote.SSRC()), Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{lost}),
+			}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if seen[lost] > 0 && reports.Load() > 0 {
+			break
+		}
+	}
+	if stats.Retransmits.Load() == 0 {
+		t.Error("Retransmits not counted")
+	}
+}
