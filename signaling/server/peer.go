@@ -513,7 +513,7 @@ func (p *peer) watchPeerConnection() {
 			p.receiveLayer(remote, receiver, source)
 			return
 		}
-		t, err := sfu.NewTrack(p.pc, remote, receiver, wire.TrackID(p.id, source), p.id, source, &p.s.metrics.sfu)
+		t, err := sfu.NewTrack(p.pc, remote, receiver, wire.TrackID(p.id, source), p.id, source, &p.s.metrics.sfu, sfu.WithBatcher(p.s.engine))
 		if err != nil {
 			p.log.Error("track", "err", err)
 			return

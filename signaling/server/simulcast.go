@@ -76,7 +76,7 @@ func (p *peer) receiveLayer(remote *webrtc.TrackRemote, receiver *webrtc.RTPRece
 		p.negMu.Lock()
 		t = p.simTracks[receiver]
 		if t == nil {
-			t = sfu.NewSimulcastTrack(p.pc, remote.Kind(), receiver, wire.TrackID(p.id, source), p.id, source, &p.s.metrics.sfu)
+			t = sfu.NewSimulcastTrack(p.pc, remote.Kind(), receiver, wire.TrackID(p.id, source), p.id, source, &p.s.metrics.sfu, sfu.WithBatcher(p.s.engine))
 			p.simTracks[receiver] = t
 			created = true
 		}

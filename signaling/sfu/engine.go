@@ -22,6 +22,7 @@ import (
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -57,6 +58,7 @@ type Engine struct {
 	mux    ice.UDPMux
 	tcpMux ice.TCPMux // nil unless NetConfig.TCP
 	addr   net.Addr
+	conns  []*batchConn // the media UDP sockets (batch.go)
 
 	// pcMu serializes NewPeer: the congestion controller's estimator for
 	// a new PeerConnection is handed over in newBWE while pion builds its
@@ -81,7 +83,13 @@ func NewEngine(cfg NetConfig) (*Engine, error) {
 	logf := NewLoggerFactory(cfg.Logger)
 	e := &Engine{}
 	if ip := net.ParseIP(listenIP); listenIP == "" || (ip != nil && ip.IsUnspecified()) {
+		std, err := stdnet.NewNet()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		bn := &batchNet{Net: std}
 		opts := []ice.UDPMuxFromPortOption{
+			ice.UDPMuxFromPortWithNet(bn),
 			ice.UDPMuxFromPortWithLoopback(),
 			ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4),
 			ice.UDPMuxFromPortWithLogger(logf.NewLogger("ice-mux")),
@@ -97,7 +105,7 @@ func NewEngine(cfg NetConfig) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: media port %d: %w", ErrConfig, cfg.UDPPort, err)
 		}
-		e.mux = mux
+		e.mux, e.conns = mux, bn.conns
 		if addrs := mux.GetListenAddresses(); len(addrs) > 0 {
 			e.addr = addrs[0]
 		}
@@ -106,7 +114,12 @@ func NewEngine(cfg NetConfig) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: media port: %w", ErrConfig, err)
 		}
-		e.mux = webrtc.NewICEUDPMux(logf.NewLogger("ice-mux"), conn)
+		var pc net.PacketConn = conn
+		if uc, ok := conn.(*net.UDPConn); ok {
+			bc := newBatchConn(uc)
+			e.conns, pc = []*batchConn{bc}, bc
+		}
+		e.mux = webrtc.NewICEUDPMux(logf.NewLogger("ice-mux"), pc)
 		e.addr = conn.LocalAddr()
 	}
 
@@ -342,6 +355,21 @@ func (e *Engine) NewPeer() (*webrtc.PeerConnection, cc.BandwidthEstimator, error
 	bwe := e.newBWE
 	e.newBWE = nil
 	return pc, bwe, err
+}
+
+// Begin opens a fan-out on every media socket: what is written until End
+// leaves in as few sendmmsg calls as it can (Batcher).
+func (e *Engine) Begin() {
+	for _, c := range e.conns {
+		c.Begin()
+	}
+}
+
+// End closes a fan-out and sends what it queued.
+func (e *Engine) End() {
+	for _, c := range e.conns {
+		c.End()
+	}
 }
 
 // MediaAddr is the (first) local address of the media UDP port.

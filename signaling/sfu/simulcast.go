@@ -86,8 +86,8 @@ func (s *simulcast) layer(i int) *Layer {
 // the publisher's PeerConnection pc; its layers are added with AddLayer
 // as pion reports them (one TrackRemote per RID).
 func NewSimulcastTrack(pc *webrtc.PeerConnection, kind webrtc.RTPCodecType, receiver *webrtc.RTPReceiver,
-	id, streamID, source string, stats *Stats) *Track {
-	t := newTrack(pc, kind, receiver, id, streamID, source, stats)
+	id, streamID, source string, stats *Stats, opts ...TrackOption) *Track {
+	t := newTrack(pc, kind, receiver, id, streamID, source, stats, opts)
 	t.Simulcast = true
 	empty := []*DownTrack{}
 	t.sim.downs.Store(&empty)
@@ -193,8 +193,14 @@ func (t *Track) ForwardLayer(l *Layer) (last bool, err error) {
 			l.height.Store(int32(vi.height))
 		}
 		t.tap.call(l.index, &pkt)
+		if t.batch != nil {
+			t.batch.Begin()
+		}
 		for _, d := range *t.sim.downs.Load() {
 			d.write(l.index, &pkt, &vi, now)
+		}
+		if t.batch != nil {
+			t.batch.End()
 		}
 	}
 }

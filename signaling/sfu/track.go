@@ -74,28 +74,40 @@ type Track struct {
 	clockRate  uint32
 
 	sim simulcast // the layers and down tracks of a simulcast track
+
+	batch Batcher // brackets each fan-out; nil: none
 }
+
+// TrackOption configures a Track.
+type TrackOption func(*Track)
+
+// WithBatcher has the track bracket each packet's fan-out with b's Begin
+// and End, so that its datagrams leave together (the Engine's sendmmsg).
+func WithBatcher(b Batcher) TrackOption { return func(t *Track) { t.batch = b } }
 
 // NewTrack prepares the fan-out of remote, received by receiver on the
 // publisher's PeerConnection pc. id and streamID become the msid that
 // subscribers see.
 func NewTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver,
-	id, streamID, source string, stats *Stats) (*Track, error) {
+	id, streamID, source string, stats *Stats, opts ...TrackOption) (*Track, error) {
 	codec := remote.Codec().RTPCodecCapability
 	if codec.MimeType == "" {
 		return nil, ErrNoCodec
 	}
 	local := NewLocalTrack(codec, id, streamID)
-	t := newTrack(pc, remote.Kind(), receiver, id, streamID, source, stats)
+	t := newTrack(pc, remote.Kind(), receiver, id, streamID, source, stats, opts)
 	t.Local, t.out, t.remote, t.clockRate = local, local, remote, codec.ClockRate
 	return t, nil
 }
 
 func newTrack(pc *webrtc.PeerConnection, kind webrtc.RTPCodecType, receiver *webrtc.RTPReceiver,
-	id, streamID, source string, stats *Stats) *Track {
+	id, streamID, source string, stats *Stats, opts []TrackOption) *Track {
 	t := &Track{
 		ID: id, Publisher: streamID, Source: source, Kind: kind,
 		publisher: pc, stats: stats, done: make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(t)
 	}
 	if stats == nil {
 		t.stats = &Stats{}
@@ -158,6 +170,10 @@ func (t *Track) handle(raw []byte, pkt *rtp.Packet, onLevel func(level uint8, vo
 		t.cache.put(pkt.SequenceNumber, raw)
 	}
 	t.strip(pkt)
+	if t.batch != nil {
+		t.batch.Begin()
+		defer t.batch.End()
+	}
 	// A failed write to one subscriber must not stop the others' media.
 	if err := t.out.WriteRTP(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 		t.stats.WriteErrors.Add(1)
