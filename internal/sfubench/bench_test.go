@@ -44,6 +44,7 @@ type result struct {
 	received  uint64        // video packets the subscribers counted
 	expected  uint64        // packets sent times subscribers
 	wall      time.Duration
+	kdrops    uint64          // datagrams the kernel dropped for full receive buffers, any socket in the namespace
 	joins     []time.Duration // join -> first video packet (all but the first subscriber)
 	failedSub int
 }
@@ -86,8 +87,8 @@ func BenchmarkSFUSideBySide(b *testing.B) {
 					b.Fatalf("%s, %v, round %d: %v", s.name(), l, r+1, err)
 				}
 				results[key(s, l)] = append(results[key(s, l)], res)
-				fmt.Printf("round %d  %-14s %-7s %7.2f us/pkt  %8.0f pkt/s per core  loss %.3f%%  join p50 %5.1f ms\n",
-					r+1, l, s.name(), usPerPkt(res), pktPerCore(res), lossPct(res), pct(res.joins, 50))
+				fmt.Printf("round %d  %-14s %-7s %7.2f us/pkt  %8.0f pkt/s per core  loss %.3f%% (%d rcvbuf drops)  join p50 %5.1f ms\n",
+					r+1, l, s.name(), usPerPkt(res), pktPerCore(res), lossPct(res), res.kdrops, pct(res.joins, 50))
 			}
 		}
 	}
@@ -115,6 +116,7 @@ func total(rs []result) result {
 		t.received += r.received
 		t.expected += r.expected
 		t.wall += r.wall
+		t.kdrops += r.kdrops
 		t.joins = append(t.joins, r.joins...)
 		t.failedSub += r.failedSub
 	}
@@ -210,11 +212,11 @@ func runOne(b *testing.B, s server, l load, clip []clipFrame, seconds float64, c
 		return n
 	}
 	settle(count)
-	cpu0, n0, sent0, t0 := cpuTime(s.pid()), count(), p.sent.Load(), time.Now()
+	cpu0, n0, sent0, k0, t0 := cpuTime(s.pid()), count(), p.sent.Load(), rcvbufErrors(), time.Now()
 	p.run(ctx, clipFPS*l.rate, int(seconds*clipFPS*l.rate))
 	settle(count)
 	cpu1, n1, sent1 := cpuTime(s.pid()), count(), p.sent.Load()
-	res.wall = time.Since(t0)
+	res.wall, res.kdrops = time.Since(t0), rcvbufErrors()-k0
 	res.cpu, res.received, res.expected = cpu1-cpu0, n1-n0, (sent1-sent0)*uint64(l.subs-res.failedSub)
 	return res, nil
 }
@@ -240,6 +242,35 @@ func waitFor(d time.Duration, ok func() bool) bool {
 		}
 	}
 	return ok()
+}
+
+// rcvbufErrors is the kernel's count of UDP datagrams dropped because a
+// socket's receive buffer was full (RcvbufErrors in /proc/net/snmp), in
+// this network namespace: a subscriber or server that did not read in
+// time.
+func rcvbufErrors() uint64 {
+	raw, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0
+	}
+	var names []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		for i, n := range names {
+			if n == "RcvbufErrors" && i < len(f) {
+				v, _ := strconv.ParseUint(f[i], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
 }
 
 // cpuTime is a process's user+system CPU time (proc(5): fields 14 and 15,

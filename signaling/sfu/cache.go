@@ -3,8 +3,9 @@ package sfu
 import "sync"
 
 // cacheSize is how many of a stream's latest packets are kept for
-// retransmission: about 1.5 s of a 1.5 Mbit/s video. A power of two.
-const cacheSize = 512
+// retransmission: about 3 s of a 1.5 Mbit/s video, as deep as pion's
+// NACK responder kept per subscriber. A power of two.
+const cacheSize = 1024
 
 // packetCache keeps the latest packets of one published video stream as
 // they arrived, so that every subscriber's NACK (RFC 4585 §6.2.1) is
@@ -25,7 +26,7 @@ type cacheSlot struct {
 const maxPacket = 1500
 
 // put keeps raw, the packet with sequence number seq, in place of the one
-// 512 numbers before it.
+// cacheSize numbers before it.
 func (c *packetCache) put(seq uint16, raw []byte) {
 	if len(raw) > maxPacket {
 		return
