@@ -174,3 +174,72 @@ func TestNackAnsweredFromCacheAndSenderReports(t *testing.T) {
 		t.Error("Retransmits not counted")
 	}
 }
+
+// sentLog records what a binding wrote.
+type sentLog struct {
+	mu   sync.Mutex
+	pkts []rtp.Packet
+}
+
+func (s *sentLog) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pkts = append(s.pkts, rtp.Packet{Header: *h, Payload: append([]byte(nil), payload...)})
+	return len(payload), nil
+}
+func (s *sentLog) Write(b []byte) (int, error) { return len(b), nil }
+
+// TestDownTrackResendsRewritten: a NACK for a sequence number of a
+// DownTrack's stream, after a layer switch, is answered from that layer's
+// cache with the packet as it was first sent (same sequence number,
+// timestamp and PictureID); numbers from before the switch are not.
+func TestDownTrackResendsRewritten(t *testing.T) {
+	tr := testSimTrack()
+	d, _ := tr.NewDownTrack(nil)
+	log := &sentLog{}
+	if _, err := d.Local.Bind(fakeContext{id: "sub", ssrc: 555, w: log}); err != nil {
+		t.Fatal(err)
+	}
+	b := d.Local.bindingFor(555)
+	now := time.Now()
+	send := func(layer int, seq uint16, key bool, pid uint16) {
+		p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: uint32(seq) * 3000},
+			Payload: vp8Packet(true, key, pid, uint8(pid), 320, 240)}
+		raw, _ := p.Marshal()
+		tr.sim.layers[layer].cache.put(seq, raw)
+		vi, _ := parseVP8(p.Payload)
+		d.write(layer, &p, &vi, now)
+	}
+	d.SetTarget(0)
+	send(0, 100, true, 7)
+	send(0, 101, false, 8)
+	d.SetTarget(1) // switch at layer 1's keyframe: new offsets
+	send(1, 5000, true, 300)
+	send(1, 5001, false, 301)
+	send(1, 5002, false, 302)
+	log.mu.Lock()
+	sent := append([]rtp.Packet(nil), log.pkts...)
+	log.mu.Unlock()
+	if len(sent) != 5 {
+		t.Fatalf("%d packets sent, want 5", len(sent))
+	}
+	orig := sent[3] // layer 1, 5001
+	d.resend(b, orig.SequenceNumber)
+	d.resend(b, sent[1].SequenceNumber) // layer 0, before the switch
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if len(log.pkts) != 6 {
+		t.Fatalf("%d packets after two NACKs, want 6 (one answered)", len(log.pkts))
+	}
+	again := log.pkts[5]
+	vo, _ := parseVP8(orig.Payload)
+	va, _ := parseVP8(again.Payload)
+	if again.SequenceNumber != orig.SequenceNumber || again.Timestamp != orig.Timestamp || again.SSRC != 555 ||
+		va.pictureID(again.Payload) != vo.pictureID(orig.Payload) {
+		t.Fatalf("resent seq %d ts %d ssrc %d pid %d, first sent seq %d ts %d pid %d", again.SequenceNumber, again.Timestamp, again.SSRC,
+			va.pictureID(again.Payload), orig.SequenceNumber, orig.Timestamp, vo.pictureID(orig.Payload))
+	}
+	if tr.stats.Retransmits.Load() != 1 {
+		t.Errorf("Retransmits = %d, want 1", tr.stats.Retransmits.Load())
+	}
+}
