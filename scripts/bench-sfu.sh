@@ -17,6 +17,7 @@
 #   SFUBENCH_ROUNDS=3 SFUBENCH_SECONDS=8   rounds and clip seconds per round
 #   SFUBENCH_LOADS=012                     which loads (0: 1->8 1x, 1: 1->32 1x, 2: 1->8 30x)
 #   SFUBENCH_PROFILE=dir                   Confab CPU profiles of the last round
+#   CONFAB_BASE_BIN=path                   also run this confab-server build, as "before"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"

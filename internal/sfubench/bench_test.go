@@ -46,13 +46,14 @@ type result struct {
 	wall      time.Duration
 	kdrops    uint64          // datagrams the kernel dropped for full receive buffers, any socket in the namespace
 	joins     []time.Duration // join -> first video packet (all but the first subscriber)
-	failedSub int
+	failedSub int             // subscribers that did not join or got no video
 }
 
 // BenchmarkSFUSideBySide runs Confab's server (CONFAB_SERVER_BIN) and
 // pion's sfu-ws example (SFUWS_BIN, SFUWS_DIR, SFUWS_IP) in turn at each
 // load, for SFUBENCH_ROUNDS interleaved rounds of SFUBENCH_SECONDS of
-// clip each, and prints the server CPU time per packet the subscribers
+// clip each (and, with CONFAB_BASE_BIN, another build of confab-server
+// as "before"), and prints the server CPU time per packet the subscribers
 // counted, their ratio, packets per second of server CPU, loss, and join
 // -> first packet. scripts/bench-sfu.sh sets it up in a network
 // namespace; run with -benchtime 1x.
@@ -62,6 +63,9 @@ func BenchmarkSFUSideBySide(b *testing.B) {
 		b.Skip("CONFAB_SERVER_BIN not set (scripts/bench-sfu.sh runs this)")
 	}
 	servers := []server{&confabServer{bin: confabBin}}
+	if base := os.Getenv("CONFAB_BASE_BIN"); base != "" {
+		servers = append(servers, &confabServer{bin: base, label: "before"})
+	}
 	if wsBin != "" {
 		servers = append(servers, &sfuwsServer{bin: wsBin, dir: os.Getenv("SFUWS_DIR"), ip: envOr("SFUWS_IP", "127.0.0.1")})
 	}
@@ -87,24 +91,27 @@ func BenchmarkSFUSideBySide(b *testing.B) {
 					b.Fatalf("%s, %v, round %d: %v", s.name(), l, r+1, err)
 				}
 				results[key(s, l)] = append(results[key(s, l)], res)
-				fmt.Printf("round %d  %-14s %-7s %7.2f us/pkt  %8.0f pkt/s per core  loss %.3f%% (%d rcvbuf drops)  join p50 %5.1f ms\n",
-					r+1, l, s.name(), usPerPkt(res), pktPerCore(res), lossPct(res), res.kdrops, pct(res.joins, 50))
+				fmt.Printf("round %d  %-14s %-8s %7.2f us/pkt  %8.0f pkt/s per core  loss %.3f%% (%d rcvbuf drops)  join p50 %5.1f ms  %d subscribers failed\n",
+					r+1, l, s.name(), usPerPkt(res), pktPerCore(res), lossPct(res), res.kdrops, pct(res.joins, 50), res.failedSub)
 			}
 		}
 	}
-	fmt.Printf("\n%-14s %-7s %9s %14s %8s %13s %13s\n", "load", "server", "us/pkt", "pkt/s per core", "loss", "join p50 ms", "join p95 ms")
+	fmt.Printf("\n%-14s %-8s %9s %14s %8s %13s %13s %13s\n", "load", "server", "us/pkt", "pkt/s per core", "loss", "rcvbuf drops", "join p50 ms", "join p95 ms")
 	for li, l := range loads {
 		if only != "" && !strings.Contains(only, strconv.Itoa(li)) {
 			continue
 		}
-		var per [2]float64
-		for i, s := range servers {
+		per := map[string]float64{}
+		for _, s := range servers {
 			t := total(results[key(s, l)])
-			per[i] = usPerPkt(t)
-			fmt.Printf("%-14s %-7s %9.2f %14.0f %7.3f%% %13.1f %13.1f\n", l, s.name(), usPerPkt(t), pktPerCore(t), lossPct(t), pct(t.joins, 50), pct(t.joins, 95))
+			per[s.name()] = usPerPkt(t)
+			fmt.Printf("%-14s %-8s %9.2f %14.0f %7.3f%% %13d %13.1f %13.1f\n", l, s.name(), usPerPkt(t), pktPerCore(t), lossPct(t), t.kdrops, pct(t.joins, 50), pct(t.joins, 95))
 		}
-		if len(servers) == 2 && per[1] > 0 {
-			fmt.Printf("%-14s confab/sfu-ws CPU per packet: %.2fx\n", l, per[0]/per[1])
+		if per["sfu-ws"] > 0 {
+			fmt.Printf("%-14s confab/sfu-ws CPU per packet: %.2fx\n", l, per["confab"]/per["sfu-ws"])
+		}
+		if per["before"] > 0 {
+			fmt.Printf("%-14s confab/before CPU per packet: %.2fx\n", l, per["confab"]/per["before"])
 		}
 	}
 }
@@ -187,14 +194,17 @@ func runOne(b *testing.B, s server, l load, clip []clipFrame, seconds float64, c
 		t0 := time.Now()
 		sub, err := s.subscribe(ctx, i)
 		if err != nil {
-			stopBG()
-			<-bgDone
-			return res, fmt.Errorf("subscriber %d: %w", i, err)
+			// sfu-ws has stalled on a join at 32 subscribers on a busy
+			// machine: count it and go on with the others.
+			fmt.Fprintf(os.Stderr, "%s: subscriber %d: %v\n", s.name(), i, err)
+			res.failedSub++
+			continue
 		}
 		subs = append(subs, sub)
 		// The first subscriber also waits for the publisher to connect:
 		// its time is not a join time.
 		if !waitFor(20*time.Second, func() bool { return !sub.First().IsZero() }) {
+			fmt.Fprintf(os.Stderr, "%s: subscriber %d: no video within 20 s\n", s.name(), i)
 			res.failedSub++
 			continue
 		}

@@ -157,23 +157,26 @@ type wsSub struct {
 
 func (s *sfuwsServer) subscribe(ctx context.Context, _ int) (subscriber, error) {
 	c := &counter{}
-	p, err := s.dial(ctx, nil, func(t *webrtc.TrackRemote) {
-		if t.Kind() != webrtc.RTPCodecTypeVideo {
-			drainTrack(t)
-			return
-		}
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := t.Read(buf); err != nil {
-				return
-			}
-			c.add()
-		}
-	})
+	p, err := s.dial(ctx, nil, func(t *webrtc.TrackRemote) { countVideo(t, c) })
 	if err != nil {
 		return nil, err
 	}
 	return &wsSub{counter: c, wsPeer: p}, nil
+}
+
+// countVideo counts the packets of t if it is video, and drains it.
+func countVideo(t *webrtc.TrackRemote, c *counter) {
+	if t.Kind() != webrtc.RTPCodecTypeVideo {
+		drainTrack(t)
+		return
+	}
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := t.Read(buf); err != nil {
+			return
+		}
+		c.add()
+	}
 }
 
 func drainTrack(t *webrtc.TrackRemote) {
