@@ -243,3 +243,53 @@ func TestDownTrackResendsRewritten(t *testing.T) {
 		t.Errorf("Retransmits = %d, want 1", tr.stats.Retransmits.Load())
 	}
 }
+
+// TestGateResendsSpliced: after a pause and resume, a gated subscriber's
+// stream is renumbered; its NACK is mapped back to the track's packet,
+// which goes out again with the number it first had, and a NACK from
+// before the resume is not answered.
+func TestGateResendsSpliced(t *testing.T) {
+	tr := &Track{ID: "camera:p", Publisher: "p", Kind: webrtc.RTPCodecTypeVideo, stats: &Stats{}, done: make(chan struct{}), clockRate: 90000}
+	tr.Local = NewLocalTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, tr.ID, tr.Publisher)
+	tr.out = tr.Local
+	g := NewGate(tr)
+	log := &sentLog{}
+	if _, err := g.Bind(fakeContext{id: "sub", ssrc: 555, w: log}); err != nil {
+		t.Fatal(err)
+	}
+	b := tr.Local.bindingFor(555)
+	var pkt rtp.Packet
+	send := func(seq uint16, key bool) {
+		raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: uint32(seq) * 3000},
+			Payload: vp8Packet(true, key, seq, uint8(seq), 320, 240)}).Marshal()
+		tr.handle(raw, &pkt, nil)
+	}
+	send(10, true)
+	send(11, false)
+	g.SetPaused(true)
+	send(12, false)
+	g.SetPaused(false)
+	send(13, false) // not a keyframe: the gate waits
+	send(20, true)
+	send(21, false)
+	log.mu.Lock()
+	sent := append([]rtp.Packet(nil), log.pkts...)
+	log.mu.Unlock()
+	if len(sent) != 4 {
+		t.Fatalf("%d packets sent, want 4 (10, 11, then 20, 21 spliced)", len(sent))
+	}
+	if sent[2].SequenceNumber != sent[1].SequenceNumber+1 {
+		t.Fatalf("not spliced: %d after %d", sent[2].SequenceNumber, sent[1].SequenceNumber)
+	}
+	tr.resend(b, sent[3].SequenceNumber) // 21, renumbered
+	tr.resend(b, sent[0].SequenceNumber) // from before the resume
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if len(log.pkts) != 5 {
+		t.Fatalf("%d packets after two NACKs, want 5 (one answered)", len(log.pkts))
+	}
+	again, orig := log.pkts[4], sent[3]
+	if again.SequenceNumber != orig.SequenceNumber || again.Timestamp != orig.Timestamp || string(again.Payload) != string(orig.Payload) {
+		t.Fatalf("resent seq %d ts %d, first sent seq %d ts %d", again.SequenceNumber, again.Timestamp, orig.SequenceNumber, orig.Timestamp)
+	}
+}

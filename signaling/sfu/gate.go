@@ -112,6 +112,23 @@ func (w *gateWriter) WriteRTP(header *rtp.Header, payload []byte) (int, error) {
 	return g.splice.Write(&h, payload, time.Now(), w.w.WriteRTP)
 }
 
+// origSeq maps a sequence number the gate sent back to the track's own,
+// for a NACK (remapper, feedback.go); false while paused or for one from
+// before the last resume.
+func (w *gateWriter) origSeq(out uint16) (uint16, bool) {
+	g := w.g
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.paused || g.waitKey {
+		return 0, false
+	}
+	return g.splice.orig(out)
+}
+
+// outTS maps a track timestamp to the one the gate sends (a sender
+// report's RTP time, remapper).
+func (w *gateWriter) outTS(in uint32) uint32 { return w.g.splice.ts(in) }
+
 // Write implements webrtc.TrackLocalWriter for marshalled packets.
 func (w *gateWriter) Write(b []byte) (int, error) {
 	var p rtp.Packet

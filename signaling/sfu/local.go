@@ -142,6 +142,14 @@ func (b *binding) write(h *rtp.Header, payload []byte, counted bool, now int64) 
 	return nil
 }
 
+// remapper is implemented by a binding's writer that renumbers what it
+// sends (a Gate, whose splice renumbers after a resume): NACKs and sender
+// reports are mapped through it.
+type remapper interface {
+	origSeq(out uint16) (in uint16, ok bool)
+	outTS(in uint32) uint32
+}
+
 // bindingFor returns l's binding with SSRC ssrc, or nil.
 func (l *LocalTrack) bindingFor(ssrc uint32) *binding {
 	for _, b := range *l.binds.Load() {
@@ -161,7 +169,11 @@ func (b *binding) senderReport(clockRate uint32, now time.Time) (sr rtcp.SenderR
 		return sr, false
 	}
 	elapsed := now.Sub(time.Unix(0, at))
-	ts := b.lastTS.Load() + uint32(elapsed.Seconds()*float64(clockRate))
+	last := b.lastTS.Load()
+	if m, ok := b.w.(remapper); ok {
+		last = m.outTS(last)
+	}
+	ts := last + uint32(elapsed.Seconds()*float64(clockRate))
 	return rtcp.SenderReport{
 		SSRC:        b.ssrc,
 		NTPTime:     ntpTime(now),

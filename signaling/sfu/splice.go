@@ -28,6 +28,7 @@ type Splicer struct {
 	lastAt  time.Time
 	lastPID uint16
 	lastTL0 uint8
+	first   uint16 // the first sequence number sent since the last restart
 	buf     [1500]byte
 }
 
@@ -42,6 +43,25 @@ func elapsedTicks(now, last time.Time) uint32 {
 		return 1
 	}
 	return max(uint32(d.Seconds()*90000), 1)
+}
+
+// orig maps out, a sequence number s sent since its last restart, back to
+// the source's (a NACK is answered from the source's packets); false for
+// one from before the restart or not sent yet. ts maps a source timestamp
+// to the one s sends it with.
+func (s *Splicer) orig(out uint16) (uint16, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started || seqDiff(out, s.first) < 0 || seqDiff(out, s.lastSeq) > 0 {
+		return 0, false
+	}
+	return out - s.seqOff, true
+}
+
+func (s *Splicer) ts(in uint32) uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return in + s.tsOff
 }
 
 // Restart makes the next packet the first of a new source.
@@ -71,8 +91,12 @@ func (s *Splicer) Write(h *rtp.Header, payload []byte, now time.Time, send func(
 			s.tl0Off = s.lastTL0 + 1 - payload[vi.tl0]
 		}
 	}
+	restarted := s.restart || !s.started
 	s.restart = false
 	h.SequenceNumber += s.seqOff
+	if restarted {
+		s.first = h.SequenceNumber
+	}
 	h.Timestamp += s.tsOff
 	if (vi.picID >= 0 && s.pidOff != 0) || (vi.tl0 >= 0 && s.tl0Off != 0) {
 		n := copy(s.buf[:], payload)

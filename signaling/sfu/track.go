@@ -190,6 +190,11 @@ func (t *Track) strip(pkt *rtp.Packet) {
 // resend answers a subscriber's NACK for seq from the track's cache: the
 // packet goes again to that subscriber (binding b) alone.
 func (t *Track) resend(b *binding, seq uint16) {
+	if m, ok := b.w.(remapper); ok {
+		if seq, ok = m.origSeq(seq); !ok {
+			return
+		}
+	}
 	var buf [maxPacket]byte
 	n := t.cache.get(seq, buf[:])
 	if n == 0 {
@@ -246,7 +251,7 @@ func (t *Track) RequestKeyframe() {
 		}
 		return
 	}
-	ssrc := uint32(t.remote.SSRC())
+	ssrc := t.SSRC()
 	t.pli.request(t.done, func() { t.sendPLI(ssrc) })
 }
 
