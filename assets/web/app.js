@@ -158,6 +158,7 @@ let pageError = null;
 let session = null;
 let invite = null; // {token, room, name} from #token= or from the /j/ code
 let inviteCode = null; // the code of a /j/CODE link
+let inviteInfo = null; // what GET /api/invite/CODE said: {room, expires, max_uses, uses}
 let inviteRoom = null; // the room the code is for, once the server said
 let timings = { joinClicked: null, joined: null, firstFrame: {} };
 let chatOpen = false;
@@ -391,6 +392,7 @@ function initInviteCode() {
   $("entry-title").textContent = "Join the call";
   $("entry-sub").textContent = "Type your name, check your camera and microphone, then join.";
   inviteFetch("", {}).then((info) => {
+    inviteInfo = info;
     inviteRoom = info.room;
     roomEl.value = info.room;
     $("entry-title").replaceChildren("Join “", isolated(info.room), "”");
@@ -878,7 +880,18 @@ function initCall() {
   });
   $("alone-copy").addEventListener("click", () => $("copy-link").click());
   $("copy-link").addEventListener("click", async () => {
-    const link = location.origin + "/r/" + encodeURIComponent(session ? session.room : $("room").value.trim());
+    let link = location.origin + "/r/" + encodeURIComponent(session ? session.room : $("room").value.trim());
+    if (inviteCode) {
+      // Came in by an invite link: on a server that only admits invited
+      // people the room's address lets no one in, so share the invite
+      // itself while it has uses left (this page used one).
+      const left = inviteInfo && inviteInfo.max_uses > 0 ? inviteInfo.max_uses - inviteInfo.uses - 1 : Infinity;
+      if (left <= 0) {
+        toast("Your invite link was for you only. Ask whoever invited you for a link to share.");
+        return;
+      }
+      link = location.origin + "/j/" + encodeURIComponent(inviteCode);
+    }
     try {
       await navigator.clipboard.writeText(link);
       toast("Link copied: " + link);

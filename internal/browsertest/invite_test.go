@@ -75,6 +75,13 @@ func TestBrowserJoinsByInviteLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The room's address admits no one on this server and the invite had
+	// one use: Copy link says so instead of handing out a dead link.
+	if err := g.Eval(ctx, `document.querySelector("#copy-link").click()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	g.MustWait(t, 10*time.Second, "Copy link explains the invite was for this guest only",
+		`!document.querySelector("#toast").hidden && document.querySelector("#toast").textContent.includes("for you only")`, `document.querySelector("#toast").textContent`)
 	c := &call{ctx: ctx, b: b, g: g, bots: []*Bot{bot}, name: "Chromium", room: room, browser: st.You}
 	c.mediaBothWays(t)
 	c.noViolations(t)
