@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/confab/confab/signaling/internal/serverurl"
+	"github.com/confab/confab/signaling/internal/wsframe"
 	"github.com/confab/confab/signaling/wire"
 )
 
@@ -87,38 +87,19 @@ func dial(ctx context.Context, server string, hello Hello) (*websocket.Conn, *Re
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
-	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-	ws, resp, err := d.DialContext(ctx, serverurl.WS(u, Path), nil)
+	ws, b, err := wsframe.Dial(ctx, serverurl.WS(u, Path), 16<<20, TypeHello, hello)
 	if err != nil {
-		if resp != nil {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			resp.Body.Close()
+		if r := (*wsframe.Refused)(nil); errors.As(err, &r) {
 			var e Error
-			if json.Unmarshal(body, &e) == nil && e.Code != "" {
+			if json.Unmarshal(r.Body, &e) == nil && e.Code != "" {
 				return nil, nil, &e
 			}
-			if resp.StatusCode == http.StatusNotFound {
+			if r.Status == http.StatusNotFound {
 				return nil, nil, ErrNoPresence
 			}
 		}
 		return nil, nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
-	ws.SetReadLimit(16 << 20)
-	if err := writeFrame(ws, TypeHello, hello); err != nil {
-		ws.Close()
-		return nil, nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
-	}
-	dl, ok := ctx.Deadline()
-	if !ok {
-		dl = time.Now().Add(15 * time.Second)
-	}
-	_ = ws.SetReadDeadline(dl)
-	_, b, err := ws.ReadMessage()
-	if err != nil {
-		ws.Close()
-		return nil, nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
-	}
-	_ = ws.SetReadDeadline(time.Time{})
 	ev, err := decodeEvent(b)
 	if err != nil {
 		ws.Close()
@@ -134,19 +115,6 @@ func dial(ctx context.Context, server string, hello Hello) (*websocket.Conn, *Re
 		ws.Close()
 		return nil, nil, fmt.Errorf("calls: the server answered hello with %T", ev)
 	}
-}
-
-func writeFrame(ws *websocket.Conn, typ string, data any) error {
-	d, err := json.Marshal(data)
-	if err != nil {
-		return err
-	}
-	b, err := json.Marshal(wire.Envelope{V: wire.ProtocolVersion, Type: typ, Data: d})
-	if err != nil {
-		return err
-	}
-	_ = ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	return ws.WriteMessage(websocket.TextMessage, b)
 }
 
 // decodeEvent turns a frame into an Event; nil for a type it does not know.
@@ -315,7 +283,7 @@ func (c *Client) send(typ string, data any) error {
 		return ErrClosed
 	default:
 	}
-	if err := writeFrame(c.ws, typ, data); err != nil {
+	if err := wsframe.Write(c.ws, typ, data); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	return nil

@@ -1,13 +1,12 @@
 package server
 
 import (
-	"encoding/json"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 
-	"github.com/confab/confab/signaling/wire"
+	"github.com/confab/confab/signaling/internal/wsframe"
 )
 
 // Timing shared by the presence and support-desk websockets.
@@ -37,13 +36,7 @@ func newJSONSocket(ws *websocket.Conn, queue int) jsonSocket {
 }
 
 // encodeFrame makes one frame in the protocol's envelope.
-func encodeFrame(typ string, data any) ([]byte, error) {
-	d, err := json.Marshal(data)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(wire.Envelope{V: wire.ProtocolVersion, Type: typ, Data: d})
-}
+var encodeFrame = wsframe.Encode
 
 // enqueue queues a frame; a full queue drops the connection. It never
 // blocks, so it may be called under a hub's lock.

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/confab/confab/signaling/internal/serverurl"
+	"github.com/confab/confab/signaling/internal/wsframe"
 	"github.com/confab/confab/signaling/wire"
 )
 
@@ -46,15 +47,6 @@ func Endpoints(server string) (base, ws string, err error) {
 		return "", "", fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	return u.String(), serverurl.WS(u, ""), nil
-}
-
-// encode makes one frame.
-func encode(typ string, data any) ([]byte, error) {
-	d, err := json.Marshal(data)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(wire.Envelope{V: wire.ProtocolVersion, Type: typ, Data: d})
 }
 
 // decodeEvent turns a frame from the server into an Event.
@@ -103,42 +95,19 @@ func dial(ctx context.Context, server, path, typ string, first any, agent bool) 
 	if err != nil {
 		return nil, nil, err
 	}
-	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-	c, resp, err := d.DialContext(ctx, ws+path, nil)
+	c, msg, err := wsframe.Dial(ctx, ws+path, 4<<20, typ, first)
 	if err != nil {
-		if resp != nil {
+		if r := (*wsframe.Refused)(nil); errors.As(err, &r) {
 			var e Error
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			resp.Body.Close()
-			if json.Unmarshal(body, &e) == nil && e.Code != "" {
+			if json.Unmarshal(r.Body, &e) == nil && e.Code != "" {
 				return nil, nil, &e
 			}
-			if resp.StatusCode == http.StatusNotFound {
+			if r.Status == http.StatusNotFound {
 				return nil, nil, ErrNoSupport
 			}
 		}
 		return nil, nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
-	c.SetReadLimit(4 << 20)
-	b, err := encode(typ, first)
-	if err == nil {
-		err = c.WriteMessage(websocket.TextMessage, b)
-	}
-	if err != nil {
-		c.Close()
-		return nil, nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetReadDeadline(dl)
-	} else {
-		c.SetReadDeadline(time.Now().Add(15 * time.Second))
-	}
-	_, msg, err := c.ReadMessage()
-	if err != nil {
-		c.Close()
-		return nil, nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
-	}
-	c.SetReadDeadline(time.Time{})
 	ev, err := decodeEvent(msg, agent)
 	if err != nil {
 		c.Close()
@@ -158,17 +127,12 @@ type conn struct {
 }
 
 func (c *conn) send(typ string, data any) error {
-	b, err := encode(typ, data)
-	if err != nil {
-		return err
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ws == nil {
 		return ErrClosed
 	}
-	c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	return c.ws.WriteMessage(websocket.TextMessage, b)
+	return wsframe.Write(c.ws, typ, data)
 }
 
 // Agent is a signed-in agent's connection. It reconnects by itself after
