@@ -55,8 +55,11 @@ func TestBotCallsBot(t *testing.T) {
 func TestBotsAnswerAGroupCall(t *testing.T) {
 	srv := servertest.Start(t, servertest.Config(func(c *server.Config) { c.RingTimeout = 3 * time.Second }))
 	ben := startBot(t, srv, "unused", "Ben", "--answer", "accept", "--duration", "60s", "--no-video")
-	cat := startBot(t, srv, "unused", "Cat", "--answer", "decline", "--duration", "8s")
-	dan := startBot(t, srv, "unused", "Dan", "--answer", "ignore", "--duration", "8s")
+	// Cat and Dan stay online well past the ring timeout however late Ben
+	// comes online on a busy machine: one who goes offline while rung is
+	// failed, not declined or no_answer.
+	cat := startBot(t, srv, "unused", "Cat", "--answer", "decline", "--duration", "30s")
+	dan := startBot(t, srv, "unused", "Dan", "--answer", "ignore", "--duration", "30s")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -566,3 +566,42 @@ func TestPresenceHello(t *testing.T) {
 		t.Fatalf("signed in as %+v", me)
 	}
 }
+
+// TestReadyComesFirstWhenManyComeOnline: people coming online at the same
+// moment each get ready as their first frame, never someone else's
+// person_online ahead of it (the Go client, like any client written from
+// PROTOCOL.md §12, refuses a hello answered otherwise). Before ready was
+// queued under the hub's lock, a bot coming online beside others failed
+// this way now and then on a busy machine.
+func TestReadyComesFirstWhenManyComeOnline(t *testing.T) {
+	srv := servertest.Start(t)
+	const n = 24 // within the per-address connection allowance (§2)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	clients := make(chan *calls.Client, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			b := make([]byte, 12)
+			_, _ = rand.Read(b)
+			c, err := calls.Dial(ctx, srv.URL, calls.Hello{Key: hex.EncodeToString(b), Name: fmt.Sprintf("P%d", i)})
+			if err != nil {
+				errs <- err
+				return
+			}
+			clients <- c
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	close(clients)
+	for c := range clients {
+		c.Close()
+	}
+	for err := range errs {
+		t.Fatalf("coming online beside %d others: %v", n-1, err)
+	}
+}

@@ -255,32 +255,32 @@ func (c *onlineConn) hello(env wire.Envelope) bool {
 		}
 		id, name = calls.KeyIdentity(hello.Key), hello.Name
 	}
-	ready, code, msg := c.h.register(c, id, name)
-	if code != "" {
+	if code, msg := c.h.register(c, id, name); code != "" {
 		c.fail(code, msg)
 		return false
 	}
-	c.sendMsg(calls.TypeReady, ready)
 	return true
 }
 
-// register adds c as id's connection and tells the others when id comes
-// online (or changes name).
-func (h *onlineHub) register(c *onlineConn, id, name string) (calls.Ready, string, string) {
+// register adds c as id's connection, queues its ready and tells the
+// others when id comes online (or changes name). ready is queued under
+// h.mu, so it is c's first frame: nothing broadcast or sent to id can get
+// ahead of it. A refusal is a code and a message.
+func (h *onlineHub) register(c *onlineConn, id, name string) (string, string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return calls.Ready{}, wire.CodeInternal, "the server is shutting down"
+		return wire.CodeInternal, "the server is shutting down"
 	}
 	p := h.people[id]
 	if p == nil {
 		if len(h.people) >= maxOnline {
-			return calls.Ready{}, wire.CodeOverloaded, "too many people are online on this server"
+			return wire.CodeOverloaded, "too many people are online on this server"
 		}
 		p = &onlinePerson{id: id, name: name, conns: map[*onlineConn]bool{}, invites: rate.NewLimiter(rate.Every(inviteEvery), inviteBurst)}
 		h.people[id] = p
 	} else if len(p.conns) >= calls.MaxConnections {
-		return calls.Ready{}, calls.CodeTooManyConnections, "this identity has too many connections open"
+		return calls.CodeTooManyConnections, "this identity has too many connections open"
 	}
 	first := len(p.conns) == 0
 	renamed := p.name != name
@@ -294,6 +294,7 @@ func (h *onlineHub) register(c *onlineConn, id, name string) (calls.Ready, strin
 		}
 	}
 	sort.Slice(ready.People, func(i, j int) bool { return ready.People[i].Name < ready.People[j].Name })
+	c.sendMsg(calls.TypeReady, ready)
 	switch {
 	case first:
 		st := h.personLocked(p)
@@ -309,7 +310,7 @@ func (h *onlineHub) register(c *onlineConn, id, name string) (calls.Ready, strin
 			c.sendMsg(calls.TypeCall, calls.CallMsg{Call: lc.snapshot()})
 		}
 	}
-	return ready, "", ""
+	return "", ""
 }
 
 // unregister forgets c; the identity goes offline with its last
