@@ -39,6 +39,10 @@ type CallScreen struct {
 	tiles      map[string]*Tile
 	order      []*Tile
 	connecting *fyne.Container
+	// spinner turns while connecting and only then: a running Fyne
+	// animation repaints the whole window every frame, hidden or not.
+	spinner    *widget.Activity
+	spinning   bool
 	connText   *widget.Label
 	banner     *fyne.Container
 	bannerText *widget.Label
@@ -115,9 +119,8 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 	cs.stage = container.New(cs.stageLay)
 
 	cs.connText = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	spinner := widget.NewActivity()
-	spinner.Start()
-	cs.connecting = container.NewCenter(container.NewVBox(spinner, cs.connText))
+	cs.spinner = widget.NewActivity()
+	cs.connecting = container.NewCenter(container.NewVBox(cs.spinner, cs.connText))
 
 	cs.bannerText = widget.NewLabel("")
 	cs.bannerText.Wrapping = fyne.TextWrapWord

@@ -265,9 +265,16 @@ func TestConnectionStates(t *testing.T) {
 	if cs.State() != client.StateConnecting || cs.Controls().Status.Text != "Connecting…" || !cs.connecting.Visible() {
 		t.Errorf("before welcome: state %v status %q", cs.State(), cs.Controls().Status.Text)
 	}
+	if !cs.spinning {
+		t.Error("the joining spinner is still while joining")
+	}
 	h.send(cs, c, client.Welcome{Room: "lobby", You: client.Participant{ID: "p0", Name: "Dana", Mic: true}})
 	if cs.State() != client.StateConnected || cs.Controls().Status.Text != "Connected" || cs.connecting.Visible() {
 		t.Errorf("after welcome: state %v status %q", cs.State(), cs.Controls().Status.Text)
+	}
+	// A hidden Activity that still turns repaints the window every frame.
+	if cs.spinning {
+		t.Error("the joining spinner still turns (hidden) after joining")
 	}
 	h.send(cs, c, client.StateChanged{State: client.StateReconnecting, Err: errors.New("network down")})
 	if cs.Banner() == "" || cs.Controls().Status.Text != "Reconnecting…" {

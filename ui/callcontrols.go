@@ -82,6 +82,7 @@ func (cs *CallScreen) updateControls() {
 	connecting := cs.model.state == client.StateConnecting && cs.model.selfID == ""
 	cs.connText.SetText("Joining " + room + "…")
 	setVisible(cs.connecting, connecting)
+	cs.setSpinning(connecting)
 	setVisible(cs.stage, !connecting)
 	if cs.model.state == client.StateReconnecting {
 		cs.bannerText.SetText(reconnectText(cs.retry, cs.req.Server))
@@ -90,6 +91,19 @@ func (cs *CallScreen) updateControls() {
 		cs.banner.Hide()
 	}
 	setVisible(cs.topBars, cs.banner.Visible() || cs.presenting.Visible() || cs.rec.saved.Visible())
+}
+
+// setSpinning starts or stops the joining spinner's animation.
+func (cs *CallScreen) setSpinning(on bool) {
+	if cs.spinning == on {
+		return
+	}
+	cs.spinning = on
+	if on {
+		cs.spinner.Start()
+	} else {
+		cs.spinner.Stop()
+	}
 }
 
 // reconnectText says what the call is doing about a lost connection: why
