@@ -175,7 +175,7 @@ func newCallScreen(a *App, call Call, req JoinRequest) *CallScreen {
 	// never over them (they would hide the tiles' hand badges).
 	cs.topBars = container.NewVBox(cs.banner, cs.presenting, cs.rec.saved)
 	cs.topBars.Hide()
-	cs.stageWrap = container.NewStack(canvas.NewRectangle(colorStage),
+	cs.stageWrap = container.NewStack(
 		container.NewBorder(cs.topBars, nil, nil, nil,
 			container.NewStack(cs.stage, cs.connecting,
 				container.New(layout.NewCustomPaddedLayout(aloneTop, 0, 0, 0), cs.alone),
@@ -299,6 +299,13 @@ func (cs *CallScreen) tickLate(late time.Duration) {
 		cs.updateQuality(now)
 	}
 	cs.requestVideos(now)
+	shown := 0
+	for _, t := range cs.order {
+		if t.Visible() && !t.cameraOff && t.Video.HasFrame() {
+			shown++
+		}
+	}
+	cs.pacer.setTiles(shown)
 	if !cs.pacer.allow(late, now) {
 		return
 	}

@@ -225,7 +225,7 @@ func (s *EntryScreen) build() fyne.CanvasObject {
 	cardBg.CornerRadius = 14
 	cols := container.New(layout.NewCustomPaddedHBoxLayout(28), left, container.NewStack(rightWidth, right))
 	card := container.NewStack(cardBg, container.New(layout.NewCustomPaddedLayout(24, 24, 28, 28), cols))
-	return container.NewStack(canvas.NewRectangle(colorStage), container.NewCenter(card))
+	return container.NewCenter(card) // on the window's background, the stage colour
 }
 
 // fieldLabel is the caption over a field.

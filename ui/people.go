@@ -468,7 +468,7 @@ func newPeopleScreen(h *peopleHub) *PeopleScreen {
 	cardBg.CornerRadius = 14
 	body := container.NewBorder(container.NewVBox(head, s.Status, widget.NewSeparator()), nil, nil, nil, cols)
 	card := container.NewStack(cardBg, container.New(layout.NewCustomPaddedLayout(24, 24, 28, 28), body))
-	s.content = container.NewStack(canvas.NewRectangle(colorStage), container.NewCenter(card))
+	s.content = container.NewCenter(card) // on the window's background, the stage colour
 	return s
 }
 

@@ -55,7 +55,11 @@ var _ fyne.Theme = confabTheme{}
 func (confabTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
 	switch n {
 	case theme.ColorNameBackground:
-		return colorBar
+		// The window is cleared to this colour before every frame, so the
+		// dark stage behind the tiles and cards costs nothing to draw. A
+		// rectangle over the stage was shaded again on every repaint: 13 ms
+		// of CPU per frame with software GL (llvmpipe) in a 4-party call.
+		return colorStage
 	case theme.ColorNameHeaderBackground, theme.ColorNameMenuBackground, theme.ColorNameOverlayBackground:
 		return color.NRGBA{R: 0x1d, G: 0x20, B: 0x26, A: 0xff}
 	case theme.ColorNameInputBackground:

@@ -59,12 +59,37 @@ const maxVideoGap = 250 * time.Millisecond
 // goroutine only.
 type videoPacer struct {
 	lastDraw time.Time
+	// every is the shortest time between redraws; 0 for none.
+	every time.Duration
+}
+
+// gridTiles is how many tiles with video make a grid whose video is
+// drawn at gridFrameRate: thumbnails, as in other meeting apps' gallery
+// views. Every frame redrawn repaints the whole window, so the cost
+// follows the rate, not the number of tiles.
+const (
+	gridTiles     = 3
+	gridFrameRate = 15
+)
+
+// setTiles sets the redraw rate for n tiles showing video: every tick
+// (the frame rate of the tick) for one or two, gridFrameRate for more.
+func (p *videoPacer) setTiles(n int) {
+	p.every = 0
+	if n >= gridTiles {
+		p.every = time.Second / gridFrameRate
+	}
 }
 
 // allow reports whether video may redraw on a tick that ran late by late
-// at now; the caller calls drew when it did redraw.
+// at now; the caller calls drew when it did redraw. A tick comes a few
+// ms early or late, so the rate limit allows a quarter of a period early.
 func (p *videoPacer) allow(late time.Duration, now time.Time) bool {
-	return late < busyLate || now.Sub(p.lastDraw) >= maxVideoGap
+	since := now.Sub(p.lastDraw)
+	if p.every > 0 && since < p.every-p.every/4 {
+		return false
+	}
+	return late < busyLate || since >= maxVideoGap
 }
 
 // drew records a redraw at now.

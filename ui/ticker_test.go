@@ -51,3 +51,27 @@ func TestCallTickDrawsNoVideoWhenLate(t *testing.T) {
 		t.Errorf("the next tick on time: %d refreshes, want %d", tile.Video.refreshes, n+1)
 	}
 }
+
+func TestVideoPacerDrawsAGridAtTheGridRate(t *testing.T) {
+	var p videoPacer
+	t0 := time.Unix(1000, 0)
+	tick := time.Second / 30
+	for _, c := range []struct {
+		tiles int
+		want  int // redraws in 30 ticks on time
+	}{{1, 30}, {2, 30}, {gridTiles, gridFrameRate}, {9, gridFrameRate}} {
+		p = videoPacer{}
+		p.setTiles(c.tiles)
+		n := 0
+		for i := 0; i < 30; i++ {
+			now := t0.Add(time.Duration(i) * tick)
+			if p.allow(0, now) {
+				p.drew(now)
+				n++
+			}
+		}
+		if n != c.want {
+			t.Errorf("%d tiles: %d redraws in a second of ticks, want %d", c.tiles, n, c.want)
+		}
+	}
+}

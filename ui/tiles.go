@@ -16,6 +16,9 @@ import (
 // tileAspect is the width:height of a tile in the grid.
 const tileAspect = 16.0 / 9.0
 
+// tileRadius rounds a tile's corners.
+const tileRadius = 10
+
 // Tile shows one participant's camera or screen share: the video, the
 // name, a muted-microphone mark, an initials placeholder when there is no
 // video, and a border while the person speaks. Tapping it asks to pin it.
@@ -175,10 +178,10 @@ func (t *Tile) clearReaction(gen int) {
 
 // updateVideo pulls a new frame and reports whether one was drawn.
 func (t *Tile) updateVideo() bool {
-	had := t.Video.HasFrame()
+	had, size := t.Video.HasFrame(), t.Video.FrameSize()
 	drawn := t.Video.Update()
-	if drawn && !had {
-		t.Refresh()
+	if drawn && (!had || t.Video.FrameSize() != size) {
+		t.Refresh() // the first frame, or a new shape: the background follows
 	}
 	return drawn
 }
@@ -197,7 +200,10 @@ func (t *Tile) Cursor() desktop.Cursor { return desktop.PointerCursor }
 func (t *Tile) CreateRenderer() fyne.WidgetRenderer {
 	r := &tileRenderer{t: t}
 	r.bg = canvas.NewRectangle(colorTile)
-	r.bg.CornerRadius = 10
+	r.bg.CornerRadius = tileRadius
+	for i := range r.sides {
+		r.sides[i] = canvas.NewRectangle(colorTile)
+	}
 	r.circle = canvas.NewCircle(avatarColor(t.ParticipantID))
 	r.initials = canvas.NewText("", colorText)
 	r.initials.TextStyle.Bold = true
@@ -213,7 +219,7 @@ func (t *Tile) CreateRenderer() fyne.WidgetRenderer {
 	r.pin = canvas.NewImageFromResource(iconPin)
 	r.pinBg = canvas.NewCircle(colorNamePill)
 	r.border = canvas.NewRectangle(color.Transparent)
-	r.border.CornerRadius = 10
+	r.border.CornerRadius = tileRadius
 	r.border.StrokeWidth = 3
 	r.border.StrokeColor = colorSpeaking
 	r.qualityBg = canvas.NewRectangle(colorNamePill)
@@ -228,15 +234,20 @@ func (t *Tile) CreateRenderer() fyne.WidgetRenderer {
 	r.handText.TextStyle.Bold = true
 	r.react = canvas.NewText("", colorText)
 	r.react.Alignment = fyne.TextAlignCenter
-	r.objects = []fyne.CanvasObject{r.bg, t.Video, r.circle, r.initials, r.note, r.pill, r.micOffBg, r.micOff, r.nameText,
+	r.objects = []fyne.CanvasObject{r.bg, r.sides[0], r.sides[1], t.Video, r.circle, r.initials, r.note, r.pill, r.micOffBg, r.micOff, r.nameText,
 		r.pinBg, r.pin, r.qualityBg, r.bars[0], r.bars[1], r.bars[2], r.handBg, r.handText, r.react, r.border}
 	r.Refresh()
 	return r
 }
 
 type tileRenderer struct {
-	t        *Tile
-	bg       *canvas.Rectangle
+	t  *Tile
+	bg *canvas.Rectangle
+	// sides fill the tile beside a letterboxed frame while video shows, in
+	// place of bg: bg under the video would be shaded on every repaint
+	// for nothing (25 ms of CPU per frame with software GL in a 4-party
+	// call, for four tiles).
+	sides    [2]*canvas.Rectangle
 	circle   *canvas.Circle
 	initials *canvas.Text
 	note     *canvas.Text
@@ -261,6 +272,7 @@ type tileRenderer struct {
 func (r *tileRenderer) Layout(size fyne.Size) {
 	t := r.t
 	r.bg.Resize(size)
+	r.layoutBackground(size)
 	r.border.Resize(size)
 	t.Video.Move(fyne.NewPos(0, 0))
 	t.Video.Resize(size)
@@ -335,6 +347,72 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 }
 
 func (r *tileRenderer) MinSize() fyne.Size { return fyne.NewSize(64, 36) }
+
+// layoutBackground shows the tile's background where the video does not
+// cover it: the whole tile without video; beside a letterboxed frame, the
+// two sides, each rounded on the tile's corners it has; nothing under a
+// frame that fills the tile, whose own corners are then rounded. A side
+// thinner than the corner radius could not carry the rounded corner, so
+// then the whole background shows as before.
+func (r *tileRenderer) layoutBackground(size fyne.Size) {
+	t := r.t
+	hide := func() {
+		for _, s := range r.sides {
+			s.Hide()
+		}
+	}
+	t.Video.setCornerRadius(0)
+	if t.ShowsPlaceholder() {
+		r.bg.Show()
+		hide()
+		return
+	}
+	f := t.Video.FrameSize()
+	pos, sz := fitRect(float32(f.X), float32(f.Y), size)
+	// The sides reach 1 unit under the video, so rounding leaves no seam.
+	const overlap = 1
+	var a, b fyne.Position
+	var as, bs fyne.Size
+	var thick float32
+	switch {
+	case size.Width-sz.Width >= 1: // bars left and right
+		thick = pos.X
+		a, as = fyne.NewPos(0, 0), fyne.NewSize(pos.X+overlap, size.Height)
+		b, bs = fyne.NewPos(pos.X+sz.Width-overlap, 0), fyne.NewSize(size.Width-pos.X-sz.Width+overlap, size.Height)
+		r.setCorners(r.sides[0], tileRadius, 0, tileRadius, 0)
+		r.setCorners(r.sides[1], 0, tileRadius, 0, tileRadius)
+	case size.Height-sz.Height >= 1: // bars above and below
+		thick = pos.Y
+		a, as = fyne.NewPos(0, 0), fyne.NewSize(size.Width, pos.Y+overlap)
+		b, bs = fyne.NewPos(0, pos.Y+sz.Height-overlap), fyne.NewSize(size.Width, size.Height-pos.Y-sz.Height+overlap)
+		r.setCorners(r.sides[0], tileRadius, tileRadius, 0, 0)
+		r.setCorners(r.sides[1], 0, 0, tileRadius, tileRadius)
+	default: // the frame fills the tile
+		r.bg.Hide()
+		hide()
+		t.Video.setCornerRadius(tileRadius)
+		return
+	}
+	if thick < tileRadius {
+		r.bg.Show()
+		hide()
+		return
+	}
+	r.bg.Hide()
+	r.sides[0].Move(a)
+	r.sides[0].Resize(as)
+	r.sides[1].Move(b)
+	r.sides[1].Resize(bs)
+	for _, s := range r.sides {
+		s.Show()
+	}
+}
+
+// setCorners sets the corner radii of a side: top left, top right, bottom
+// left, bottom right.
+func (r *tileRenderer) setCorners(s *canvas.Rectangle, tl, tr, bl, br float32) {
+	s.TopLeftCornerRadius, s.TopRightCornerRadius, s.BottomLeftCornerRadius, s.BottomRightCornerRadius = tl, tr, bl, br
+}
 
 func (r *tileRenderer) Refresh() {
 	t := r.t

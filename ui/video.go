@@ -81,6 +81,18 @@ func (v *VideoView) Source() client.VideoSource { return v.src }
 // HasFrame reports whether a frame is on show.
 func (v *VideoView) HasFrame() bool { return v.hasFrm }
 
+// FrameSize returns the own size of the frame on show, (0,0) before one.
+func (v *VideoView) FrameSize() image.Point { return v.frame }
+
+// setCornerRadius rounds the drawn frame's corners, for a frame that fills
+// its tile.
+func (v *VideoView) setCornerRadius(r float32) {
+	if v.img.CornerRadius != r {
+		v.img.CornerRadius = r
+		canvas.Refresh(v.img)
+	}
+}
+
 // FirstFrameAt returns when the view drew its first frame, zero before.
 func (v *VideoView) FirstFrameAt() time.Time { return v.first }
 
