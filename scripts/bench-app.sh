@@ -56,6 +56,6 @@ if [ "${frames:-0}" -gt 0 ]; then
 fi
 
 echo
-echo "the app: click Join -> own video in its tile, and -> first remote frame drawn (one confab-bot in the room), median of 10 joins:"
+echo "the app: click Join -> own video in its tile, -> first remote frame drawn, -> all four tiles with video (three confab-bots in the room), 10 joins:"
 CONFAB_BOT_BIN="$PWD/bin/confab-bot" xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp -noreset" env vblank_mode=0 \
   go test -run '^$' -bench AppJoin -benchtime 10x ./cmd/confab/ 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)|joinbench_test'

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -60,6 +61,14 @@ func run() error {
 	if *showVersion {
 		fmt.Println("confab", version.String())
 		return nil
+	}
+	if os.Getenv("GOGC") == "" {
+		// A call keeps about 45 MB live (fonts, frame buffers, jitter
+		// buffers) and allocates little: collecting at 1.5x rather than
+		// 2x the live heap keeps about 10 MB less resident (PSS 232 ->
+		// 222 MB in a 4-party call); collections come more often (every
+		// 10 s before), each a few ms of CPU.
+		debug.SetGCPercent(50)
 	}
 	stopProfile, err := profile.StartCPU(*cpuProfile)
 	if err != nil {
