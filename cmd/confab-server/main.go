@@ -139,11 +139,12 @@ func serve(args []string) error {
 	addr := fs.String("addr", env("addr", "127.0.0.1:7880"), "HTTP address for /ws, /api/token, /healthz, /metrics")
 	data := fs.String("data", env("data", defaultDataDir()), "data directory (secret, chat and events)")
 	open := fs.Bool("open", envBool("open", false), "hand out tokens to anyone at /api/token")
-	udpPort := fs.Int("udp-port", envInt("udp_port", 7881), "the one UDP port for all media")
+	udpPortArg := fs.String("udp-port", env("udp_port", "7881"), "the one UDP port for all media (0: any free port), or off: open no UDP socket at all, media over ICE-TCP only (needs --ice-tcp; not with --turn)")
+	tcpPortArg := fs.String("tcp-port", env("tcp_port", "0"), "the ICE-TCP media port (0: the same number as the UDP media port, or 7881 with --udp-port off)")
 	turnOn := fs.Bool("turn", envBool("turn", false), "run the embedded TURN relay (UDP and TCP) for clients that cannot reach the media port")
 	turnPort := fs.Int("turn-port", envInt("turn_port", 3478), "the TURN relay's port (UDP and TCP)")
 	turnIP := fs.String("turn-ip", env("turn_ip", ""), "the IPv4 address clients reach the TURN relay at (default: the first --announce address, else --addr's)")
-	iceTCP := fs.Bool("ice-tcp", envBool("ice_tcp", true), "also accept media over TCP on the same port number (for clients whose UDP is blocked)")
+	iceTCP := fs.Bool("ice-tcp", envBool("ice_tcp", true), "also accept media over TCP (ICE-TCP, on --tcp-port) for clients whose UDP is blocked")
 	announce := fs.String("announce", env("announce", ""), "comma-separated IPs to announce as media addresses (1:1 NAT)")
 	ifaces := fs.String("interfaces", env("interfaces", ""), "comma-separated network interfaces to offer media on (default: all)")
 	maxPart := fs.Int("max-participants", envInt("max_participants", 16), "participants per room")
@@ -158,6 +159,10 @@ func serve(args []string) error {
 	recordPolicy, err := recording.ParsePolicy(*record)
 	if err != nil {
 		return fmt.Errorf("--record: %w", err)
+	}
+	ports, err := parseMediaPorts(*udpPortArg, *tcpPortArg, *iceTCP, *turnOn)
+	if err != nil {
+		return err
 	}
 	stopProfile, err := profile.StartCPU(*cpuProfile)
 	if err != nil {
@@ -182,7 +187,7 @@ func serve(args []string) error {
 		return err
 	}
 	defer dd.Close()
-	netCfg := sfu.NetConfig{UDPPort: *udpPort, TCP: *iceTCP, LoopbackOnly: loopback, Interfaces: splitList(*ifaces), AnnounceIPs: splitList(*announce)}
+	netCfg := sfu.NetConfig{UDPPort: ports.udp, NoUDP: ports.noUDP, TCPPort: ports.tcp, TCP: *iceTCP, LoopbackOnly: loopback, Interfaces: splitList(*ifaces), AnnounceIPs: splitList(*announce)}
 	var turnCfg *relay.Config
 	if *turnOn {
 		ip := *turnIP
@@ -213,10 +218,57 @@ func serve(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log.Info("confab-server listening", "version", version.String(), "addr", ln.Addr().String(),
-		"media", srv.MediaAddr().String(), "open", *open, "data", *data, "loopback_only", loopback, "record", recordPolicy.String())
+		"media", srv.MediaAddr().String(), "media_udp", !ports.noUDP, "ice_tcp", *iceTCP, "open", *open, "data", *data, "loopback_only", loopback, "record", recordPolicy.String())
 	err = srv.Serve(ctx, ln)
 	log.Info("confab-server stopped")
 	return err
+}
+
+// mediaPorts are the media ports serve opens.
+type mediaPorts struct {
+	udp   int  // the UDP media port (0: any free one)
+	noUDP bool // --udp-port off: no UDP socket, media over ICE-TCP only
+	tcp   int  // the ICE-TCP port (0: the UDP port's number)
+}
+
+// defaultTCPOnlyPort is the ICE-TCP port with --udp-port off and no
+// --tcp-port: the number the UDP media port has by default.
+const defaultTCPOnlyPort = 7881
+
+// parseMediaPorts checks --udp-port (a port number or "off") and
+// --tcp-port against each other and --ice-tcp and --turn. A server asked
+// for UDP that cannot open it stops with an error (sfu.NewEngine): it
+// never falls back to TCP on its own.
+func parseMediaPorts(udp, tcp string, iceTCP, turn bool) (mediaPorts, error) {
+	var p mediaPorts
+	port := func(flag, v string) (int, error) {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 || n > 65535 {
+			return 0, fmt.Errorf("--%s: %q is not a port number (0-65535)", flag, v)
+		}
+		return n, nil
+	}
+	var err error
+	if strings.EqualFold(strings.TrimSpace(udp), "off") {
+		p.noUDP = true
+	} else if p.udp, err = port("udp-port", udp); err != nil {
+		return p, fmt.Errorf("%w, or off for media over ICE-TCP only", err)
+	}
+	if p.tcp, err = port("tcp-port", tcp); err != nil {
+		return p, err
+	}
+	if p.noUDP {
+		switch {
+		case !iceTCP:
+			return p, fmt.Errorf("--udp-port off needs --ice-tcp: with neither UDP nor TCP, media has no way in")
+		case turn:
+			return p, fmt.Errorf("--udp-port off cannot go with --turn: the TURN relay needs UDP")
+		}
+		if p.tcp == 0 {
+			p.tcp = defaultTCPOnlyPort
+		}
+	}
+	return p, nil
 }
 
 func printToken(args []string, out io.Writer) error {

@@ -178,6 +178,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Net.Logger == nil {
 		cfg.Net.Logger = cfg.Logger
 	}
+	if cfg.TURN != nil && cfg.Net.NoUDP {
+		// A TURN relay's allocations are UDP (RFC 8656 §2), and it reaches
+		// the SFU over UDP: it has nothing to relay to.
+		return nil, fmt.Errorf("%w: the TURN relay needs UDP, and the media ports are ICE-TCP only", sfu.ErrConfig)
+	}
 	engine, err := sfu.NewEngine(cfg.Net)
 	if err != nil {
 		return nil, err
@@ -222,7 +227,8 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// MediaAddr is the address of the media UDP port.
+// MediaAddr is the address of the media UDP port, or with Net.NoUDP of
+// the ICE-TCP port.
 func (s *Server) MediaAddr() net.Addr { return s.engine.MediaAddr() }
 
 // Stats exposes the SFU's forwarding counters.

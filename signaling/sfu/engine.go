@@ -1,5 +1,5 @@
 // Package sfu forwards media between WebRTC peers: it builds pion
-// PeerConnections that share one UDP port, fans each published track out to
+// PeerConnections that share one UDP port (or one ICE-TCP port), fans each published track out to
 // its subscribers, relays keyframe requests to publishers, and turns the
 // RFC 6464 audio level of published audio into active-speaker reports. It
 // knows nothing of rooms or signaling: signaling/server drives it.
@@ -31,10 +31,20 @@ var ErrConfig = errors.New("sfu: bad network config")
 
 // NetConfig says where media flows.
 type NetConfig struct {
-	// ListenIP is the address the media UDP port binds to ("" = all).
+	// ListenIP is the address the media ports bind to ("" = all).
 	ListenIP string
 	// UDPPort is the one UDP port all media uses (0 = any free port).
 	UDPPort int
+	// NoUDP opens no UDP socket at all: media goes over ICE-TCP alone (TCP
+	// must be set, on TCPPort), candidates are TCP ones only, and mDNS is
+	// off (it would open a UDP socket per PeerConnection). For a host
+	// where UDP is blocked or cannot be opened (wine 8.0 refuses Go's UDP
+	// sockets). A UDP port that cannot be opened without NoUDP is an
+	// error, never a silent fall back to TCP.
+	NoUDP bool
+	// TCPPort is the ICE-TCP port when TCP is set: 0 = the same number as
+	// the UDP media port (with NoUDP, any free port).
+	TCPPort int
 	// LoopbackOnly gathers candidates on the loopback interface alone, with
 	// mDNS off and no STUN: for tests, benchmarks and the app's embedded
 	// server when it is not opened to the network.
@@ -42,8 +52,7 @@ type NetConfig struct {
 	// Interfaces, when set, limits candidates to these interface names.
 	Interfaces []string
 	// TCP also accepts media over ICE-TCP (RFC 6544, passive candidates)
-	// on the same port number, so a client whose UDP is blocked still gets
-	// media.
+	// on TCPPort, so a client whose UDP is blocked still gets media.
 	TCP bool
 	// AnnounceIPs, when set, are announced as host candidates instead of
 	// the local addresses (a server behind 1:1 NAT).
@@ -52,12 +61,13 @@ type NetConfig struct {
 	Logger *slog.Logger
 }
 
-// Engine creates PeerConnections that share one UDP port.
+// Engine creates PeerConnections that share one UDP port (and one ICE-TCP
+// port).
 type Engine struct {
 	api    *webrtc.API
-	mux    ice.UDPMux
-	tcpMux ice.TCPMux // nil unless NetConfig.TCP
-	addr   net.Addr
+	mux    ice.UDPMux   // nil with NetConfig.NoUDP
+	tcpMux ice.TCPMux   // nil unless NetConfig.TCP
+	addr   net.Addr     // the UDP media port's, or with NoUDP the TCP one's
 	conns  []*batchConn // the media UDP sockets (batch.go)
 
 	// pcMu serializes NewPeer: the congestion controller's estimator for
@@ -74,61 +84,34 @@ type Engine struct {
 // estimator (Google Congestion Control over the TWCC feedback of each
 // subscriber, AddCongestionControl). On an unspecified address the port is
 // opened on every interface address (and loopback), so each candidate
-// answers from its own address.
+// answers from its own address. With cfg.TCP it also opens the ICE-TCP
+// port; with cfg.NoUDP that port alone.
 func NewEngine(cfg NetConfig) (*Engine, error) {
+	if cfg.NoUDP && !cfg.TCP {
+		return nil, fmt.Errorf("%w: no UDP and no ICE-TCP leaves media no way in", ErrConfig)
+	}
+	for what, p := range map[string]int{"media port": cfg.UDPPort, "media TCP port": cfg.TCPPort} {
+		if p < 0 || p > 65535 {
+			return nil, fmt.Errorf("%w: %s %d is not a port (0-65535)", ErrConfig, what, p)
+		}
+	}
 	listenIP := cfg.ListenIP
 	if cfg.LoopbackOnly && listenIP == "" {
 		listenIP = "127.0.0.1"
 	}
 	logf := NewLoggerFactory(cfg.Logger)
 	e := &Engine{}
-	if ip := net.ParseIP(listenIP); listenIP == "" || (ip != nil && ip.IsUnspecified()) {
-		std, err := stdnet.NewNet()
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
-		}
-		bn := &batchNet{Net: std}
-		opts := []ice.UDPMuxFromPortOption{
-			ice.UDPMuxFromPortWithNet(bn),
-			ice.UDPMuxFromPortWithLoopback(),
-			ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4),
-			ice.UDPMuxFromPortWithLogger(logf.NewLogger("ice-mux")),
-		}
-		if len(cfg.Interfaces) > 0 {
-			allowed := map[string]bool{"lo": true}
-			for _, n := range cfg.Interfaces {
-				allowed[n] = true
-			}
-			opts = append(opts, ice.UDPMuxFromPortWithInterfaceFilter(func(name string) bool { return allowed[name] }))
-		}
-		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("%w: media port %d: %w", ErrConfig, cfg.UDPPort, err)
-		}
-		e.mux, e.conns = mux, bn.conns
-		if addrs := mux.GetListenAddresses(); len(addrs) > 0 {
-			e.addr = addrs[0]
-		}
-	} else {
-		conn, err := net.ListenPacket("udp4", net.JoinHostPort(listenIP, strconv.Itoa(cfg.UDPPort)))
-		if err != nil {
-			return nil, fmt.Errorf("%w: media port: %w", ErrConfig, err)
-		}
-		var pc net.PacketConn = conn
-		if uc, ok := conn.(*net.UDPConn); ok {
-			bc := newBatchConn(uc)
-			e.conns, pc = []*batchConn{bc}, bc
-		}
-		e.mux = webrtc.NewICEUDPMux(logf.NewLogger("ice-mux"), pc)
-		e.addr = conn.LocalAddr()
-	}
-
 	se := webrtc.SettingEngine{LoggerFactory: logf}
-	se.SetICEUDPMux(e.mux)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if !cfg.NoUDP {
+		if err := e.openUDP(cfg, listenIP, logf); err != nil {
+			return nil, err
+		}
+		se.SetICEUDPMux(e.mux)
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	}
 	if cfg.TCP {
-		port := 0
-		if ua, ok := e.addr.(*net.UDPAddr); ok {
+		port := cfg.TCPPort
+		if ua, ok := e.addr.(*net.UDPAddr); ok && port == 0 {
 			port = ua.Port
 		}
 		tcpIP := listenIP
@@ -137,14 +120,24 @@ func NewEngine(cfg NetConfig) (*Engine, error) {
 		}
 		ln, err := net.Listen("tcp4", net.JoinHostPort(tcpIP, strconv.Itoa(port)))
 		if err != nil {
-			e.mux.Close()
+			e.Close()
 			return nil, fmt.Errorf("%w: media TCP port %d: %w", ErrConfig, port, err)
+		}
+		if cfg.NoUDP {
+			e.addr = ln.Addr()
 		}
 		e.tcpMux = webrtc.NewICETCPMux(logf.NewLogger("ice-tcp"), ln, 16)
 		se.SetICETCPMux(e.tcpMux)
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
+		if cfg.NoUDP {
+			se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
+		} else {
+			se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
+		}
 	}
 	ConfigureCandidates(&se, cfg.LoopbackOnly, cfg.Interfaces)
+	if cfg.NoUDP {
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	}
 	if len(cfg.AnnounceIPs) > 0 {
 		for _, ip := range cfg.AnnounceIPs {
 			if net.ParseIP(ip) == nil {
@@ -166,6 +159,52 @@ func NewEngine(cfg NetConfig) (*Engine, error) {
 	}
 	e.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 	return e, nil
+}
+
+// openUDP opens the media UDP port: on an unspecified address on every
+// interface address (and loopback), else on listenIP.
+func (e *Engine) openUDP(cfg NetConfig, listenIP string, logf logging.LoggerFactory) error {
+	if ip := net.ParseIP(listenIP); listenIP == "" || (ip != nil && ip.IsUnspecified()) {
+		std, err := stdnet.NewNet()
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		bn := &batchNet{Net: std}
+		opts := []ice.UDPMuxFromPortOption{
+			ice.UDPMuxFromPortWithNet(bn),
+			ice.UDPMuxFromPortWithLoopback(),
+			ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4),
+			ice.UDPMuxFromPortWithLogger(logf.NewLogger("ice-mux")),
+		}
+		if len(cfg.Interfaces) > 0 {
+			allowed := map[string]bool{"lo": true}
+			for _, n := range cfg.Interfaces {
+				allowed[n] = true
+			}
+			opts = append(opts, ice.UDPMuxFromPortWithInterfaceFilter(func(name string) bool { return allowed[name] }))
+		}
+		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, opts...)
+		if err != nil {
+			return fmt.Errorf("%w: media port %d: %w", ErrConfig, cfg.UDPPort, err)
+		}
+		e.mux, e.conns = mux, bn.conns
+		if addrs := mux.GetListenAddresses(); len(addrs) > 0 {
+			e.addr = addrs[0]
+		}
+		return nil
+	}
+	conn, err := net.ListenPacket("udp4", net.JoinHostPort(listenIP, strconv.Itoa(cfg.UDPPort)))
+	if err != nil {
+		return fmt.Errorf("%w: media port: %w", ErrConfig, err)
+	}
+	var pc net.PacketConn = conn
+	if uc, ok := conn.(*net.UDPConn); ok {
+		bc := newBatchConn(uc)
+		e.conns, pc = []*batchConn{bc}, bc
+	}
+	e.mux = webrtc.NewICEUDPMux(logf.NewLogger("ice-mux"), pc)
+	e.addr = conn.LocalAddr()
+	return nil
 }
 
 // ConfigureCandidates sets which ICE candidates a SettingEngine gathers.
@@ -372,12 +411,19 @@ func (e *Engine) End() {
 	}
 }
 
-// MediaAddr is the (first) local address of the media UDP port.
+// MediaAddr is the (first) local address of the media UDP port, or with
+// NetConfig.NoUDP that of the ICE-TCP port.
 func (e *Engine) MediaAddr() net.Addr { return e.addr }
 
-// Close releases the media port. PeerConnections should be closed first.
+// UDP reports whether media can come over UDP (false with NetConfig.NoUDP).
+func (e *Engine) UDP() bool { return e.mux != nil }
+
+// Close releases the media ports. PeerConnections should be closed first.
 func (e *Engine) Close() error {
-	err := e.mux.Close()
+	var err error
+	if e.mux != nil {
+		err = e.mux.Close()
+	}
 	if e.tcpMux != nil {
 		err = errors.Join(err, e.tcpMux.Close())
 	}
