@@ -10,9 +10,13 @@
 #      silently (/S) into %LOCALAPPDATA%\Programs\Confab with its Start menu
 #      and desktop shortcuts and uninstall entry; `confab.exe --version`
 #      and `confab-server.exe version` print the version;
-#      `confab-server.exe serve` answers /healthz; a confab-bot on Linux
-#      and the Windows app (--fake-devices --join, under wine) join a room
-#      on the Windows server and each decodes the other's video; the
+#      `confab-server.exe serve` with a UDP media port stops with a clear
+#      error (this wine opens no UDP socket for Go programs) or serves;
+#      `confab-server.exe serve --udp-port off` (media over ICE-TCP only)
+#      answers /healthz; a confab-bot on Linux and the Windows app
+#      (--fake-devices --join, under wine) join a room on that Windows
+#      server and each decodes the other's video, the server counting
+#      the RTP it received; the
 #      uninstaller removes what was installed and keeps the user's data
 #      unless given /PURGE; /LAN /NODESKTOP give the LAN shortcut and no
 #      desktop shortcut.
@@ -101,9 +105,14 @@ if [ "${1:-}" = "--in-wine" ]; then
     done
     return 1
   }
+  # Under wine 8.0 (Debian 12) no Go program opens a UDP socket: Go (1.24
+  # and later) turns off SIO_UDP_NETRESET on every UDP socket and this
+  # wine answers WSAEOPNOTSUPP (10045); Windows has the ioctl (Windows 7
+  # and later). The server's default mode must then stop with a clear
+  # error at its media port, never fall back to TCP on its own.
   port=$(free_port tcp); uport=$(free_port udp)
-  T=600 wine "$dir/confab-server.exe" serve --addr "127.0.0.1:$port" --udp-port "$uport" --open --data 'C:\confab-test-data' \
-    >"$tmp/server.log" 2>&1 &
+  timeout 60 wine "$dir/confab-server.exe" serve --addr "127.0.0.1:$port" --udp-port "$uport" --data 'C:\confab-test-data' \
+    >"$tmp/server-udp.log" 2>&1 &
   echo $! >"$tmp/server.pid"
   health=""
   for _ in $(seq 300); do
@@ -111,41 +120,51 @@ if [ "${1:-}" = "--in-wine" ]; then
     kill -0 "$(cat "$tmp/server.pid")" 2>/dev/null || break
     sleep 0.2
   done
-  # Go programs (Go 1.24 and later) turn off SIO_UDP_NETRESET on every UDP
-  # socket; wine 8.0 (Debian 12) answers WSAEOPNOTSUPP (10045), so no
-  # UDP socket opens and the server stops at its media port. Windows has
-  # the ioctl (Windows 7 and later). That one case is a skip; any other
-  # failure fails.
-  wine_udp="wsaioctl: winapi error #10045"
-  server_url=""
   if [[ $health == *'"status":"ok"'* ]]; then
-    ok "confab-server.exe under wine answers /healthz: $health"
-    server_url=http://127.0.0.1:$port
-  elif grep -q "$wine_udp" "$tmp/server.log"; then
-    skip "confab-server.exe serve under wine: this wine cannot open UDP sockets for Go programs (WSAIoctl SIO_UDP_NETRESET -> WSAEOPNOTSUPP, \"$(grep -o 'media port.*' "$tmp/server.log" | head -1)\"), so its /healthz and a call through it are not checked here; the call below goes through the same server built for Linux"
-  else fail "confab-server.exe /healthz: \"$health\"; log: $(tail -5 "$tmp/server.log")"; fi
+    ok "confab-server.exe serve with a UDP media port runs under this wine (it opens UDP sockets)"
+  elif grep -q "media port.*:$uport: .*winapi error #10045" "$tmp/server-udp.log"; then
+    ok "confab-server.exe serve with a UDP media port stops with a clear error under this wine, no fall back to TCP: $(tr -d '\r' <"$tmp/server-udp.log" | grep -o 'media port.*' | head -1)"
+  else fail "confab-server.exe serve --udp-port $uport: neither served nor stopped at its media port; log: $(tail -3 "$tmp/server-udp.log")"; fi
+  stop_server() {
+    local spid
+    spid=$(cat "$tmp/server.pid" 2>/dev/null) || return 0
+    kill -TERM "$spid" 2>/dev/null
+    T=30 wine taskkill /f /im confab-server.exe >/dev/null 2>&1
+    for _ in $(seq 50); do kill -0 "$spid" 2>/dev/null || break; sleep 0.2; done
+    rm -f "$tmp/server.pid"
+  }
+  stop_server
 
-  if [ -z "$server_url" ]; then
-    # The same server, built for Linux, in its place. The app under wine
-    # has no UDP either: its media must then go over ICE-TCP.
-    port=$(free_port tcp); uport=$(free_port udp)
-    "$LINUX_SERVER" serve --addr "127.0.0.1:$port" --udp-port "$uport" --open --data "$tmp/linux-data" >"$tmp/server.log" 2>&1 &
-    echo $! >"$tmp/server.pid"
-    for _ in $(seq 150); do
-      health=$(curl -fsS --max-time 2 "http://127.0.0.1:$port/healthz" 2>/dev/null) && break; sleep 0.2
-    done
-    [[ $health == *'"status":"ok"'* ]] && server_url=http://127.0.0.1:$port ||
-      fail "the Linux confab-server did not start: $(tail -3 "$tmp/server.log")"
-    kind="through the Linux server, media over ICE-TCP"
-  else kind="through the Windows server under wine"; fi
+  # The Windows server with media over ICE-TCP only (--udp-port off): it
+  # opens no UDP socket, so it runs under this wine too.
+  port=$(free_port tcp); tport=$(free_port tcp)
+  T=600 wine "$dir/confab-server.exe" serve --addr "127.0.0.1:$port" --udp-port off --tcp-port "$tport" --open \
+    --data 'C:\confab-test-data' >"$tmp/server.log" 2>&1 &
+  echo $! >"$tmp/server.pid"
+  health=""
+  for _ in $(seq 300); do
+    health=$(curl -fsS --max-time 2 "http://127.0.0.1:$port/healthz" 2>/dev/null) && break
+    kill -0 "$(cat "$tmp/server.pid")" 2>/dev/null || break
+    sleep 0.2
+  done
+  server_url=""
+  if [[ $health == *'"status":"ok"'* ]] && grep -q "media=127.0.0.1:$tport media_udp=false" "$tmp/server.log"; then
+    ok "confab-server.exe serve --udp-port off --tcp-port $tport under wine answers /healthz: $health (media over ICE-TCP on 127.0.0.1:$tport)"
+    server_url=http://127.0.0.1:$port
+  else fail "confab-server.exe serve --udp-port off: /healthz \"$health\"; log: $(tail -5 "$tmp/server.log" | tr -d '\r')"; fi
 
   # -------------------------------------------------------- a call
   # The Windows app (test pattern camera, test tone microphone) and a
   # Linux bot in one room on the Windows server; each must decode the
-  # other's video. The app logs what it received when it leaves the call
-  # (WM_CLOSE from taskkill, as the window's close button); the bot
-  # prints its report when its time is up.
-  if [ -n "$server_url" ]; then
+  # other's video. All media goes through the Windows server over ICE-TCP:
+  # it offers nothing else, and the app under wine has no UDP either. The
+  # app logs what it received when it leaves the call (WM_CLOSE from
+  # taskkill, as the window's close button); the bot prints its report
+  # when its time is up.
+  kind="through the Windows server under wine, media over ICE-TCP"
+  if [ -z "$server_url" ]; then
+    fail "the call through the Windows server was not run: confab-server.exe did not start (above)"
+  else
     room=wintest$RANDOM
     T=300 wine "$dir/confab.exe" --server "$server_url" --room "$room" --name WinApp \
       --fake-devices --join --log-level info >"$tmp/app.log" 2>&1 &
@@ -176,14 +195,14 @@ print(r.get("remote",{}).get("WinApp",{}).get("frames",0))' "$tmp/bot.json" 2>/d
     afr=$(sed -n 's/.*msg=received from=LinuxBot frames=\([0-9]*\).*/\1/p' "$tmp/app.log" | head -1)
     [ "${afr:-0}" -gt 0 ] && ok "the Windows app under wine decoded $afr frames of the Linux bot's video ($kind)" ||
       fail "the Windows app decoded no video from the bot; app log: $(grep -v '^[[:space:]]*$' "$tmp/app.log" | tail -5)"
+    # The media went through the Windows server: it counts what it got.
+    rtp=$(curl -fsS --max-time 5 "$server_url/metrics" 2>/dev/null | awk '$1 == "confab_rtp_packets_in_total" {print $2}')
+    [ "${rtp%%.*}" -gt 0 ] 2>/dev/null && ok "the Windows server forwarded the call: confab_rtp_packets_in_total $rtp" ||
+      fail "the Windows server's /metrics shows no RTP received (\"$rtp\")"
     # Kept for a look after a failure.
-    for f in app.log bot.json bot.log; do cp "$tmp/$f" "dist/windows-test-$f" 2>/dev/null; done
+    for f in app.log bot.json bot.log server.log; do cp "$tmp/$f" "dist/windows-test-$f" 2>/dev/null; done
   fi
-  spid=$(cat "$tmp/server.pid")
-  kill -TERM "$spid" 2>/dev/null
-  T=30 wine taskkill /f /im confab-server.exe >/dev/null 2>&1
-  for _ in $(seq 50); do kill -0 "$spid" 2>/dev/null || break; sleep 0.2; done
-  rm -f "$tmp/server.pid"
+  stop_server
 
   # -------------------------------------------------------- uninstall
   # NSIS's uninstaller copies itself to %TEMP% and returns at once: wait
@@ -273,10 +292,7 @@ if [ -z "$BOT" ] || [ ! -x "$BOT" ]; then
   BOT=$tmp/confab-bot
   go build -o "$BOT" ./cmd/confab-bot || { fail "building confab-bot"; summary; exit 1; }
 fi
-# Built here, not under wine's scratch HOME (which has no Go caches).
-LINUX_SERVER=$tmp/confab-server
-CGO_ENABLED=0 go build -o "$LINUX_SERVER" ./cmd/confab-server || { fail "building confab-server for Linux"; summary; exit 1; }
-export BOT SETUP_ABS VERSION LINUX_SERVER
+export BOT SETUP_ABS VERSION
 SETUP_ABS=$(realpath "$SETUP")
 timeout 900 xvfb-run -a -s "-screen 0 1440x900x24 -nolisten tcp -noreset" "$0" --in-wine "$tmp"
 rc=$?
