@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/confab/confab/internal/testbin"
+	"github.com/confab/confab/signaling/server"
 	"github.com/confab/confab/signaling/server/servertest"
 )
 
@@ -137,6 +138,21 @@ func TestBrowserCallWithTwoBots(t *testing.T) {
 	c.share(t)
 	c.noViolations(t)
 	c.leave(t)
+}
+
+// TestBrowserCallOverICETCPOnly: on a server with no UDP port
+// (confab-server --udp-port off: passive ICE-TCP candidates only,
+// PROTOCOL.md "Media details"), Chromium on the guest page and two bots
+// still get each other's media: each dials the server's TCP candidate.
+func TestBrowserCallOverICETCPOnly(t *testing.T) {
+	srv := servertest.Start(t, servertest.Config(func(c *server.Config) { c.Net.NoUDP, c.Net.TCP = true, true }))
+	if srv.Srv.MediaAddr().Network() != "tcp" {
+		t.Fatalf("media address %v is not the ICE-TCP port", srv.Srv.MediaAddr())
+	}
+	requireGuestPage(t, srv.URL)
+	c := startCall(t, srv.URL, func(room string) string { return srv.URL + "/r/" + room })
+	c.mediaBothWays(t)
+	c.noViolations(t)
 }
 
 // TestProtocolPageGetsEveryone joins Chromium through the protocol page
