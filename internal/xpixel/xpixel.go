@@ -1,14 +1,22 @@
 //go:build linux && cgo
 
-// Package xpixel reads pixels of an X server's screen, as shown: the
-// benchmarks use it to time how long a click takes to change what a person
-// sees.
+// Package xpixel reads pixels of an X server's screen, as shown, and
+// clicks on it: the benchmarks use it to time how long a click takes to
+// change what a person sees.
 package xpixel
 
-// #cgo LDFLAGS: -lX11
+// #cgo LDFLAGS: -lX11 -lXtst
 // #include <stdlib.h>
 // #include <X11/Xlib.h>
 // #include <X11/Xutil.h>
+// #include <X11/extensions/XTest.h>
+//
+// static int confab_click(Display *d, unsigned int button) {
+// 	if (!XTestFakeButtonEvent(d, button, True, CurrentTime)) return 0;
+// 	if (!XTestFakeButtonEvent(d, button, False, CurrentTime)) return 0;
+// 	XFlush(d);
+// 	return 1;
+// }
 //
 // static unsigned long confab_pixel_at(Display *d, int x, int y, int *ok) {
 // 	XImage *im = XGetImage(d, DefaultRootWindow(d), x, y, 1, 1, AllPlanes, ZPixmap);
@@ -50,6 +58,17 @@ func (d *Display) Pixel(x, y int) (uint32, error) {
 		return 0, fmt.Errorf("xpixel: no pixel at %d,%d", x, y)
 	}
 	return uint32(p), nil
+}
+
+// Click presses and releases the left mouse button where the pointer is,
+// as a person's click reaches the X server (the XTEST extension), and
+// returns once the server has the events: unlike running xdotool, it
+// starts no process, so a timed click starts when it happens.
+func (d *Display) Click() error {
+	if C.confab_click(d.d, 1) == 0 {
+		return errors.New("xpixel: the X server refused the click (no XTEST extension?)")
+	}
+	return nil
 }
 
 // Close disconnects.
