@@ -234,7 +234,7 @@ func (t *Tile) CreateRenderer() fyne.WidgetRenderer {
 	r.handText.TextStyle.Bold = true
 	r.react = canvas.NewText("", colorText)
 	r.react.Alignment = fyne.TextAlignCenter
-	r.objects = []fyne.CanvasObject{r.bg, r.sides[0], r.sides[1], t.Video, r.circle, r.initials, r.note, r.pill, r.micOffBg, r.micOff, r.nameText,
+	r.objects = []fyne.CanvasObject{r.bg, r.sides[0], r.sides[2], r.sides[1], r.sides[3], r.sides[5], r.sides[4], t.Video, r.circle, r.initials, r.note, r.pill, r.micOffBg, r.micOff, r.nameText,
 		r.pinBg, r.pin, r.qualityBg, r.bars[0], r.bars[1], r.bars[2], r.handBg, r.handText, r.react, r.border}
 	r.Refresh()
 	return r
@@ -244,10 +244,10 @@ type tileRenderer struct {
 	t  *Tile
 	bg *canvas.Rectangle
 	// sides fill the tile beside a letterboxed frame while video shows, in
-	// place of bg: bg under the video would be shaded on every repaint
-	// for nothing (25 ms of CPU per frame with software GL in a 4-party
-	// call, for four tiles).
-	sides    [2]*canvas.Rectangle
+	// place of bg (three pieces a side, see placeSide): bg under the video
+	// would be shaded on every repaint for nothing (25 ms of CPU per frame
+	// with software GL in a 4-party call, for four tiles).
+	sides    [6]*canvas.Rectangle
 	circle   *canvas.Circle
 	initials *canvas.Text
 	note     *canvas.Text
@@ -350,68 +350,94 @@ func (r *tileRenderer) MinSize() fyne.Size { return fyne.NewSize(64, 36) }
 
 // layoutBackground shows the tile's background where the video does not
 // cover it: the whole tile without video; beside a letterboxed frame, the
-// two sides, each rounded on the tile's corners it has; nothing under a
-// frame that fills the tile, whose own corners are then rounded. A side
-// thinner than the corner radius could not carry the rounded corner, so
-// then the whole background shows as before.
+// two sides; nothing under a frame that fills the tile, whose own corners
+// are then rounded. A side is a plain rectangle with a small rounded cap at
+// each of the tile's corners it has: a rounded rectangle costs twice a
+// plain one per pixel with software GL. A side thinner than the corner
+// radius could not carry the rounded corner, so then the whole background
+// shows as before.
 func (r *tileRenderer) layoutBackground(size fyne.Size) {
 	t := r.t
-	hide := func() {
-		for _, s := range r.sides {
-			s.Hide()
-		}
-	}
 	t.Video.setCornerRadius(0)
 	if t.ShowsPlaceholder() {
+		r.showSides(false)
 		r.bg.Show()
-		hide()
 		return
 	}
 	f := t.Video.FrameSize()
 	pos, sz := fitRect(float32(f.X), float32(f.Y), size)
 	// The sides reach 1 unit under the video, so rounding leaves no seam.
 	const overlap = 1
-	var a, b fyne.Position
-	var as, bs fyne.Size
-	var thick float32
+	const rad = tileRadius
 	switch {
-	case size.Width-sz.Width >= 1: // bars left and right
-		thick = pos.X
-		a, as = fyne.NewPos(0, 0), fyne.NewSize(pos.X+overlap, size.Height)
-		b, bs = fyne.NewPos(pos.X+sz.Width-overlap, 0), fyne.NewSize(size.Width-pos.X-sz.Width+overlap, size.Height)
-		r.setCorners(r.sides[0], tileRadius, 0, tileRadius, 0)
-		r.setCorners(r.sides[1], 0, tileRadius, 0, tileRadius)
-	case size.Height-sz.Height >= 1: // bars above and below
-		thick = pos.Y
-		a, as = fyne.NewPos(0, 0), fyne.NewSize(size.Width, pos.Y+overlap)
-		b, bs = fyne.NewPos(0, pos.Y+sz.Height-overlap), fyne.NewSize(size.Width, size.Height-pos.Y-sz.Height+overlap)
-		r.setCorners(r.sides[0], tileRadius, tileRadius, 0, 0)
-		r.setCorners(r.sides[1], 0, 0, tileRadius, tileRadius)
-	default: // the frame fills the tile
-		r.bg.Hide()
-		hide()
-		t.Video.setCornerRadius(tileRadius)
-		return
-	}
-	if thick < tileRadius {
+	case size.Width-sz.Width >= 1 && pos.X >= rad: // bars left and right
+		right := pos.X + sz.Width - overlap
+		w, rw := pos.X+overlap, size.Width-right
+		r.placeSide(0, fyne.NewPos(0, 0), fyne.NewSize(w, size.Height), false, [2]corner{{tl: true}, {bl: true}})
+		r.placeSide(1, fyne.NewPos(right, 0), fyne.NewSize(rw, size.Height), false, [2]corner{{tr: true}, {br: true}})
+	case size.Height-sz.Height >= 1 && pos.Y >= rad: // bars above and below
+		below := pos.Y + sz.Height - overlap
+		h, bh := pos.Y+overlap, size.Height-below
+		r.placeSide(0, fyne.NewPos(0, 0), fyne.NewSize(size.Width, h), true, [2]corner{{tl: true}, {tr: true}})
+		r.placeSide(1, fyne.NewPos(0, below), fyne.NewSize(size.Width, bh), true, [2]corner{{bl: true}, {br: true}})
+	case size.Width-sz.Width >= 1 || size.Height-sz.Height >= 1: // bars too thin
+		r.showSides(false)
 		r.bg.Show()
-		hide()
+		return
+	default: // the frame fills the tile
+		r.showSides(false)
+		r.bg.Hide()
+		t.Video.setCornerRadius(rad)
 		return
 	}
 	r.bg.Hide()
-	r.sides[0].Move(a)
-	r.sides[0].Resize(as)
-	r.sides[1].Move(b)
-	r.sides[1].Resize(bs)
-	for _, s := range r.sides {
-		s.Show()
+	r.showSides(true)
+}
+
+// corner says which of the tile's corners a cap rounds.
+type corner struct{ tl, tr, bl, br bool }
+
+// placeSide lays out side i (pieces 3i..3i+2) over the rectangle at pos of
+// size sz: a cap at each end (the start and end of its length: top and
+// bottom of a vertical side, left and right of a horizontal one), rounded
+// as caps says, and a plain middle that overlaps the caps by a unit, so
+// their smoothed straight edges do not show as seams.
+func (r *tileRenderer) placeSide(i int, pos fyne.Position, sz fyne.Size, horizontal bool, caps [2]corner) {
+	const rad = tileRadius
+	first, mid, last := r.sides[3*i], r.sides[3*i+1], r.sides[3*i+2]
+	if horizontal {
+		first.Move(pos)
+		first.Resize(fyne.NewSize(rad, sz.Height))
+		mid.Move(fyne.NewPos(pos.X+rad-1, pos.Y))
+		mid.Resize(fyne.NewSize(sz.Width-2*rad+2, sz.Height))
+		last.Move(fyne.NewPos(pos.X+sz.Width-rad, pos.Y))
+		last.Resize(fyne.NewSize(rad, sz.Height))
+	} else {
+		first.Move(pos)
+		first.Resize(fyne.NewSize(sz.Width, rad))
+		mid.Move(fyne.NewPos(pos.X, pos.Y+rad-1))
+		mid.Resize(fyne.NewSize(sz.Width, sz.Height-2*rad+2))
+		last.Move(fyne.NewPos(pos.X, pos.Y+sz.Height-rad))
+		last.Resize(fyne.NewSize(sz.Width, rad))
+	}
+	for j, c := range caps {
+		piece := []*canvas.Rectangle{first, last}[j]
+		radius := func(on bool) float32 {
+			if on {
+				return rad
+			}
+			return 0
+		}
+		piece.TopLeftCornerRadius, piece.TopRightCornerRadius = radius(c.tl), radius(c.tr)
+		piece.BottomLeftCornerRadius, piece.BottomRightCornerRadius = radius(c.bl), radius(c.br)
 	}
 }
 
-// setCorners sets the corner radii of a side: top left, top right, bottom
-// left, bottom right.
-func (r *tileRenderer) setCorners(s *canvas.Rectangle, tl, tr, bl, br float32) {
-	s.TopLeftCornerRadius, s.TopRightCornerRadius, s.BottomLeftCornerRadius, s.BottomRightCornerRadius = tl, tr, bl, br
+// showSides shows or hides the pieces of both sides.
+func (r *tileRenderer) showSides(on bool) {
+	for _, s := range r.sides {
+		setVisible(s, on)
+	}
 }
 
 func (r *tileRenderer) Refresh() {
