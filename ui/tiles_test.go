@@ -1,11 +1,14 @@
 package ui
 
 import (
+	"image"
 	"math"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/test"
 
 	"github.com/confab/confab/signaling/client"
 )
@@ -206,5 +209,82 @@ func TestConnectionQualityMark(t *testing.T) {
 	cs.Tile("p1").MouseIn(nil)
 	if h.app.tips.text != "Good connection: 20 ms round trip, 15 frames a second" {
 		t.Errorf("tooltip %q", h.app.tips.text)
+	}
+}
+
+// TestTileBackgroundBesideVideo checks that a tile's background is drawn
+// only where its video is not: beside a letterboxed frame (the sides cover
+// exactly the bars, reaching under the frame by a unit), nowhere under a
+// frame that fills the tile (whose corners are then rounded), and whole
+// without video.
+func TestTileBackgroundBesideVideo(t *testing.T) {
+	test.NewTempApp(t)
+	tile := NewTile("p1", "p1", "Grace", false, false)
+	win := test.NewWindow(container.NewWithoutLayout(tile))
+	defer win.Close()
+	const w, h = 320, 180
+	win.Resize(fyne.NewSize(w+40, h+40))
+	tile.Resize(fyne.NewSize(w, h))
+	r := test.WidgetRenderer(tile).(*tileRenderer)
+
+	if !r.bg.Visible() || r.sides[0].Visible() {
+		t.Fatal("without video: want the whole background and no sides")
+	}
+
+	// 4:3 video in a 16:9 tile: bars left and right, 40 units each.
+	src := newFakeSource(64, 48)
+	tile.Video.SetSource(src)
+	if !tile.updateVideo() {
+		t.Fatal("the first frame was not drawn")
+	}
+	if r.bg.Visible() {
+		t.Error("the background still shows under letterboxed video")
+	}
+	var covered float32 // the area the sides cover, overlaps counted once per side
+	for side := 0; side < 2; side++ {
+		minX, maxX := float32(math.Inf(1)), float32(math.Inf(-1))
+		minY, maxY := minX, maxX
+		for _, p := range r.sides[3*side : 3*side+3] {
+			if !p.Visible() {
+				t.Fatalf("side %d: a piece is hidden", side)
+			}
+			pos, sz := p.Position(), p.Size()
+			minX, maxX = min(minX, pos.X), max(maxX, pos.X+sz.Width)
+			minY, maxY = min(minY, pos.Y), max(maxY, pos.Y+sz.Height)
+		}
+		if minY != 0 || maxY != h {
+			t.Errorf("side %d spans y %v..%v, want 0..%d", side, minY, maxY, h)
+		}
+		covered += (maxX - minX) * (maxY - minY)
+		want := [2][2]float32{{0, 41}, {279, 320}}[side]
+		if !near(minX, want[0]) || !near(maxX, want[1]) {
+			t.Errorf("side %d spans x %v..%v, want %v..%v", side, minX, maxX, want[0], want[1])
+		}
+	}
+	if cr := r.sides[0].TopLeftCornerRadius; cr != tileRadius || r.sides[2].BottomLeftCornerRadius != tileRadius ||
+		r.sides[3].TopRightCornerRadius != tileRadius || r.sides[5].BottomRightCornerRadius != tileRadius {
+		t.Error("the sides' caps do not round the tile's corners")
+	}
+	if r.sides[1].CornerRadius != 0 || r.sides[1].TopLeftCornerRadius != 0 || r.sides[4].TopRightCornerRadius != 0 {
+		t.Error("a side's middle is rounded: it should be a plain rectangle")
+	}
+	if tile.Video.img.CornerRadius != 0 {
+		t.Error("letterboxed video has rounded corners inside the tile")
+	}
+
+	// 16:9 video fills the tile: no background at all, rounded video.
+	src.next(image.NewRGBA(image.Rect(0, 0, 64, 36)))
+	tile.updateVideo()
+	if r.bg.Visible() || r.sides[0].Visible() || r.sides[4].Visible() {
+		t.Error("a background shows under video that fills the tile")
+	}
+	if tile.Video.img.CornerRadius != tileRadius {
+		t.Errorf("video filling the tile: corner radius %v, want %v", tile.Video.img.CornerRadius, tileRadius)
+	}
+
+	// Camera off: the placeholder on the whole background again.
+	tile.setState("Grace", false, true, false, false)
+	if !r.bg.Visible() || r.sides[0].Visible() {
+		t.Error("camera off: want the whole background and no sides")
 	}
 }
