@@ -96,6 +96,17 @@ if [ "${1:-}" = "--in-wine" ]; then
   [ "$v" = "confab-server $VERSION" ] && ok "confab-server.exe version under wine: $v" || fail "confab-server.exe version: \"${v:0:200}\""
 
   # -------------------------------------------------------- server
+  # wait_health PORT prints the server's /healthz answer once it gives
+  # one, or nothing when the server (pid in $tmp/server.pid) ends first
+  # or a minute passes.
+  wait_health() {
+    local h
+    for _ in $(seq 300); do
+      h=$(curl -fsS --max-time 2 "http://127.0.0.1:$1/healthz" 2>/dev/null) && { echo "$h"; return; }
+      kill -0 "$(cat "$tmp/server.pid")" 2>/dev/null || return 0
+      sleep 0.2
+    done
+  }
   free_port() { # free_port tcp|udp
     local p
     for _ in $(seq 50); do
@@ -114,12 +125,7 @@ if [ "${1:-}" = "--in-wine" ]; then
   timeout 60 wine "$dir/confab-server.exe" serve --addr "127.0.0.1:$port" --udp-port "$uport" --data 'C:\confab-test-data' \
     >"$tmp/server-udp.log" 2>&1 &
   echo $! >"$tmp/server.pid"
-  health=""
-  for _ in $(seq 300); do
-    health=$(curl -fsS --max-time 2 "http://127.0.0.1:$port/healthz" 2>/dev/null) && break
-    kill -0 "$(cat "$tmp/server.pid")" 2>/dev/null || break
-    sleep 0.2
-  done
+  health=$(wait_health "$port")
   if [[ $health == *'"status":"ok"'* ]]; then
     ok "confab-server.exe serve with a UDP media port runs under this wine (it opens UDP sockets)"
   elif grep -q "media port.*:$uport: .*winapi error #10045" "$tmp/server-udp.log"; then
@@ -141,12 +147,7 @@ if [ "${1:-}" = "--in-wine" ]; then
   T=600 wine "$dir/confab-server.exe" serve --addr "127.0.0.1:$port" --udp-port off --tcp-port "$tport" --open \
     --data 'C:\confab-test-data' >"$tmp/server.log" 2>&1 &
   echo $! >"$tmp/server.pid"
-  health=""
-  for _ in $(seq 300); do
-    health=$(curl -fsS --max-time 2 "http://127.0.0.1:$port/healthz" 2>/dev/null) && break
-    kill -0 "$(cat "$tmp/server.pid")" 2>/dev/null || break
-    sleep 0.2
-  done
+  health=$(wait_health "$port")
   server_url=""
   if [[ $health == *'"status":"ok"'* ]] && grep -q "media=127.0.0.1:$tport media_udp=false" "$tmp/server.log"; then
     ok "confab-server.exe serve --udp-port off --tcp-port $tport under wine answers /healthz: $health (media over ICE-TCP on 127.0.0.1:$tport)"

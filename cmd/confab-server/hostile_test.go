@@ -130,6 +130,23 @@ type botReport struct {
 	Error string `json:"error"`
 }
 
+// waitBots waits for each bot to end and returns the report it printed
+// last (its output is in outs, in the same order).
+func waitBots(t *testing.T, bots []*exec.Cmd, outs []*bytes.Buffer) []botReport {
+	t.Helper()
+	var reports []botReport
+	for i, b := range bots {
+		_ = b.Wait()
+		lines := strings.Split(strings.TrimSpace(outs[i].String()), "\n")
+		var r botReport
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
+			t.Fatalf("bot %d report %q: %v", i, outs[i].String(), err)
+		}
+		reports = append(reports, r)
+	}
+	return reports
+}
+
 // call runs a server in the server namespace (with extra flags) and two
 // bots in the client namespace for d; it returns the bots' reports.
 func (n *netPair) call(serverBin, bot string, d time.Duration, serverFlags ...string) []botReport {
@@ -144,16 +161,7 @@ func (n *netPair) call(serverBin, bot string, d time.Duration, serverFlags ...st
 		bots = append(bots, n.start(n.client, out, bot, "--server", "http://"+serverIP+":7880", "--room", "hostile",
 			"--name", fmt.Sprintf("Bot %d", i), "--duration", d.String(), "--fps", "15", "--loopback=false"))
 	}
-	var reports []botReport
-	for i, b := range bots {
-		_ = b.Wait()
-		lines := strings.Split(strings.TrimSpace(outs[i].String()), "\n")
-		var r botReport
-		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
-			n.t.Fatalf("bot %d report %q: %v", i, outs[i].String(), err)
-		}
-		reports = append(reports, r)
-	}
+	reports := waitBots(n.t, bots, outs)
 	_ = srv.Process.Kill()
 	_ = srv.Wait()
 	return reports

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -120,17 +119,7 @@ func TestCallOverICETCPOnly(t *testing.T) {
 	if media < 2 {
 		t.Errorf("%d established connections on the ICE-TCP port %d, want one per bot", media, tcpPort)
 	}
-	var reports []botReport
-	for i, b := range bots {
-		_ = b.Wait()
-		lines := strings.Split(strings.TrimSpace(outs[i].String()), "\n")
-		var r botReport
-		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
-			t.Fatalf("bot %d report %q: %v", i, outs[i].String(), err)
-		}
-		reports = append(reports, r)
-	}
-	expectMedia(t, "over ICE-TCP only", reports)
+	expectMedia(t, "over ICE-TCP only", waitBots(t, bots, outs))
 	if udp := socketsOf(t, srv.cmd.Process.Pid, "udp"); len(udp) > 0 {
 		t.Errorf("after the call the server holds UDP sockets: %v", udp)
 	}
