@@ -375,6 +375,9 @@ func AddCongestionControl(ir *interceptor.Registry, initial int, logf logging.Lo
 		return fmt.Errorf("sfu: congestion control: %w", err)
 	}
 	ir.Add(ext)
+	// Outermost: lends the estimator an attribute map per packet instead
+	// of letting it allocate one (attrs.go).
+	ir.Add(attrsFactory{})
 	return nil
 }
 

@@ -5,7 +5,9 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -75,6 +77,72 @@ func BenchmarkForwardTrack(b *testing.B) {
 		tr.handle(raws[i%len(raws)], &pkt, nil)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(8*b.N), "ns/forwarded-pkt")
+}
+
+// BenchmarkForwardGate is BenchmarkForwardTrack with each subscriber
+// behind its Gate (how the server binds a video track that is not
+// simulcast), whose Splicer rewrites a header of its own per subscriber.
+// It must not allocate.
+func BenchmarkForwardGate(b *testing.B) {
+	tr := &Track{ID: "camera:p", Publisher: "p", Kind: webrtc.RTPCodecTypeVideo, stats: &Stats{}, done: make(chan struct{}), clockRate: 90000,
+		stripExt: []uint8{3}}
+	tr.Local = NewLocalTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, tr.ID, tr.Publisher)
+	tr.out = tr.Local
+	for i := range 8 {
+		g := NewGate(tr)
+		if _, err := g.Bind(fakeContext{id: string(rune('a' + i)), ssrc: webrtc.SSRC(100 + i), w: &nullWriter{}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	raws := make([][]byte, 64)
+	for i := range raws {
+		raws[i] = benchPacket(uint16(i), false)
+	}
+	var pkt rtp.Packet
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tr.handle(raws[i%len(raws)], &pkt, nil)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(8*b.N), "ns/forwarded-pkt")
+}
+
+type nullRTPWriter struct{}
+
+func (nullRTPWriter) Write(_ *rtp.Header, payload []byte, _ interceptor.Attributes) (int, error) {
+	return len(payload), nil
+}
+
+// BenchmarkSendInterceptors is what pion's interceptors that the server
+// keeps on what it sends (AddCongestionControl: transport-cc sequence
+// numbers, the estimator's record of each packet sent) cost per packet
+// to one subscriber, as pion calls them (no attributes). pion's own part
+// allocates (its send history); the rest must not.
+func BenchmarkSendInterceptors(b *testing.B) {
+	ir := &interceptor.Registry{}
+	if err := AddCongestionControl(ir, InitialEstimate, nil, func(cc.BandwidthEstimator) {}); err != nil {
+		b.Fatal(err)
+	}
+	ic, err := ir.Build("bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ic.Close()
+	info := &interceptor.StreamInfo{SSRC: 100, RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 5}}}
+	w := ic.BindLocalStream(info, nullRTPWriter{})
+	var pkt rtp.Packet
+	if err := pkt.Unmarshal(benchPacket(1, false)); err != nil {
+		b.Fatal(err)
+	}
+	pkt.SSRC = info.SSRC
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pkt.SequenceNumber++
+		if _, err := w.Write(&pkt.Header, pkt.Payload, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkForwardSimulcast is the forwarding path of one simulcast layer

@@ -91,7 +91,7 @@ type gateWriter struct {
 }
 
 // WriteRTP implements webrtc.TrackLocalWriter. The fan-out hands every
-// subscriber the same header: it is copied before it is changed.
+// subscriber the same header: the Splicer copies it before changing it.
 func (w *gateWriter) WriteRTP(header *rtp.Header, payload []byte) (int, error) {
 	g := w.g
 	g.mu.Lock()
@@ -108,8 +108,7 @@ func (w *gateWriter) WriteRTP(header *rtp.Header, payload []byte) (int, error) {
 		g.splice.Restart()
 	}
 	g.mu.Unlock()
-	h := *header
-	return g.splice.Write(&h, payload, time.Now(), w.w.WriteRTP)
+	return g.splice.Write(header, payload, time.Now(), w.w.WriteRTP)
 }
 
 // origSeq maps a sequence number the gate sent back to the track's own,

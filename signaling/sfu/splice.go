@@ -30,6 +30,7 @@ type Splicer struct {
 	lastTL0 uint8
 	first   uint16 // the first sequence number sent since the last restart
 	buf     [1500]byte
+	hdr     rtp.Header // the header Write rewrites and sends
 }
 
 // elapsedTicks is the time from last to now at 90 kHz, at least 1 (a new
@@ -71,12 +72,16 @@ func (s *Splicer) Restart() {
 	s.mu.Unlock()
 }
 
-// Write rewrites h (in place) and the payload (in a copy of its own when
-// it changes) and passes them to send, under the Splicer's lock: packets
-// go out in the order they were spliced.
-func (s *Splicer) Write(h *rtp.Header, payload []byte, now time.Time, send func(*rtp.Header, []byte) (int, error)) (int, error) {
+// Write rewrites a copy of h (the Splicer's own; h is not changed, but
+// the copy shares its extensions) and the payload (in a copy of its own
+// when it changes) and passes them to send, under the Splicer's lock:
+// packets go out in the order they were spliced. send must not keep the
+// header past its return.
+func (s *Splicer) Write(in *rtp.Header, payload []byte, now time.Time, send func(*rtp.Header, []byte) (int, error)) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.hdr = *in
+	h := &s.hdr
 	vi, ok := parseVP8(payload)
 	if !ok {
 		vi = vp8Info{picID: -1, tl0: -1}

@@ -1,0 +1,104 @@
+package sfu
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+)
+
+type recordingRTPWriter struct {
+	mu    sync.Mutex
+	attrs []interceptor.Attributes
+	lens  []int
+	seqs  []uint16
+	stale bool // an attribute a previous write left was seen
+}
+
+func (w *recordingRTPWriter) Write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.attrs = append(w.attrs, a)
+	w.lens = append(w.lens, len(a))
+	if a != nil {
+		if a.Get("left-over") != nil {
+			w.stale = true
+		}
+		a.Set("left-over", true)
+	}
+	var tcc rtp.TransportCCExtension
+	if err := tcc.Unmarshal(h.GetExtension(5)); err == nil {
+		w.seqs = append(w.seqs, tcc.TransportSequence)
+	}
+	return len(payload), nil
+}
+
+// TestSendChainAttributes: what the server sends passes through the
+// congestion controller with an attribute map lent per packet, holding
+// just the transport-cc extension id the estimator sets (so the estimator
+// records each packet by its transport-wide sequence number), cleared
+// between packets, even when written from several goroutines at once; a
+// caller's own map is passed on as it is.
+func TestSendChainAttributes(t *testing.T) {
+	ir := &interceptor.Registry{}
+	if err := AddCongestionControl(ir, InitialEstimate, nil, func(cc.BandwidthEstimator) {}); err != nil {
+		t.Fatal(err)
+	}
+	ic, err := ir.Build("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ic.Close()
+	info := &interceptor.StreamInfo{SSRC: 100, RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 5}}}
+	rec := &recordingRTPWriter{}
+	w := ic.BindLocalStream(info, rec)
+
+	const goroutines, each = 4, 50
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				h := rtp.Header{Version: 2, SSRC: info.SSRC, SequenceNumber: uint16(i)}
+				if _, err := w.Write(&h, make([]byte, 100), nil); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(rec.attrs) != goroutines*each {
+		t.Fatalf("%d packets reached the writer, want %d", len(rec.attrs), goroutines*each)
+	}
+	for i, a := range rec.attrs {
+		if a == nil || rec.lens[i] != 1 {
+			t.Fatalf("packet %d: attributes %v (%d entries on arrival), want the estimator's one", i, a, rec.lens[i])
+		}
+	}
+	if rec.stale {
+		t.Fatal("a packet's attributes held what an earlier packet's writer left")
+	}
+	seen := map[uint16]bool{}
+	for _, s := range rec.seqs {
+		seen[s] = true
+	}
+	if len(rec.seqs) != goroutines*each || len(seen) != goroutines*each {
+		t.Fatalf("%d transport-cc sequence numbers, %d distinct, want %d", len(rec.seqs), len(seen), goroutines*each)
+	}
+
+	own := interceptor.Attributes{"mine": 1}
+	h := rtp.Header{Version: 2, SSRC: info.SSRC}
+	if _, err := w.Write(&h, make([]byte, 100), own); err != nil {
+		t.Fatal(err)
+	}
+	last := rec.attrs[len(rec.attrs)-1]
+	// 0 is the estimator's key for the extension id (pion's internal/cc TwccExtensionAttributesKey).
+	if last == nil || last.Get("mine") != 1 || own.Get(0) != uint8(5) {
+		t.Fatalf("the caller's attributes were not passed on: got %v, caller's now %v", last, own)
+	}
+}
