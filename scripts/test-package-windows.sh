@@ -107,15 +107,7 @@ if [ "${1:-}" = "--in-wine" ]; then
       sleep 0.2
     done
   }
-  free_port() { # free_port tcp|udp
-    local p
-    for _ in $(seq 50); do
-      p=$((20000 + RANDOM % 40000))
-      if [ "$1" = tcp ]; then ss -Htln "sport = :$p" | grep -q . || { echo $p; return; }
-      else ss -Hluan "sport = :$p" | grep -q . || { echo $p; return; }; fi
-    done
-    return 1
-  }
+  . scripts/lib/free_port.sh
   # Under wine 8.0 (Debian 12) no Go program opens a UDP socket: Go (1.24
   # and later) turns off SIO_UDP_NETRESET on every UDP socket and this
   # wine answers WSAEOPNOTSUPP (10045); Windows has the ioctl (Windows 7

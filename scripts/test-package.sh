@@ -100,15 +100,7 @@ if [ "${1:-}" = "--in-root" ]; then
 
   # Start the server the way the unit does: as confab, CONFAB_DATA from the
   # unit, then server.env; --addr/--udp-port pick free loopback ports.
-  free_port() { # free_port tcp|udp
-    local p i
-    for i in $(seq 50); do
-      p=$((20000 + RANDOM % 40000))
-      if [ "$1" = tcp ]; then ss -Htln "sport = :$p" | grep -q . || { echo $p; return; }
-      else ss -Hluan "sport = :$p" | grep -q . || { echo $p; return; }; fi
-    done
-    return 1
-  }
+  . scripts/lib/free_port.sh
   port=$(free_port tcp); uport=$(free_port udp)
   envs=(CONFAB_DATA=/var/lib/confab)
   while IFS= read -r l; do envs+=("$l"); done < <(grep -E '^[A-Z_]+=' "$root/etc/confab/server.env")
