@@ -2,9 +2,10 @@
 // frames in a media.FrameSlot, Opus into 48 kHz PCM behind a small jitter
 // buffer.
 //
-// Both decoders take *rtp.Packet as TrackRemote.ReadRTP returns them and
-// keep them (the payload is not copied): pass each packet once and do not
-// reuse its memory.
+// Both decoders take *rtp.Packet as TrackRemote.ReadRTP returns them. The
+// video decoder copies what it keeps, so its caller may read every packet
+// into the same buffer; the audio decoder keeps the packet (its payload is
+// not copied): pass each packet once and do not reuse its memory.
 package decode
 
 import (
@@ -17,8 +18,6 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/confab/confab/media"
 )
@@ -73,10 +72,10 @@ func WithKeyFrameRequest(request func(), gap time.Duration) VideoOption {
 	return func(c *videoConfig) { c.keyReq, c.keyGap = request, gap }
 }
 
-// WithReorder sets how many packets and how much time (in RTP timestamps)
-// the depacketizer waits for a missing packet before giving up on a frame.
-// Defaults: 100 packets, 250 ms; past them the frame is dropped and a
-// keyframe asked for.
+// WithReorder sets how many packets (at most MaxReorderPackets) and how
+// much time (in RTP timestamps) the depacketizer waits for a missing
+// packet before giving up on a frame. Defaults: 100 packets, 250 ms; past
+// them the frame is dropped and a keyframe asked for.
 func WithReorder(packets uint16, delay time.Duration) VideoOption {
 	return func(c *videoConfig) { c.maxLate, c.maxDelay = packets, delay }
 }
@@ -101,10 +100,12 @@ type VideoStats struct {
 	KeyFrameRequests uint64 // times a keyframe was asked for
 }
 
-// VideoDecoder reassembles VP8 frames from RTP (RFC 7741) with pion's
-// samplebuilder and codecs.VP8Packet, decodes them with libvpx and copies
-// each picture, still I420, into a media.FrameSlot: conversion to RGBA
-// happens only when a view draws the frame (media.FrameSlot.Render).
+// VideoDecoder reassembles VP8 frames from RTP (RFC 7741) in a
+// frameAssembler, decodes them with libvpx and copies each picture, still
+// I420, into a media.FrameSlot: conversion to RGBA happens only when a
+// view draws the frame (media.FrameSlot.Render). Once its buffers have
+// grown to the stream's frames, a packet in and a picture out allocate
+// nothing.
 //
 // One goroutine calls Push (the track's ReadRTP loop); Stats, NeedKeyFrame
 // and Close may be called from any goroutine.
@@ -113,11 +114,9 @@ type VideoDecoder struct {
 	cfg  videoConfig
 
 	mu       sync.Mutex
-	sb       *samplebuilder.SampleBuilder
+	asm      *frameAssembler
 	dec      *vp8Decoder
 	closed   bool
-	lastSeq  uint16
-	haveSeq  bool
 	lastReq  time.Time
 	needKey  atomic.Bool
 	stats    VideoStats
@@ -141,8 +140,7 @@ func NewVideoDecoder(slot *media.FrameSlot, opts ...VideoOption) (*VideoDecoder,
 		cfg.log = slog.New(slog.DiscardHandler)
 	}
 	d := &VideoDecoder{slot: slot, cfg: cfg}
-	d.sb = samplebuilder.New(cfg.maxLate, &codecs.VP8Packet{}, vp8ClockRate,
-		samplebuilder.WithMaxTimeDelay(cfg.maxDelay), samplebuilder.WithRTPHeaders(true))
+	d.asm = newFrameAssembler(cfg.maxLate, uint32(cfg.maxDelay.Seconds()*vp8ClockRate))
 	dec, err := newVP8Decoder()
 	if err != nil {
 		return nil, fmt.Errorf("decode: vp8 decoder: %w", err)
@@ -155,7 +153,8 @@ func NewVideoDecoder(slot *media.FrameSlot, opts ...VideoOption) (*VideoDecoder,
 // Push feeds one RTP packet and decodes every frame it completes. It
 // returns nil, or (for the first failing frame) an error wrapping
 // ErrNeedKeyFrame, ErrDecode, ErrFrameTooLarge or ErrClosed. Errors are
-// per frame: keep pushing. The decoder keeps pkt.
+// per frame: keep pushing. The decoder copies what it keeps of pkt: the
+// caller may reuse pkt and its payload once Push returns.
 func (d *VideoDecoder) Push(pkt *rtp.Packet) error {
 	if pkt == nil {
 		return nil
@@ -166,14 +165,10 @@ func (d *VideoDecoder) Push(pkt *rtp.Packet) error {
 		return ErrClosed
 	}
 	d.count(func(s *VideoStats) { s.Packets++ })
-	d.sb.Push(pkt)
+	d.asm.push(pkt)
 	var first error
-	for s := d.sb.Pop(); s != nil; s = d.sb.Pop() {
-		var firstSeq, lastSeq uint16
-		if n := len(s.RTPHeaders); n > 0 {
-			firstSeq, lastSeq = s.RTPHeaders[0].SequenceNumber, s.RTPHeaders[n-1].SequenceNumber
-		}
-		err := d.decodeFrame(s.Data, firstSeq, lastSeq, s.PrevDroppedPackets)
+	for f, ok := d.asm.pop(); ok; f, ok = d.asm.pop() {
+		err := d.decodeFrame(f)
 		if err != nil && first == nil {
 			first = err
 		}
@@ -182,28 +177,27 @@ func (d *VideoDecoder) Push(pkt *rtp.Packet) error {
 }
 
 // decodeFrame decodes one reassembled frame. The caller holds mu.
-func (d *VideoDecoder) decodeFrame(data []byte, firstSeq, lastSeq, dropped uint16) error {
-	gap := dropped > 0 || (d.haveSeq && firstSeq != d.lastSeq+1)
-	d.lastSeq, d.haveSeq = lastSeq, true
+func (d *VideoDecoder) decodeFrame(f asmFrame) error {
+	if f.tooLarge {
+		d.needKey.Store(true)
+		d.requestKeyFrame()
+		return fmt.Errorf("%w: more than %d bytes", ErrFrameTooLarge, MaxFrameSize)
+	}
+	data := f.data
 	if len(data) == 0 {
-		if gap {
+		if f.gap {
 			d.needKey.Store(true)
 		}
-		return nil // padding
+		return nil // nothing but descriptors
 	}
 	key := isKeyFrame(data)
-	if gap && !key {
+	if f.gap && !key {
 		d.needKey.Store(true)
 	}
 	if d.needKey.Load() && !key {
 		d.count(func(s *VideoStats) { s.Skipped++ })
 		d.requestKeyFrame()
 		return ErrNeedKeyFrame
-	}
-	if len(data) > MaxFrameSize {
-		d.needKey.Store(true)
-		d.requestKeyFrame()
-		return fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, len(data))
 	}
 	if key {
 		if w, h := keyFrameSize(data); w == 0 || h == 0 || w > d.cfg.maxW || h > d.cfg.maxH {

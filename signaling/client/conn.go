@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/confab/confab/signaling/internal/icewatch"
@@ -430,15 +431,23 @@ func (c *conn) receiveVideo(remote *webrtc.TrackRemote, pid, source string, coun
 	s.events.push(VideoAdded{ParticipantID: pid, Source: source, Video: dec.Source()})
 	defer s.events.push(VideoRemoved{ParticipantID: pid, Source: source})
 	var seen uint64
+	// Every packet is read into the same buffer and packet: the decoder
+	// copies what it keeps (VideoDecoder.Push), so receiving allocates
+	// nothing per packet.
+	buf := make([]byte, receiveBufferSize)
+	var pkt rtp.Packet
 	for {
-		pkt, _, err := remote.ReadRTP()
+		n, _, err := remote.Read(buf)
 		if err != nil {
 			return
 		}
 		if counters.videoPackets.Add(1) == 1 {
 			counters.firstVideoPacket.CompareAndSwap(0, time.Now().UnixNano())
 		}
-		_ = dec.Push(pkt) // a bad packet is dropped; the decoder asks for a keyframe
+		if pkt.Unmarshal(buf[:n]) != nil {
+			continue // not RTP: dropped, as a decoder drops a bad packet
+		}
+		_ = dec.Push(&pkt) // a bad packet is dropped; the decoder asks for a keyframe
 		if n := dec.FramesDecoded(); n != seen {
 			if seen == 0 {
 				counters.firstFrame.CompareAndSwap(0, time.Now().UnixNano())
@@ -478,8 +487,12 @@ func (c *conn) receiveAudio(remote *webrtc.TrackRemote, pid string, counters *re
 	}
 }
 
+// receiveBufferSize holds any packet a track delivers: pion's receive MTU
+// is 1460 bytes.
+const receiveBufferSize = 1500
+
 func drain(remote *webrtc.TrackRemote) {
-	buf := make([]byte, 1500)
+	buf := make([]byte, receiveBufferSize)
 	for {
 		if _, _, err := remote.Read(buf); err != nil {
 			return

@@ -35,7 +35,8 @@ type Decoders interface {
 // VideoDecoder turns the RTP packets of one remote video track into frames
 // in its Source. It calls the requestKeyframe function it was made with
 // when it cannot go on until the next keyframe. Push is called from one
-// goroutine; the rest from any.
+// goroutine; the rest from any. Push must copy what it keeps of pkt: the
+// session reads every packet of a track into the same buffer.
 type VideoDecoder interface {
 	Push(pkt *rtp.Packet) error
 	FramesDecoded() uint64
