@@ -9,6 +9,7 @@ package ui
 
 import (
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -50,8 +51,14 @@ type App struct {
 	entry *EntryScreen
 	call  *CallScreen
 
-	// do hands work to the UI goroutine: fyne.Do, or a queue in tests.
+	// do hands work to the UI goroutine (through dispatch), until the
+	// app stops.
 	do func(func())
+	// dispatch is fyne.Do, or a queue in tests.
+	dispatch func(func())
+	// stopped is set by Stop: Fyne's loop is ending or has ended, and work
+	// handed to it would run on the goroutine that handed it over.
+	stopped atomic.Bool
 	// tick is the video refresh interval; 0 turns the tickers off (tests).
 	tick    time.Duration
 	focused bool
@@ -73,7 +80,8 @@ func New(a fyne.App, b Backend, opts Options) *App {
 
 // newApp is New with the dispatcher and the tick interval chosen.
 func newApp(a fyne.App, b Backend, opts Options, do func(func()), tick time.Duration) *App {
-	app := &App{fyneApp: a, backend: b, opts: opts, do: do, tick: tick, focused: true}
+	app := &App{fyneApp: a, backend: b, opts: opts, dispatch: do, tick: tick, focused: true}
+	app.do = app.handOver
 	if app.opts.Title == "" {
 		app.opts.Title = "Confab"
 	}
@@ -86,7 +94,7 @@ func newApp(a fyne.App, b Backend, opts Options, do func(func()), tick time.Dura
 	app.win.SetIcon(icon)
 	app.win.Resize(fyne.NewSize(1180, 760))
 	app.win.SetPadded(false)
-	app.tips = newTooltipLayer()
+	app.tips = newTooltipLayer(app.do)
 	if tick <= 0 {
 		app.tips.delay = 0
 	}
@@ -113,8 +121,29 @@ func newApp(a fyne.App, b Backend, opts Options, do func(func()), tick time.Dura
 // Window returns the app's window.
 func (a *App) Window() fyne.Window { return a.win }
 
-// ShowAndRun shows the window and runs the app until it quits.
-func (a *App) ShowAndRun() { a.win.ShowAndRun() }
+// ShowAndRun shows the window and runs the app until it quits. Then it
+// stops the app (Stop).
+func (a *App) ShowAndRun() {
+	a.win.ShowAndRun()
+	a.Stop()
+}
+
+// Stop tells the app that Fyne's loop is ending: from then on nothing is
+// handed to the UI goroutine. Once the loop has ended, fyne.Do runs its
+// function at once on the caller's goroutine, with the window gone (a
+// panic in GLFW). Fyne ends its loop by itself on SIGINT and SIGTERM, so
+// a signal handler calls Stop at once; ShowAndRun calls it on return.
+// The calls are then left by the backend, not through the window. Safe
+// from any goroutine.
+func (a *App) Stop() { a.stopped.Store(true) }
+
+// handOver is the app's do: dispatch, unless the app has stopped.
+func (a *App) handOver(f func()) {
+	if a.stopped.Load() {
+		return
+	}
+	a.dispatch(f)
+}
 
 // Entry returns the entry screen. It exists for the app's whole life.
 func (a *App) Entry() *EntryScreen { return a.entry }

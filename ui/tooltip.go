@@ -18,12 +18,13 @@ type tooltipLayer struct {
 	label *canvas.Text
 	delay time.Duration
 	gen   int
+	do    func(func()) // the app's hand-over to the UI goroutine
 	// text is the tooltip showing now, "" when hidden; tests read it.
 	text string
 }
 
-func newTooltipLayer() *tooltipLayer {
-	l := &tooltipLayer{delay: 400 * time.Millisecond}
+func newTooltipLayer(do func(func())) *tooltipLayer {
+	l := &tooltipLayer{delay: 400 * time.Millisecond, do: do}
 	l.bg = canvas.NewRectangle(colorTooltip)
 	l.bg.CornerRadius = 6
 	l.label = canvas.NewText("", colorText)
@@ -43,7 +44,7 @@ func (l *tooltipLayer) show(obj fyne.CanvasObject, text string) {
 		return
 	}
 	time.AfterFunc(l.delay, func() {
-		fyne.Do(func() {
+		l.do(func() {
 			if l.gen == gen {
 				l.place(obj, text)
 			}

@@ -100,17 +100,17 @@ func run() error {
 
 	a := app.NewWithID(appID)
 	w := ui.New(a, b, ui.Options{Name: *name, Room: *room, Server: strings.TrimSpace(*server), AutoJoin: *join})
-	// Ctrl+C or a TERM from the session manager closes the app as the
-	// window's close button would: the call is left, devices released.
+	// Ctrl+C or a TERM from the session manager quits the app: Fyne's
+	// driver ends its loop on these signals by itself, so the window
+	// cannot leave the call as its close button does. The UI is stopped
+	// at once (nothing more is handed to a loop that is ending), and the
+	// call is left and the devices released below, by the backend.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		if _, ok := <-sig; ok {
-			// As the close button: leave the call on the UI goroutine,
-			// then the window closes and ShowAndRun returns. Quitting at
-			// once would leave the call's goroutines drawing into a UI
-			// that is gone.
-			fyne.Do(w.Close)
+			w.Stop()
+			fyne.Do(a.Quit) // as Fyne does; a no-op once it has
 		}
 	}()
 	w.ShowAndRun()
