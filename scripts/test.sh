@@ -48,8 +48,9 @@ step "browser tests: headless Chromium, the guest page, two bots (one package at
 # other packages' media tests have timing limits.
 go test -race -count=1 -p 1 -v ./internal/browsertest/ 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
 
-step "fuzz the wire decoder (20 s)"
+step "fuzz the wire decoder (20 s) and the VP8 frame assembler (10 s)"
 go test ./signaling/wire -run '^$' -fuzz FuzzDecode -fuzztime 20s
+go test ./media/decode -run '^$' -fuzz FuzzAssembler -fuzztime 10s
 
 step "display tests under Xvfb: screen capture, then the app with Chromium and with three bots"
 # One package at a time: both use the X server hard. vblank_mode=0 stops

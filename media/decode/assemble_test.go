@@ -197,3 +197,50 @@ func TestAssemblerKeepsNothingOfThePacket(t *testing.T) {
 	}
 	checkFrames(t, got, want, nil)
 }
+
+// FuzzAssembler pushes packets made from arbitrary bytes (sequence and
+// timestamp steps, marker, VP8 descriptor, payload length) and checks
+// that the assembler never panics, never hands out more than
+// MaxFrameSize, and that its count of waiting packets matches its slots.
+func FuzzAssembler(f *testing.F) {
+	f.Add([]byte{1, 0, 0x90, 0x10, 20, 1, 0, 0x00, 0x00, 20, 1, 0x80, 0x91, 0x10, 5})
+	f.Add([]byte{0xff, 0xff, 0x10, 0x80, 0, 3, 0x20, 0x10, 0x90, 200, 0x7f, 0x00, 0x10, 0xa0, 3})
+	body := make([]byte, 1+255*8) // payload bytes after the descriptor
+	for i := range body {
+		body[i] = byte(i)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		b = b[:min(len(b), 5*600)] // 600 packets are plenty to reach every state
+		a := newFrameAssembler(uint16(len(b)%200), 9000)
+		seq, ts := uint16(65000), uint32(0)
+		for len(b) >= 5 {
+			step, tstep, flags, desc, n := b[0], b[1], b[2], b[3], int(b[4])
+			b = b[5:]
+			seq += uint16(int8(step)) // back or forward
+			ts += uint32(tstep) * 300
+			var payload []byte // padding: no descriptor, nothing
+			if flags&0x10 == 0 || n > 0 {
+				body[0] = desc
+				payload = body[:1+n*8]
+			}
+			if flags&0x40 != 0 {
+				payload = payload[:min(len(payload), 2)] // descriptor cut short
+			}
+			a.push(&rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: ts, Marker: flags&0x80 != 0}, Payload: payload})
+			for fr, ok := a.pop(); ok; fr, ok = a.pop() {
+				if len(fr.data) > MaxFrameSize || (fr.tooLarge && len(fr.data) != 0) {
+					t.Fatalf("frame of %d bytes (too large %v)", len(fr.data), fr.tooLarge)
+				}
+			}
+			used := 0
+			for i := range a.slots {
+				if a.slots[i].used {
+					used++
+				}
+			}
+			if used != a.pending || a.pending < 0 || a.pending > assemblerSlots {
+				t.Fatalf("pending %d, slots used %d", a.pending, used)
+			}
+		}
+	})
+}
