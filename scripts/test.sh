@@ -2,7 +2,8 @@
 # test.sh runs every test: vet and formatting, the CGO-free server build,
 # all Go tests with the race detector, the browser tests (headless
 # Chromium on the guest page with two bots, in a network namespace with
-# only lo), a short fuzz run of the wire decoder, the display tests under
+# only lo), short fuzz runs of the wire decoder and the VP8 frame
+# assembler, the display tests under
 # Xvfb (screen capture, the real app against three bots and against
 # Chromium), and the package test (with the Windows installer under wine
 # once its cross-built libraries are cached). make test calls it.
