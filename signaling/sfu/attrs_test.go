@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"errors"
 	"sync"
 	"testing"
 
@@ -100,5 +101,27 @@ func TestSendChainAttributes(t *testing.T) {
 	// 0 is the estimator's key for the extension id (pion's internal/cc TwccExtensionAttributesKey).
 	if last == nil || last.Get("mine") != 1 || own.Get(0) != uint8(5) {
 		t.Fatalf("the caller's attributes were not passed on: got %v, caller's now %v", last, own)
+	}
+}
+
+// TestDirectPacer: each packet goes at once to its stream's writer,
+// found by SSRC (a stream added again replaces the first); a packet of a
+// stream never added is refused (errUnknownStream).
+func TestDirectPacer(t *testing.T) {
+	p := &directPacer{}
+	a, b, c := &recordingRTPWriter{}, &recordingRTPWriter{}, &recordingRTPWriter{}
+	p.AddStream(1, a)
+	p.AddStream(2, b)
+	p.AddStream(2, c)
+	for _, ssrc := range []uint32{1, 2, 2} {
+		if _, err := p.Write(&rtp.Header{SSRC: ssrc}, []byte{1}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(a.attrs) != 1 || len(b.attrs) != 0 || len(c.attrs) != 2 {
+		t.Fatalf("writes per stream %d, %d, %d; want 1, 0 (replaced), 2", len(a.attrs), len(b.attrs), len(c.attrs))
+	}
+	if _, err := p.Write(&rtp.Header{SSRC: 3}, []byte{1}, nil); !errors.Is(err, errUnknownStream) {
+		t.Fatalf("write to a stream never added: %v, want errUnknownStream", err)
 	}
 }

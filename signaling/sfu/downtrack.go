@@ -165,7 +165,7 @@ func (d *DownTrack) resend(b *binding, seq uint16) {
 		vi = vp8Info{picID: -1, tl0: -1}
 	}
 	out, _, _ := d.rewriteLocked(&pkt, &vi)
-	if b.write(&out.Header, out.Payload, false, 0) == nil {
+	if b.write(&out.Header, out.Payload, false, time.Time{}) == nil {
 		d.track.stats.Retransmits.Add(1)
 	}
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
-	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v4/stdnet"
@@ -79,8 +78,8 @@ type Engine struct {
 
 // NewEngine opens the media UDP port and prepares the pion API: VP8 and
 // Opus with NACK, PLI and FIR feedback, the audio-level header extension,
-// pion's interceptors for what it receives (newServerMediaEngine: NACK
-// generator, receiver reports, TWCC feedback), and a send-side bandwidth
+// interceptors for what it receives (newServerMediaEngine: pion's NACK
+// generator and receiver reports, and TWCC feedback), and a send-side bandwidth
 // estimator (Google Congestion Control over the TWCC feedback of each
 // subscriber, AddCongestionControl). On an unspecified address the port is
 // opened on every interface address (and loopback), so each candidate
@@ -274,7 +273,8 @@ func NewMediaEngine() (*webrtc.MediaEngine, *interceptor.Registry, error) {
 
 // newServerMediaEngine returns the server's codecs and the interceptors
 // of what it receives from publishers: NACKs for lost packets (RFC 4585
-// §6.2.1), receiver reports (RFC 3550 §6.4.2) and TWCC feedback, so each
+// §6.2.1), receiver reports (RFC 3550 §6.4.2) and TWCC feedback
+// (twccFeedbackFactory, in place of pion's twcc.SenderInterceptor), so each
 // publisher's own congestion control works. What the server sends goes
 // through none of pion's per-packet interceptors but the congestion
 // controller's (AddCongestionControl): sender reports, NACK answers (from
@@ -302,13 +302,9 @@ func newServerMediaEngine() (*webrtc.MediaEngine, *interceptor.Registry, error) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
-	fb, err := twcc.NewSenderInterceptor()
-	if err != nil {
-		return nil, nil, fmt.Errorf("sfu: interceptors: %w", err)
-	}
 	ir.Add(gen)
 	ir.Add(rr)
-	ir.Add(fb)
+	ir.Add(twccFeedbackFactory{interval: twccFeedbackInterval})
 	return me, ir, nil
 }
 
@@ -366,7 +362,7 @@ func AddCongestionControl(ir *interceptor.Registry, initial int, logf logging.Lo
 			gcc.SendSideBWEInitialBitrate(initial),
 			gcc.SendSideBWEMinBitrate(minEstimate),
 			gcc.SendSideBWEMaxBitrate(maxEstimate),
-			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+			gcc.SendSideBWEPacer(&directPacer{}),
 		}
 		if logf != nil {
 			opts = append(opts, gcc.WithLoggerFactory(logf))
@@ -379,15 +375,9 @@ func AddCongestionControl(ir *interceptor.Registry, initial int, logf logging.Lo
 	f.OnNewPeerConnection(func(_ string, bwe cc.BandwidthEstimator) { onNew(bwe) })
 	ir.Add(f)
 	// Added after the estimator, so it runs first on the way out: the
-	// estimator records the sequence number this one writes.
-	ext, err := twcc.NewHeaderExtensionInterceptor()
-	if err != nil {
-		return fmt.Errorf("sfu: congestion control: %w", err)
-	}
-	ir.Add(ext)
-	// Outermost: lends the estimator an attribute map per packet instead
-	// of letting it allocate one (attrs.go).
-	ir.Add(attrsFactory{})
+	// estimator records the transport-wide sequence number this one
+	// writes, with the attribute map it lends (attrs.go).
+	ir.Add(sendFactory{})
 	return nil
 }
 

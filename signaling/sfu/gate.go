@@ -93,6 +93,12 @@ type gateWriter struct {
 // WriteRTP implements webrtc.TrackLocalWriter. The fan-out hands every
 // subscriber the same header: the Splicer copies it before changing it.
 func (w *gateWriter) WriteRTP(header *rtp.Header, payload []byte) (int, error) {
+	return w.writeRTPAt(header, payload, time.Time{})
+}
+
+// writeRTPAt is WriteRTP at now, the fan-out's time (timedWriter; zero:
+// the clock is read here).
+func (w *gateWriter) writeRTPAt(header *rtp.Header, payload []byte, now time.Time) (int, error) {
 	g := w.g
 	g.mu.Lock()
 	if g.paused {
@@ -108,7 +114,10 @@ func (w *gateWriter) WriteRTP(header *rtp.Header, payload []byte) (int, error) {
 		g.splice.Restart()
 	}
 	g.mu.Unlock()
-	return g.splice.Write(header, payload, time.Now(), w.w.WriteRTP)
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return g.splice.Write(header, payload, now, w.w.WriteRTP)
 }
 
 // origSeq maps a sequence number the gate sent back to the track's own,

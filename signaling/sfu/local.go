@@ -37,6 +37,7 @@ type binding struct {
 	ssrc  uint32
 	pt    uint8
 	w     webrtc.TrackLocalWriter
+	tw    timedWriter // w, when it takes the fan-out's clock reading
 
 	// What the sender report says, written per packet by the forwarding
 	// goroutine (retransmissions are not counted, RFC 3550 §6.4.1).
@@ -69,6 +70,7 @@ func (l *LocalTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 			continue
 		}
 		b := &binding{ctxID: ctx.ID(), ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), w: ctx.WriteStream()}
+		b.tw, _ = b.w.(timedWriter)
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		old := *l.binds.Load()
@@ -115,7 +117,7 @@ func (l *LocalTrack) WriteRTP(p *rtp.Packet) error {
 	if len(binds) == 0 {
 		return nil
 	}
-	now := time.Now().UnixNano()
+	now := time.Now()
 	l.hdr = p.Header
 	var first error
 	for _, b := range binds {
@@ -127,19 +129,34 @@ func (l *LocalTrack) WriteRTP(p *rtp.Packet) error {
 }
 
 // write sends one packet with b's SSRC and payload type, which it sets
-// in h; counted says it is new (not a retransmission).
-func (b *binding) write(h *rtp.Header, payload []byte, counted bool, now int64) error {
+// in h; counted says it is new (not a retransmission), sent at now (a
+// retransmission's now is zero).
+func (b *binding) write(h *rtp.Header, payload []byte, counted bool, now time.Time) error {
 	h.SSRC, h.PayloadType = b.ssrc, b.pt
-	if _, err := b.w.WriteRTP(h, payload); err != nil {
+	var err error
+	if b.tw != nil {
+		_, err = b.tw.writeRTPAt(h, payload, now)
+	} else {
+		_, err = b.w.WriteRTP(h, payload)
+	}
+	if err != nil {
 		return err
 	}
 	if counted {
 		b.packets.Add(1)
 		b.octets.Add(uint32(len(payload)))
 		b.lastTS.Store(h.Timestamp)
-		b.lastAt.Store(now)
+		b.lastAt.Store(now.UnixNano())
 	}
 	return nil
+}
+
+// timedWriter is a binding's writer that takes the time a fan-out read
+// once for all its subscribers (a Gate's, whose Splicer needs it) rather
+// than reading the clock again per subscriber; a zero now means it reads
+// the clock itself.
+type timedWriter interface {
+	writeRTPAt(h *rtp.Header, payload []byte, now time.Time) (int, error)
 }
 
 // remapper is implemented by a binding's writer that renumbers what it

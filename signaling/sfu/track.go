@@ -205,7 +205,7 @@ func (t *Track) resend(b *binding, seq uint16) {
 		return
 	}
 	t.strip(&pkt)
-	if b.write(&pkt.Header, pkt.Payload, false, 0) == nil {
+	if b.write(&pkt.Header, pkt.Payload, false, time.Time{}) == nil {
 		t.stats.Retransmits.Add(1)
 	}
 }
