@@ -1,14 +1,11 @@
 package sfu
 
 import (
-	"errors"
 	"net"
 	"net/netip"
 	"sync"
-	"syscall"
 
 	"github.com/pion/transport/v4"
-	"golang.org/x/net/ipv4"
 )
 
 // Batcher groups the datagrams the SFU writes while it fans one packet
@@ -33,7 +30,9 @@ const batchBuf = maxPacket + 64
 // batchConn is the media UDP socket. Outside a fan-out it writes each
 // datagram at once, as a plain socket does. Between Begin and End it
 // queues them (copied: pion reuses its buffers) and End sends the queue
-// with sendmmsg (x/net's ipv4.PacketConn.WriteBatch); datagrams that
+// with sendmmsg (batchSender: on Linux a raw sendmmsg(2) over headers
+// filled as each datagram is queued; elsewhere x/net's
+// ipv4.PacketConn.WriteBatch, one by one where that is missing); datagrams that
 // other goroutines write meanwhile (RTCP, ICE checks) join the queue
 // and leave at the same End, microseconds later. No datagram waits for
 // more than the fan-out it was written during: End flushes whatever is
@@ -44,25 +43,16 @@ const batchBuf = maxPacket + 64
 // it; writes outside a fan-out do not take it for the syscall.
 type batchConn struct {
 	*net.UDPConn
-	pc *ipv4.PacketConn
 
-	mu     sync.Mutex
-	open   int  // fan-outs begun and not ended
-	single bool // sendmmsg is unavailable: the queue is sent one by one
-	n      int  // datagrams queued
-	msgs   [batchSize]ipv4.Message
-	bufs   [batchSize][batchBuf]byte
-	iovs   [batchSize][1][]byte
-	addrs  [batchSize]net.UDPAddr
-	ips    [batchSize][16]byte
+	mu   sync.Mutex
+	open int // fan-outs begun and not ended
+	n    int // datagrams queued
+	q    batchSender
 }
 
 func newBatchConn(c *net.UDPConn) *batchConn {
-	b := &batchConn{UDPConn: c, pc: ipv4.NewPacketConn(c)}
-	for i := range b.msgs {
-		b.msgs[i].Buffers = b.iovs[i][:]
-		b.msgs[i].Addr = &b.addrs[i]
-	}
+	b := &batchConn{UDPConn: c}
+	b.q.init(c)
 	return b
 }
 
@@ -113,20 +103,7 @@ func (b *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) 
 		b.mu.Unlock()
 		return b.UDPConn.WriteToUDPAddrPort(p, addr)
 	}
-	i := b.n
-	m := &b.msgs[i]
-	m.Buffers[0] = b.bufs[i][:copy(b.bufs[i][:], p)]
-	ua := &b.addrs[i]
-	if ip := addr.Addr().Unmap(); ip.Is4() {
-		a := ip.As4()
-		ua.IP = b.ips[i][:4]
-		copy(ua.IP, a[:])
-	} else {
-		a := ip.As16()
-		ua.IP = b.ips[i][:16]
-		copy(ua.IP, a[:])
-	}
-	ua.Port = int(addr.Port())
+	b.q.put(b.n, p, addr)
 	b.n++
 	if b.n == batchSize {
 		b.flushLocked()
@@ -135,27 +112,9 @@ func (b *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) 
 	return len(p), nil
 }
 
-// flushLocked sends the queue: with sendmmsg, skipping a datagram the
-// kernel refuses so that the rest still go; one by one where sendmmsg is
-// missing.
+// flushLocked sends the queue.
 func (b *batchConn) flushLocked() {
-	for sent := 0; sent < b.n; {
-		if b.single {
-			m := &b.msgs[sent]
-			_, _ = b.UDPConn.WriteTo(m.Buffers[0], m.Addr)
-			sent++
-			continue
-		}
-		k, err := b.pc.WriteBatch(b.msgs[sent:b.n], 0)
-		if err != nil {
-			if errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EOPNOTSUPP) {
-				b.single = true
-				continue
-			}
-			k = max(k, 0) + 1 // the first one not sent failed: go on after it
-		}
-		sent += max(k, 1)
-	}
+	b.q.send(b.UDPConn, b.n)
 	b.n = 0
 }
 
