@@ -9,7 +9,6 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
-	"github.com/pion/sdp/v3"
 )
 
 // sendScratch is what the outermost interceptor of what a PeerConnection
@@ -49,13 +48,7 @@ type sendInterceptor struct {
 }
 
 func (s *sendInterceptor) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	var id uint8
-	for _, e := range info.RTPHeaderExtensions {
-		if e.URI == sdp.TransportCCURI {
-			id = uint8(e.ID)
-			break
-		}
-	}
+	id := transportCCID(info)
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 		if h == nil {
 			return 0, errNilHeader

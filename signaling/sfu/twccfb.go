@@ -60,13 +60,7 @@ func (f *twccFeedback) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCP
 // BindRemoteStream notes each packet of a stream that carries the
 // transport-cc header extension.
 func (f *twccFeedback) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
-	var id uint8
-	for _, e := range info.RTPHeaderExtensions {
-		if e.URI == sdp.TransportCCURI {
-			id = uint8(e.ID)
-			break
-		}
-	}
+	id := transportCCID(info)
 	if id == 0 {
 		return r
 	}
@@ -143,4 +137,15 @@ func (f *twccFeedback) Close() error {
 	f.mu.Unlock()
 	f.wg.Wait()
 	return nil
+}
+
+// transportCCID is the header extension id a stream negotiated for
+// transport-wide sequence numbers, 0 for none.
+func transportCCID(info *interceptor.StreamInfo) uint8 {
+	for _, e := range info.RTPHeaderExtensions {
+		if e.URI == sdp.TransportCCURI {
+			return uint8(e.ID)
+		}
+	}
+	return 0
 }
