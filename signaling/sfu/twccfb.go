@@ -73,16 +73,17 @@ func (f *twccFeedback) BindRemoteStream(info *interceptor.StreamInfo, r intercep
 		if attr == nil {
 			attr = make(interceptor.Attributes)
 		}
-		h, err := attr.GetRTPHeader(b[:n])
-		if err != nil {
-			return 0, nil, err
-		}
-		if ext := h.GetExtension(id); ext != nil {
-			var tcc rtp.TransportCCExtension
-			if err := tcc.Unmarshal(ext); err != nil {
-				return 0, nil, err
+		// A packet whose header or extension does not parse is passed on
+		// unrecorded: the forwarding loop drops what it cannot parse, and
+		// an error here would end the publisher's track (pion's
+		// interceptor returns one).
+		if h, err := attr.GetRTPHeader(b[:n]); err == nil {
+			if ext := h.GetExtension(id); ext != nil {
+				var tcc rtp.TransportCCExtension
+				if tcc.Unmarshal(ext) == nil {
+					f.record(ssrc, tcc.TransportSequence, time.Since(f.start).Microseconds())
+				}
 			}
-			f.record(ssrc, tcc.TransportSequence, time.Since(f.start).Microseconds())
 		}
 		return n, attr, nil
 	})

@@ -108,6 +108,20 @@ func TestTWCCFeedback(t *testing.T) {
 	for _, seq := range []uint16{100, 101, 102, 105, 106} {
 		read(r, seq)
 	}
+	// Packets that do not parse, or whose transport-cc extension is cut
+	// short, are passed on without an error (which would end the
+	// publisher's track) and not recorded.
+	bad := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SSRC: 1234, SequenceNumber: 200}, Payload: make([]byte, 10)}
+	if err := bad.Header.SetExtension(5, []byte{0x01}); err != nil {
+		t.Fatal(err)
+	}
+	shortExt, _ := bad.Marshal()
+	for _, raw := range [][]byte{shortExt, {0x80, 0x60}} {
+		next = raw
+		if n, _, err := r.Read(buf, nil); err != nil || n != len(raw) {
+			t.Fatalf("a malformed packet: read %d of %d bytes, err %v", n, len(raw), err)
+		}
+	}
 	if !loopRunning() {
 		t.Fatal("no feedback loop after packets arrived")
 	}
