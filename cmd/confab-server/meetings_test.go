@@ -12,11 +12,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/confab/confab/internal/testbin"
 	"github.com/confab/confab/signaling/meeting"
 )
 
@@ -29,7 +29,7 @@ type meetingServer struct {
 	addr string
 	udp  int
 	cmd  *exec.Cmd
-	log  syncBuffer
+	log  testbin.Output
 
 	exited chan struct{}
 }
@@ -93,24 +93,6 @@ func startServerWrapped(t *testing.T, wrap func([]string) []string, bin, data, a
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer a process writes to while a test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // adminToken makes a token with the admin grant for room with the CLI.

@@ -1,37 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/confab/confab/internal/testbin"
 )
-
-// lockedBuffer is a bytes.Buffer written by a process's stderr copier and
-// read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestAppQuitsCleanlyOnASignal: Ctrl+C (SIGINT) or a session manager's
 // SIGTERM to the app in a call with a bot ends it at once with exit
@@ -64,7 +43,7 @@ func TestAppQuitsCleanlyOnASignal(t *testing.T) {
 			cmd := exec.Command(bin, "--fake-devices", "--join", "--name", "Sig", "--room", room,
 				"--server", e2e.emb.URL, "--data", filepath.Join(home, "data"), "--log-level", "debug")
 			cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))
-			var stderr lockedBuffer
+			var stderr testbin.Output
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
