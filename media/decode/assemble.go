@@ -48,7 +48,6 @@ type frameAssembler struct {
 
 	building bool   // a frame's first packets are in buf
 	curTS    uint32 // that frame's timestamp
-	firstSeq uint16 // its first packet
 	buf      []byte
 	tooLarge bool // the frame outgrew MaxFrameSize: its data was not kept
 	lost     bool // packets were lost or dropped since the last frame out
@@ -70,8 +69,6 @@ type asmSlot struct {
 // next pop.
 type asmFrame struct {
 	data     []byte
-	firstSeq uint16
-	lastSeq  uint16
 	gap      bool // packets were lost or dropped before this frame
 	tooLarge bool // the frame was larger than MaxFrameSize (data is empty)
 }
@@ -152,7 +149,7 @@ func (a *frameAssembler) pop() (asmFrame, bool) {
 			// The frame before ended without a marker bit (RFC 7741
 			// says it must have one); all its packets are here.
 			a.building = false
-			return a.frameOut(a.head - 1), true
+			return a.frameOut(), true
 		}
 		a.head++
 		a.pending--
@@ -171,7 +168,7 @@ func (a *frameAssembler) pop() (asmFrame, bool) {
 				a.lost = true // the rest of a frame whose start is gone
 				continue
 			}
-			a.building, a.curTS, a.firstSeq = true, s.ts, s.seq
+			a.building, a.curTS = true, s.ts
 			a.buf, a.tooLarge = a.buf[:0], false
 		}
 		if len(a.buf)+s.n > MaxFrameSize {
@@ -182,14 +179,14 @@ func (a *frameAssembler) pop() (asmFrame, bool) {
 		}
 		if s.marker {
 			a.building = false
-			return a.frameOut(s.seq), true
+			return a.frameOut(), true
 		}
 	}
 	return asmFrame{}, false
 }
 
-func (a *frameAssembler) frameOut(lastSeq uint16) asmFrame {
-	f := asmFrame{data: a.buf, firstSeq: a.firstSeq, lastSeq: lastSeq, gap: a.lost, tooLarge: a.tooLarge}
+func (a *frameAssembler) frameOut() asmFrame {
+	f := asmFrame{data: a.buf, gap: a.lost, tooLarge: a.tooLarge}
 	if a.tooLarge {
 		f.data = nil
 	}
