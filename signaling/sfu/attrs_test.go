@@ -37,6 +37,27 @@ func (w *recordingRTPWriter) Write(h *rtp.Header, payload []byte, a interceptor.
 	return len(payload), nil
 }
 
+// sendChainSSRC is the SSRC of the stream sendChain binds.
+const sendChainSSRC = 100
+
+// sendChain builds the interceptors the server keeps on what it sends
+// (AddCongestionControl) for one stream with transport-cc as extension 5,
+// writing to next; they are closed when tb ends.
+func sendChain(tb testing.TB, next interceptor.RTPWriter) interceptor.RTPWriter {
+	tb.Helper()
+	ir := &interceptor.Registry{}
+	if err := AddCongestionControl(ir, InitialEstimate, nil, func(cc.BandwidthEstimator) {}); err != nil {
+		tb.Fatal(err)
+	}
+	ic, err := ir.Build("test")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ic.Close() })
+	info := &interceptor.StreamInfo{SSRC: sendChainSSRC, RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 5}}}
+	return ic.BindLocalStream(info, next)
+}
+
 // TestSendChainAttributes: what the server sends passes through the
 // congestion controller with an attribute map lent per packet, holding
 // just the transport-cc extension id the estimator sets (so the estimator
@@ -44,18 +65,8 @@ func (w *recordingRTPWriter) Write(h *rtp.Header, payload []byte, a interceptor.
 // between packets, even when written from several goroutines at once; a
 // caller's own map is passed on as it is.
 func TestSendChainAttributes(t *testing.T) {
-	ir := &interceptor.Registry{}
-	if err := AddCongestionControl(ir, InitialEstimate, nil, func(cc.BandwidthEstimator) {}); err != nil {
-		t.Fatal(err)
-	}
-	ic, err := ir.Build("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ic.Close()
-	info := &interceptor.StreamInfo{SSRC: 100, RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 5}}}
 	rec := &recordingRTPWriter{}
-	w := ic.BindLocalStream(info, rec)
+	w := sendChain(t, rec)
 
 	const goroutines, each = 4, 50
 	var wg sync.WaitGroup
@@ -64,7 +75,7 @@ func TestSendChainAttributes(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				h := rtp.Header{Version: 2, SSRC: info.SSRC, SequenceNumber: uint16(i)}
+				h := rtp.Header{Version: 2, SSRC: sendChainSSRC, SequenceNumber: uint16(i)}
 				if _, err := w.Write(&h, make([]byte, 100), nil); err != nil {
 					t.Error(err)
 					return
@@ -93,7 +104,7 @@ func TestSendChainAttributes(t *testing.T) {
 	}
 
 	own := interceptor.Attributes{"mine": 1}
-	h := rtp.Header{Version: 2, SSRC: info.SSRC}
+	h := rtp.Header{Version: 2, SSRC: sendChainSSRC}
 	if _, err := w.Write(&h, make([]byte, 100), own); err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/rtp"
-	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -120,22 +118,12 @@ func (nullRTPWriter) Write(_ *rtp.Header, payload []byte, _ interceptor.Attribut
 // subscriber, as pion calls them (no attributes). pion's estimator
 // allocates (its send history: 2 allocs/op); the rest must not.
 func BenchmarkSendInterceptors(b *testing.B) {
-	ir := &interceptor.Registry{}
-	if err := AddCongestionControl(ir, InitialEstimate, nil, func(cc.BandwidthEstimator) {}); err != nil {
-		b.Fatal(err)
-	}
-	ic, err := ir.Build("bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ic.Close()
-	info := &interceptor.StreamInfo{SSRC: 100, RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 5}}}
-	w := ic.BindLocalStream(info, nullRTPWriter{})
+	w := sendChain(b, nullRTPWriter{})
 	var pkt rtp.Packet
 	if err := pkt.Unmarshal(benchPacket(1, false)); err != nil {
 		b.Fatal(err)
 	}
-	pkt.SSRC = info.SSRC
+	pkt.SSRC = sendChainSSRC
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
