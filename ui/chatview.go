@@ -104,7 +104,7 @@ func newChatPanel() *ChatPanel {
 	header := container.NewStack(width, container.NewBorder(nil, nil, title, p.CloseButton))
 	composer := container.NewBorder(nil, nil, nil, container.NewVBox(layout.NewSpacer(), p.SendButton), p.Entry)
 	bottom := container.NewVBox(p.ErrorLabel, composer)
-	bg := canvas.NewRectangle(theme.Color(theme.ColorNameHeaderBackground))
+	bg := newFill(theme.Color(theme.ColorNameHeaderBackground))
 	p.content = container.NewStack(bg, container.NewPadded(container.NewBorder(header, bottom, nil, nil, p.Scroll)))
 	p.rebuild()
 	return p

@@ -348,7 +348,7 @@ func newControls(tips *tooltipLayer, mic, cam, share, hand, react, chat, people,
 	right := container.NewHBox(c.recordSlot, c.View, gap(), c.Speaker, gap(), c.Devices, gap(), c.Invite, gap(), c.People, gap(), c.Chat)
 	left := container.NewVBox(layout.NewSpacer(), c.Room, c.Status, layout.NewSpacer())
 	row := container.New(&barLayout{}, left, center, right)
-	bg := canvas.NewRectangle(colorBar)
+	bg := newFill(colorBar)
 	c.bar = container.NewStack(bg, container.New(layout.NewCustomPaddedLayout(10, 10, 16, 16), row))
 	return c
 }

@@ -201,8 +201,11 @@ func (t *Tile) CreateRenderer() fyne.WidgetRenderer {
 	r := &tileRenderer{t: t}
 	r.bg = canvas.NewRectangle(colorTile)
 	r.bg.CornerRadius = tileRadius
-	for i := range r.sides {
-		r.sides[i] = canvas.NewRectangle(colorTile)
+	for i := range r.caps {
+		r.caps[i] = canvas.NewRectangle(colorTile)
+	}
+	for i := range r.mids {
+		r.mids[i] = newFill(colorTile)
 	}
 	r.circle = canvas.NewCircle(avatarColor(t.ParticipantID))
 	r.initials = canvas.NewText("", colorText)
@@ -218,10 +221,7 @@ func (t *Tile) CreateRenderer() fyne.WidgetRenderer {
 	r.nameText.TextSize = 13
 	r.pin = canvas.NewImageFromResource(iconPin)
 	r.pinBg = canvas.NewCircle(colorNamePill)
-	r.border = canvas.NewRectangle(color.Transparent)
-	r.border.CornerRadius = tileRadius
-	r.border.StrokeWidth = 3
-	r.border.StrokeColor = colorSpeaking
+	r.border = newSpeakingBorder()
 	r.qualityBg = canvas.NewRectangle(colorNamePill)
 	r.qualityBg.CornerRadius = 6
 	for i := range r.bars {
@@ -234,8 +234,9 @@ func (t *Tile) CreateRenderer() fyne.WidgetRenderer {
 	r.handText.TextStyle.Bold = true
 	r.react = canvas.NewText("", colorText)
 	r.react.Alignment = fyne.TextAlignCenter
-	r.objects = []fyne.CanvasObject{r.bg, r.sides[0], r.sides[2], r.sides[1], r.sides[3], r.sides[5], r.sides[4], t.Video, r.circle, r.initials, r.note, r.pill, r.micOffBg, r.micOff, r.nameText,
-		r.pinBg, r.pin, r.qualityBg, r.bars[0], r.bars[1], r.bars[2], r.handBg, r.handText, r.react, r.border}
+	r.objects = []fyne.CanvasObject{r.bg, r.caps[0], r.caps[1], r.mids[0], r.caps[2], r.caps[3], r.mids[1], t.Video, r.circle, r.initials, r.note, r.pill, r.micOffBg, r.micOff, r.nameText,
+		r.pinBg, r.pin, r.qualityBg, r.bars[0], r.bars[1], r.bars[2], r.handBg, r.handText, r.react}
+	r.objects = append(r.objects, r.border.objects()...)
 	r.Refresh()
 	return r
 }
@@ -243,11 +244,13 @@ func (t *Tile) CreateRenderer() fyne.WidgetRenderer {
 type tileRenderer struct {
 	t  *Tile
 	bg *canvas.Rectangle
-	// sides fill the tile beside a letterboxed frame while video shows, in
-	// place of bg (three pieces a side, see placeSide): bg under the video
-	// would be shaded on every repaint for nothing (25 ms of CPU per frame
-	// with software GL in a 4-party call, for four tiles).
-	sides    [6]*canvas.Rectangle
+	// caps and mids fill the tile beside a letterboxed frame while video
+	// shows, in place of bg (a cap at each end of a side and the middle
+	// between them, see placeSide): bg under the video would be shaded on
+	// every repaint for nothing (25 ms of CPU per frame with software GL in
+	// a 4-party call, for four tiles).
+	caps     [4]*canvas.Rectangle
+	mids     [2]*canvas.Image
 	circle   *canvas.Circle
 	initials *canvas.Text
 	note     *canvas.Text
@@ -257,7 +260,7 @@ type tileRenderer struct {
 	nameText *canvas.Text
 	pinBg    *canvas.Circle
 	pin      *canvas.Image
-	border   *canvas.Rectangle
+	border   *speakingBorder
 	// qualityBg and bars are the connection quality mark, top left.
 	qualityBg *canvas.Rectangle
 	bars      [3]*canvas.Rectangle
@@ -273,7 +276,7 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 	t := r.t
 	r.bg.Resize(size)
 	r.layoutBackground(size)
-	r.border.Resize(size)
+	r.border.layout(size)
 	t.Video.Move(fyne.NewPos(0, 0))
 	t.Video.Resize(size)
 
@@ -397,14 +400,14 @@ func (r *tileRenderer) layoutBackground(size fyne.Size) {
 // corner says which of the tile's corners a cap rounds.
 type corner struct{ tl, tr, bl, br bool }
 
-// placeSide lays out side i (pieces 3i..3i+2) over the rectangle at pos of
-// size sz: a cap at each end (the start and end of its length: top and
-// bottom of a vertical side, left and right of a horizontal one), rounded
-// as caps says, and a plain middle that overlaps the caps by a unit, so
-// their smoothed straight edges do not show as seams.
+// placeSide lays out side i over the rectangle at pos of size sz: a cap
+// at each end (the start and end of its length: top and bottom of a
+// vertical side, left and right of a horizontal one), rounded as caps
+// says, and a middle that overlaps the caps by a unit, so their smoothed
+// straight edges do not show as seams.
 func (r *tileRenderer) placeSide(i int, pos fyne.Position, sz fyne.Size, horizontal bool, caps [2]corner) {
 	const rad = tileRadius
-	first, mid, last := r.sides[3*i], r.sides[3*i+1], r.sides[3*i+2]
+	first, mid, last := r.caps[2*i], r.mids[i], r.caps[2*i+1]
 	if horizontal {
 		first.Move(pos)
 		first.Resize(fyne.NewSize(rad, sz.Height))
@@ -435,8 +438,11 @@ func (r *tileRenderer) placeSide(i int, pos fyne.Position, sz fyne.Size, horizon
 
 // showSides shows or hides the pieces of both sides.
 func (r *tileRenderer) showSides(on bool) {
-	for _, s := range r.sides {
-		setVisible(s, on)
+	for _, c := range r.caps {
+		setVisible(c, on)
+	}
+	for _, m := range r.mids {
+		setVisible(m, on)
 	}
 }
 
@@ -479,7 +485,7 @@ func (r *tileRenderer) Refresh() {
 	setVisible(r.handText, t.hand > 0)
 	r.react.Text = t.reaction
 	setVisible(r.react, t.reaction != "")
-	setVisible(r.border, t.speaking)
+	r.border.show(t.speaking)
 	r.Layout(t.Size())
 	for _, o := range r.objects {
 		if o != t.Video {

@@ -227,7 +227,7 @@ func TestTileBackgroundBesideVideo(t *testing.T) {
 	tile.Resize(fyne.NewSize(w, h))
 	r := test.WidgetRenderer(tile).(*tileRenderer)
 
-	if !r.bg.Visible() || r.sides[0].Visible() {
+	if !r.bg.Visible() || r.caps[0].Visible() {
 		t.Fatal("without video: want the whole background and no sides")
 	}
 
@@ -244,7 +244,7 @@ func TestTileBackgroundBesideVideo(t *testing.T) {
 	for side := 0; side < 2; side++ {
 		minX, maxX := float32(math.Inf(1)), float32(math.Inf(-1))
 		minY, maxY := minX, maxX
-		for _, p := range r.sides[3*side : 3*side+3] {
+		for _, p := range []fyne.CanvasObject{r.caps[2*side], r.mids[side], r.caps[2*side+1]} {
 			if !p.Visible() {
 				t.Fatalf("side %d: a piece is hidden", side)
 			}
@@ -261,12 +261,17 @@ func TestTileBackgroundBesideVideo(t *testing.T) {
 			t.Errorf("side %d spans x %v..%v, want %v..%v", side, minX, maxX, want[0], want[1])
 		}
 	}
-	if cr := r.sides[0].TopLeftCornerRadius; cr != tileRadius || r.sides[2].BottomLeftCornerRadius != tileRadius ||
-		r.sides[3].TopRightCornerRadius != tileRadius || r.sides[5].BottomRightCornerRadius != tileRadius {
+	if cr := r.caps[0].TopLeftCornerRadius; cr != tileRadius || r.caps[1].BottomLeftCornerRadius != tileRadius ||
+		r.caps[2].TopRightCornerRadius != tileRadius || r.caps[3].BottomRightCornerRadius != tileRadius {
 		t.Error("the sides' caps do not round the tile's corners")
 	}
-	if r.sides[1].CornerRadius != 0 || r.sides[1].TopLeftCornerRadius != 0 || r.sides[4].TopRightCornerRadius != 0 {
-		t.Error("a side's middle is rounded: it should be a plain rectangle")
+	for _, c := range r.caps {
+		if c.TopLeftCornerRadius+c.TopRightCornerRadius+c.BottomLeftCornerRadius+c.BottomRightCornerRadius != tileRadius {
+			t.Error("a cap rounds other than its one tile corner")
+		}
+	}
+	if r.mids[0].CornerRadius != 0 || r.mids[1].CornerRadius != 0 {
+		t.Error("a side's middle is rounded: it should be a plain fill")
 	}
 	if tile.Video.img.CornerRadius != 0 {
 		t.Error("letterboxed video has rounded corners inside the tile")
@@ -275,7 +280,7 @@ func TestTileBackgroundBesideVideo(t *testing.T) {
 	// 16:9 video fills the tile: no background at all, rounded video.
 	src.next(image.NewRGBA(image.Rect(0, 0, 64, 36)))
 	tile.updateVideo()
-	if r.bg.Visible() || r.sides[0].Visible() || r.sides[4].Visible() {
+	if r.bg.Visible() || r.caps[0].Visible() || r.mids[1].Visible() {
 		t.Error("a background shows under video that fills the tile")
 	}
 	if tile.Video.img.CornerRadius != tileRadius {
@@ -284,7 +289,7 @@ func TestTileBackgroundBesideVideo(t *testing.T) {
 
 	// Camera off: the placeholder on the whole background again.
 	tile.setState("Grace", false, true, false, false)
-	if !r.bg.Visible() || r.sides[0].Visible() {
+	if !r.bg.Visible() || r.caps[0].Visible() {
 		t.Error("camera off: want the whole background and no sides")
 	}
 }
