@@ -32,7 +32,7 @@ go test -run '^$' -bench SFUForward1to8 -benchtime 1x ./cmd/confab-server/ | gre
 echo; echo "== server CPU per forwarded packet side by side with pion's sfu-ws (1->8 and 1->32 at 1x, 1->8 at 30x), in a network namespace"
 scripts/bench-sfu.sh
 
-echo; echo "== the app vs headless Chromium in one room with three confab-bots (640x480 at 15 fps), 30 s each after 20 s, two rounds; then the app in a 9-party room"
+echo; echo "== the app vs headless Chromium in one room with three confab-bots (640x480 at 15 fps), 30 s each after 20 s, two rounds; then the app in a 9-party room; then the floors: the app's media work in a bot with no window, and a Fyne window drawing only four videos (internal/drawfloor)"
 CONFAB_REQUIRE_BROWSER=1 go test -run '^$' -bench NativeVsBrowser -benchtime 1x -timeout 30m ./internal/browsertest/ 2>&1 | grep -E '^(Benchmark|ok|FAIL)|cost_bench_test'
 
 echo; echo "== the app in a 4-party call under Xvfb"

@@ -42,7 +42,11 @@ type clientCost struct {
 // room (five more bots at 320x240, not decoding). It reports CPU (% of
 // one core), memory (PSS) and the own camera's frame rate as the bots
 // decoded it, and the split of the app's CPU between its own threads,
-// llvmpipe and the X server. make bench runs it with -benchtime 1x.
+// llvmpipe and the X server. Last it measures two floors under the app's
+// cost: a confab-bot in the room doing the app's media work with no
+// window (media-floor), and internal/drawfloor, a Fyne window that only
+// shows four tile-sized videos at 15 fps (draw-floor); floor-ratio is
+// their sum over Chromium's CPU. make bench runs it with -benchtime 1x.
 func BenchmarkNativeVsBrowser(b *testing.B) {
 	if _, err := exec.LookPath("Xvfb"); err != nil {
 		b.Skip("Xvfb is not installed (scripts/deps.sh)")
@@ -50,6 +54,10 @@ func BenchmarkNativeVsBrowser(b *testing.B) {
 	srv := servertest.Start(b)
 	requireGuestPage(b, srv.URL)
 	appBin, err := testbin.Build(b.TempDir(), "./cmd/confab", "CONFAB_APP_BIN")
+	if err != nil {
+		b.Fatal(err)
+	}
+	floorBin, err := testbin.Build(b.TempDir(), "./internal/drawfloor", "CONFAB_DRAWFLOOR_BIN")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -75,6 +83,15 @@ func BenchmarkNativeVsBrowser(b *testing.B) {
 	}
 	nine := measureApp(b, appBin, srv.URL, "cost", "Ada 9", bots[:3])
 	b.Logf("9-party room: app %s", nine)
+	for _, bt := range bots[3:] {
+		bt.Stop(b)
+	}
+
+	// The floors: what the app's media work costs with no window, and what
+	// drawing four videos costs a Fyne window with nothing else in it.
+	media := measureMediaFloor(b, bot, srv.URL, "cost", bots[:3])
+	draw := measureDrawFloor(b, floorBin)
+	b.Logf("floors: media (a bot) %s | drawing (drawfloor) %s", media, draw)
 
 	a, c := meanCost(app), meanCost(chrome)
 	b.ReportMetric(a.cpu, "app-cpu-%")
@@ -90,6 +107,9 @@ func BenchmarkNativeVsBrowser(b *testing.B) {
 	b.ReportMetric(a.xCPU, "app-xvfb-cpu-%")
 	b.ReportMetric(nine.cpu, "app9-cpu-%")
 	b.ReportMetric(nine.pss, "app9-pss-MiB")
+	b.ReportMetric(media.cpu, "media-floor-cpu-%")
+	b.ReportMetric(draw.cpu, "draw-floor-cpu-%")
+	b.ReportMetric((media.cpu+draw.cpu)/c.cpu, "floor-ratio")
 }
 
 func (c clientCost) String() string {
@@ -117,18 +137,8 @@ func meanCost(cs []clientCost) clientCost {
 // measures it; it stops both before returning.
 func measureApp(b *testing.B, appBin, server, room, name string, bots []*Bot) clientCost {
 	b.Helper()
-	display, err := freeDisplay()
-	if err != nil {
-		b.Fatal(err)
-	}
-	xvfb := exec.Command("Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset")
-	if err := xvfb.Start(); err != nil {
-		b.Fatal(err)
-	}
+	display, xvfb := startXvfb(b)
 	defer func() { _ = xvfb.Process.Kill(); _ = xvfb.Wait() }()
-	sock := "/tmp/.X11-unix/X" + strings.TrimPrefix(display, ":")
-	waitUntil(b, 20*time.Second, "Xvfb's socket", func() bool { _, err := os.Stat(sock); return err == nil })
-
 	app := exec.Command(appBin, "--fake-devices", "--join", "--name", name, "--room", room, "--server", server,
 		"--data", b.TempDir())
 	app.Env = append(os.Environ(), "DISPLAY="+display, "vblank_mode=0")
@@ -141,6 +151,56 @@ func measureApp(b *testing.B, appBin, server, room, name string, bots []*Bot) cl
 	}
 	time.Sleep(costWarmup)
 	return measure(b, []int{app.Process.Pid}, []int{xvfb.Process.Pid}, bots, name)
+}
+
+// startXvfb starts an Xvfb of the app's screen size on a free display
+// and waits for its socket.
+func startXvfb(b *testing.B) (string, *exec.Cmd) {
+	b.Helper()
+	display, err := freeDisplay()
+	if err != nil {
+		b.Fatal(err)
+	}
+	xvfb := exec.Command("Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset")
+	if err := xvfb.Start(); err != nil {
+		b.Fatal(err)
+	}
+	sock := "/tmp/.X11-unix/X" + strings.TrimPrefix(display, ":")
+	waitUntil(b, 20*time.Second, "Xvfb's socket", func() bool { _, err := os.Stat(sock); return err == nil })
+	return display, xvfb
+}
+
+// measureMediaFloor measures a confab-bot doing the app's media work in
+// the room, with no window: its camera at 30 fps in three simulcast
+// layers, the others' cameras asked for at the size of a 4-party tile
+// and decoded, the microphone through audio processing.
+func measureMediaFloor(b *testing.B, bin, server, room string, bots []*Bot) clientCost {
+	b.Helper()
+	const name = "Media floor"
+	bot := StartBot(b, bin, server, room, name, "--duration", "60m", "--fps", "30", "--video-size", "440x330")
+	defer bot.Stop(b)
+	for _, bt := range bots {
+		bt.Wait(b, 60*time.Second, name+"'s video decoded", func(r BotReport) bool { return r.Remote[name].Frames > 0 })
+	}
+	time.Sleep(costWarmup)
+	return measure(b, []int{bot.cmd.Process.Pid}, nil, bots, name)
+}
+
+// measureDrawFloor measures internal/drawfloor under a fresh Xvfb: a Fyne
+// window of the app's size showing four videos the size of the app's
+// 4-party tiles at the bots' 15 fps, and nothing else.
+func measureDrawFloor(b *testing.B, bin string) clientCost {
+	b.Helper()
+	display, xvfb := startXvfb(b)
+	defer func() { _ = xvfb.Process.Kill(); _ = xvfb.Wait() }()
+	cmd := exec.Command(bin, "--tiles", "4", "--width", "439", "--height", "329", "--fps", "15")
+	cmd.Env = append(os.Environ(), "DISPLAY="+display, "vblank_mode=0")
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	time.Sleep(costWarmup)
+	return measure(b, []int{cmd.Process.Pid}, []int{xvfb.Process.Pid}, nil, "")
 }
 
 // measureChromium joins the guest page as name in a new tab of br and
@@ -172,6 +232,9 @@ func measureChromium(b *testing.B, br *Browser, server, room, name string, bots 
 func measure(b *testing.B, procs, xserver []int, bots []*Bot, name string) clientCost {
 	b.Helper()
 	frames := func() float64 {
+		if len(bots) == 0 {
+			return 0
+		}
 		var n float64
 		for _, bt := range bots {
 			n += float64(bt.Report().Remote[name].Frames)
