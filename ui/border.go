@@ -69,7 +69,10 @@ func (b *speakingBorder) layout(sz fyne.Size) {
 
 // show shows or hides the border.
 func (b *speakingBorder) show(on bool) {
-	for _, o := range b.objects() {
-		setVisible(o, on)
+	for _, s := range b.strips {
+		setVisible(s, on)
+	}
+	for _, r := range b.rings {
+		setVisible(r, on)
 	}
 }

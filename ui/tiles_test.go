@@ -293,3 +293,70 @@ func TestTileBackgroundBesideVideo(t *testing.T) {
 		t.Error("camera off: want the whole background and no sides")
 	}
 }
+
+// TestSpeakingBorder checks the active-speaker border: shown only while
+// the person speaks, strips along the four edges between the corners,
+// reaching a unit into the corner rings, and a quarter ring in each
+// corner box, all inside the tile.
+func TestSpeakingBorder(t *testing.T) {
+	test.NewTempApp(t)
+	tile := NewTile("p1", "p1", "Grace", false, false)
+	win := test.NewWindow(container.NewWithoutLayout(tile))
+	defer win.Close()
+	const w, h = 320, 180
+	win.Resize(fyne.NewSize(w+40, h+40))
+	tile.Resize(fyne.NewSize(w, h))
+	r := test.WidgetRenderer(tile).(*tileRenderer)
+	b := r.border
+	visible := func() (n int) {
+		for _, o := range b.objects() {
+			if o.Visible() {
+				n++
+			}
+		}
+		return n
+	}
+	if n := visible(); n != 0 {
+		t.Fatalf("not speaking: %d pieces of the border show", n)
+	}
+	tile.setState("Grace", false, false, true, false)
+	if n := visible(); n != 8 {
+		t.Fatalf("speaking: %d of 8 pieces of the border show", n)
+	}
+	if !tile.Speaking() {
+		t.Fatal("Speaking() is false while the border shows")
+	}
+
+	const bw, rad = speakingBorderWidth, tileRadius
+	type rect struct{ x, y, w, h float32 }
+	want := []rect{
+		{rad - 1, 0, w - 2*rad + 2, bw},      // top
+		{rad - 1, h - bw, w - 2*rad + 2, bw}, // bottom
+		{0, rad - 1, bw, h - 2*rad + 2},      // left
+		{w - bw, rad - 1, bw, h - 2*rad + 2}, // right
+		{0, 0, 2 * rad, 2 * rad},             // rings: top left
+		{w - 2*rad, 0, 2 * rad, 2 * rad},     // top right
+		{w - 2*rad, h - 2*rad, 2 * rad, 2 * rad},
+		{0, h - 2*rad, 2 * rad, 2 * rad},
+	}
+	for i, o := range b.objects() {
+		p, s := o.Position(), o.Size()
+		got := rect{p.X, p.Y, s.Width, s.Height}
+		if got != want[i] {
+			t.Errorf("piece %d at %+v, want %+v", i, got, want[i])
+		}
+	}
+	for i, ring := range b.rings {
+		if ring.EndAngle-ring.StartAngle != 90 {
+			t.Errorf("ring %d spans %v degrees, want a quarter", i, ring.EndAngle-ring.StartAngle)
+		}
+		if got := ring.CutoutRatio * rad; got < rad-bw-0.01 || got > rad-bw+0.01 {
+			t.Errorf("ring %d is %v thick, want %d", i, rad-got, bw)
+		}
+	}
+
+	tile.setState("Grace", false, false, false, false)
+	if n := visible(); n != 0 {
+		t.Fatalf("stopped speaking: %d pieces of the border still show", n)
+	}
+}
