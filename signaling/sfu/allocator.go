@@ -148,7 +148,7 @@ func (a *Allocator) Tick(now time.Time) {
 		st := &d.alloc
 		lowest := -1
 		for i, l := range c.layers {
-			if l.Active {
+			if l.Usable() {
 				lowest = i
 				break
 			}
@@ -191,7 +191,7 @@ func (a *Allocator) Tick(now time.Time) {
 			}
 			next := -1
 			for i := c.want + 1; i <= c.cap && i < MaxLayers; i++ {
-				if c.layers[i].Active {
+				if c.layers[i].Usable() {
 					next = i
 					break
 				}
@@ -221,7 +221,7 @@ func (a *Allocator) decide(d *DownTrack, want int, layers [MaxLayers]LayerInfo, 
 	st.want = want
 	target := st.target
 	// The layer being sent may have stopped arriving: move off it now.
-	if target >= 0 && !layers[target].Active {
+	if target >= 0 && !layers[target].Usable() {
 		target = -1
 	}
 	switch {
@@ -256,6 +256,7 @@ func (a *Allocator) decide(d *DownTrack, want int, layers [MaxLayers]LayerInfo, 
 	st.target = target
 	d.SetTarget(target)
 	d.retry(now)
+	d.noteNeed(want, target)
 }
 
 // rateOf is a layer's measured bitrate, or its nominal one until measured.
@@ -277,7 +278,7 @@ func capFor(pref Preference, layers *[MaxLayers]LayerInfo) int {
 	sizes := layerSizes(layers)
 	top := -1
 	for i := range MaxLayers {
-		if !layers[i].Active {
+		if !layers[i].Usable() {
 			continue
 		}
 		top = i

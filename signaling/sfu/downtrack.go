@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -63,6 +64,9 @@ type DownTrack struct {
 	closed    bool
 
 	alloc allocState // guarded by the Allocator's mu
+	// need is what the allocator decided last, as bits by layer index,
+	// for the track's NeededLayers (standby.go).
+	need atomic.Uint32
 }
 
 // Track returns the simulcast track d carries.

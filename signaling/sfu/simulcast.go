@@ -59,6 +59,12 @@ type Layer struct {
 	height atomic.Int32
 	pli    pliGate
 	cache  packetCache // the latest packets, for NACKs
+	// Standby (standby.go): whether the publisher was asked to stop
+	// sending the layer, since when it was asked to start again, and
+	// when a subscriber last needed it (Unix ns).
+	standby   atomic.Bool
+	resumedAt atomic.Int64
+	neededAt  atomic.Int64
 }
 
 func (s *simulcast) snapshot() []*Layer {
@@ -113,6 +119,7 @@ func (t *Track) AddLayer(remote *webrtc.TrackRemote) (*Layer, error) {
 	}
 	l := &Layer{index: i, remote: remote, ssrc: uint32(remote.SSRC())}
 	l.last.Store(time.Now().UnixNano())
+	l.neededAt.Store(time.Now().UnixNano())
 	s.layers[i] = l
 	s.running++
 	return l, nil
@@ -132,6 +139,10 @@ func (t *Track) Layers() [MaxLayers]LayerInfo {
 type LayerInfo struct {
 	Present bool // the publisher has sent on it
 	Active  bool // and has within layerIdle
+	// Standby: the server asked the publisher to stop sending it because
+	// no subscriber needed it, or to start again less than layerIdle ago
+	// (standby.go). It sends nothing, or not yet, but it is to be had.
+	Standby bool
 	Bitrate int  // bits per second
 	Width   int  // from the latest keyframe; 0 until one came
 	Height  int
@@ -141,6 +152,7 @@ func (l *Layer) info(now time.Time) LayerInfo {
 	return LayerInfo{
 		Present: true,
 		Active:  now.Sub(time.Unix(0, l.last.Load())) < layerIdle,
+		Standby: l.standby.Load() || now.Sub(time.Unix(0, l.resumedAt.Load())) < layerIdle,
 		Bitrate: l.rate.bitrate(now),
 		Width:   int(l.width.Load()),
 		Height:  int(l.height.Load()),

@@ -83,6 +83,7 @@ func testSimTrack() *Track {
 	for i := range MaxLayers {
 		l := &Layer{index: i, ssrc: uint32(100 + i)}
 		l.last.Store(time.Now().UnixNano())
+		l.neededAt.Store(time.Now().UnixNano())
 		t.sim.layers[i] = l
 	}
 	return t

@@ -1,0 +1,112 @@
+package sfu
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// TestStandbyLayers: a layer no subscriber needs is put in standby only
+// after standbyAfter; the lowest layer never is; a subscriber whose tile
+// grows is given the top layer although it is in standby (the allocator
+// counts it as usable), which makes it needed again; the down track keeps
+// sending the layer it has until the top layer's keyframe comes; a layer
+// out of standby that does not come back within layerIdle stops counting
+// as usable; a tapped track keeps its top layer.
+func TestStandbyLayers(t *testing.T) {
+	tr := testSimTrack()
+	d, _ := tr.NewDownTrack(nil)
+	out := &recorder{}
+	d.out = out
+	a := NewAllocator(func() int { return 5_000_000 })
+	a.Add(d, Preference{MaxLayer: -1, Width: 160, Height: 120})
+	t0 := time.Now()
+	all := uint32(0b111)
+	if got := tr.NeededLayers(t0); got != all {
+		t.Fatalf("at first: needed %03b, want %03b (the layers' first %v)", got, all, standbyAfter)
+	}
+	// The thumbnail takes q; h and f go on standby after standbyAfter.
+	q, f := &layerSource{idx: 0, w: 160, h: 120}, &layerSource{idx: 2, seq: 5000, w: 640, h: 480}
+	q.send(tr, true, time.Now())
+	if cur, tg := d.Layer(); tg != 0 || cur != 0 {
+		t.Fatalf("thumbnail: layer %d (target %d), want 0", cur, tg)
+	}
+	if got := tr.NeededLayers(t0.Add(standbyAfter / 2)); got != all {
+		t.Fatalf("after %v: needed %03b, want %03b", standbyAfter/2, got, all)
+	}
+	later := t0.Add(standbyAfter + time.Second)
+	if got := tr.NeededLayers(later); got != 0b001 {
+		t.Fatalf("after %v: needed %03b, want 001", standbyAfter+time.Second, got)
+	}
+	tr.SetStandby(0b110, later)
+	// They send nothing from now on: the layers go idle.
+	idle := time.Now().Add(-layerIdle - time.Second).UnixNano()
+	tr.sim.layers[1].last.Store(idle)
+	tr.sim.layers[2].last.Store(idle)
+	info := tr.Layers()
+	if info[2].Active || !info[2].Standby || !info[2].Usable() {
+		t.Fatalf("f in standby: %+v", info[2])
+	}
+
+	// The tile grows: the allocator chooses f at once (a set_layer for a
+	// larger size), f is needed again.
+	a.SetPreference(d, Preference{MaxLayer: -1, Width: 640, Height: 480})
+	if _, tg := d.Layer(); tg != 2 {
+		t.Fatalf("large tile with f in standby: target %d, want 2", tg)
+	}
+	if got := tr.NeededLayers(later.Add(time.Second)); got&0b100 == 0 {
+		t.Fatalf("large tile: needed %03b, want f", got)
+	}
+	// Until f's keyframe comes, q goes on being sent.
+	q.send(tr, false, time.Now())
+	if cur, _ := d.Layer(); cur != 0 || len(out.pkts) != 4 {
+		t.Fatalf("waiting for f: sending layer %d, %d packets; want q, 4", cur, len(out.pkts))
+	}
+	tr.SetStandby(0b010, time.Now())
+	f.send(tr, true, time.Now())
+	tr.sim.layers[2].last.Store(time.Now().UnixNano())
+	if cur, _ := d.Layer(); cur != 2 {
+		t.Fatalf("after f's keyframe: sending layer %d, want 2", cur)
+	}
+	if p := out.pkts[len(out.pkts)-1]; p.SequenceNumber != out.pkts[3].SequenceNumber+2 {
+		t.Fatalf("switch broke the sequence: %d after %d", p.SequenceNumber, out.pkts[3].SequenceNumber)
+	}
+
+	// A layer asked for again that does not come: usable for layerIdle,
+	// then not.
+	tr.SetStandby(0, time.Now())
+	tr.sim.layers[1].resumedAt.Store(time.Now().Add(-layerIdle - time.Second).UnixNano())
+	if info := tr.Layers(); info[1].Usable() {
+		t.Fatalf("h asked for again %v ago and silent: %+v", layerIdle+time.Second, info[1])
+	}
+
+	// The subscriber pauses the track: only q (the lowest) stays needed,
+	// unless the track is tapped: then f too.
+	a.SetPreference(d, Preference{Paused: true})
+	far := time.Now().Add(4 * standbyAfter)
+	tr.NeededLayers(time.Now())
+	if got := tr.NeededLayers(far); got != 0b001 {
+		t.Fatalf("paused: needed %03b, want 001", got)
+	}
+	remove := tr.Tap(func(int, *rtp.Packet) {})
+	if got := tr.NeededLayers(far); got != 0b101 {
+		t.Fatalf("tapped: needed %03b, want 101", got)
+	}
+	remove()
+}
+
+// TestStandbyUnseenLayers: a layer that has never arrived is never put in
+// standby (the publisher may be starting it), and a track that is not
+// simulcast needs nothing.
+func TestStandbyUnseenLayers(t *testing.T) {
+	tr := testSimTrack()
+	tr.sim.layers[2] = nil
+	if got := tr.NeededLayers(time.Now().Add(2 * standbyAfter)); got != 0b101 {
+		t.Fatalf("no f yet, nobody subscribed: needed %03b, want 101", got)
+	}
+	plain := &Track{ID: "screen:p"}
+	if got := plain.NeededLayers(time.Now()); got != 0 {
+		t.Fatalf("plain track: %03b", got)
+	}
+}
