@@ -64,6 +64,9 @@ type videoLayer struct {
 
 	on   atomic.Bool  // sent; false while the budget cannot carry it
 	rate atomic.Int64 // its part of the budget, bit/s
+	// standby: the server said nobody receives it (SendLayers): not
+	// encoded, and no part of the budget, until it is named again.
+	standby atomic.Bool
 }
 
 // ID implements webrtc.TrackLocal: the camera's.

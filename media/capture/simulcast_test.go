@@ -51,7 +51,8 @@ func (s *layerSink) size() image.Point {
 // to its own sender, decodes what each sends with libvpx and checks:
 // each layer's frames have its size; a PLI on one layer makes a keyframe
 // on that layer alone; a budget too small for the top layer stops it and
-// a larger one brings it back, starting with a keyframe.
+// a larger one brings it back, starting with a keyframe; a layer the
+// server puts in standby stops and comes back the same way.
 func TestCameraLayers(t *testing.T) {
 	// A long keyframe interval, so keyframes seen come from requests.
 	c, err := capture.New(capture.WithVideoSize(640, 480), capture.WithFrameRate(30), capture.WithKeyFrameInterval(3000))
@@ -167,6 +168,36 @@ func TestCameraLayers(t *testing.T) {
 	waitFor(t, wait, "f back, from a keyframe", func() bool {
 		return sinks[2].keys.Load() > keys && sinks[2].dec.FramesDecoded() > frames+10
 	})
+	t.Log(state())
+
+	// The server says nobody receives h (standby): h stops, q and f go on
+	// and share the whole budget; named again, h comes back from a
+	// keyframe.
+	fRate := cam.LayerStats()[2].BitRate
+	cam.SendLayers([]string{"q", "f"})
+	st = cam.LayerStats()
+	if st[1].Sending || !st[0].Sending || !st[2].Sending || st[2].BitRate <= fRate || st[0].BitRate+st[2].BitRate < 790_000 {
+		t.Fatalf("h in standby: %+v (f had %d bit/s)", st, fRate)
+	}
+	waitFor(t, wait, "h to stop", func() bool {
+		n := sinks[1].pkts.Load()
+		time.Sleep(300 * time.Millisecond)
+		return sinks[1].pkts.Load() == n
+	})
+	qf = [2]uint64{sinks[0].dec.FramesDecoded(), sinks[2].dec.FramesDecoded()}
+	waitFor(t, wait, "q and f going on", func() bool {
+		return sinks[0].dec.FramesDecoded() > qf[0]+10 && sinks[2].dec.FramesDecoded() > qf[1]+10
+	})
+	keys, frames = sinks[1].keys.Load(), sinks[1].dec.FramesDecoded()
+	cam.SendLayers([]string{"q", "h", "f"})
+	waitFor(t, wait, "h back, from a keyframe", func() bool {
+		return sinks[1].keys.Load() > keys && sinks[1].dec.FramesDecoded() > frames+10
+	})
+	// None named: the lowest alone.
+	cam.SendLayers(nil)
+	if st := cam.LayerStats(); !st[0].Sending || st[1].Sending || st[2].Sending {
+		t.Errorf("no layer named: %+v", st)
+	}
 	t.Log(state())
 }
 

@@ -3,6 +3,7 @@ package capture
 import (
 	"fmt"
 	"image"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -310,6 +311,12 @@ func (t *VideoTrack) applyRatesLocked() {
 	sinks := t.bindings.sinks
 	var bound []*videoLayer
 	for _, l := range t.layers {
+		if l.standby.Load() {
+			if l.on.Swap(false) {
+				t.log.Info("simulcast layer", "rid", l.rid, "sending", false, "standby", true)
+			}
+			continue
+		}
 		for _, b := range sinks {
 			if b.layer == l {
 				bound = append(bound, l)
@@ -338,6 +345,24 @@ func (t *VideoTrack) applyRatesLocked() {
 			b.forceKeyFrame()
 		}
 	}
+}
+
+// SendLayers implements client.StandbyTrack: the layers not named stop
+// being encoded and sent (the server said nobody receives them), and the
+// budget is shared among the others; a layer named again starts with a
+// keyframe. With none of its layers named, it sends its lowest.
+func (t *VideoTrack) SendLayers(rids []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	named := false
+	for _, l := range t.layers {
+		named = named || slices.Contains(rids, l.rid)
+	}
+	for i, l := range t.layers {
+		// With none of its layers named, the camera sends its lowest.
+		l.standby.Store(!slices.Contains(rids, l.rid) && (named || i > 0))
+	}
+	t.applyRatesLocked()
 }
 
 // BitRate returns the target bit rate SetBitRate (or the configuration)

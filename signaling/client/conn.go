@@ -83,7 +83,7 @@ func (s *Session) connect(ctx context.Context) (*conn, wire.Joined, error) {
 
 	s.mu.Lock()
 	join := wire.Join{Token: s.token, Room: s.cfg.Room, AfterSeq: s.lastSeq,
-		Mic: s.local[wire.SourceMicrophone] != nil, Camera: s.local[wire.SourceCamera] != nil}
+		Mic: s.local[wire.SourceMicrophone] != nil, Camera: s.local[wire.SourceCamera] != nil, StandbyLayers: true}
 	s.mu.Unlock()
 	fail := func(err error) (*conn, wire.Joined, error) {
 		pc.Close()
@@ -293,6 +293,8 @@ func (c *conn) handle(env wire.Envelope) error {
 		return s.reactionArrived(env)
 	case wire.TypeLayer:
 		return s.layerArrived(env)
+	case wire.TypePublishLayers:
+		return s.publishLayersArrived(env)
 	case wire.TypeRecording:
 		return s.recordingArrived(env)
 	case wire.TypeError:

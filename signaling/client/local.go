@@ -115,6 +115,9 @@ func (s *Session) setSource(source string, on bool) error {
 	s.enabled[source] = on
 	if on {
 		s.local[source] = t
+		if source == wire.SourceCamera {
+			s.applySendLayersLocked(t)
+		}
 	} else {
 		delete(s.local, source)
 	}

@@ -119,22 +119,25 @@ type Session struct {
 	leave  sync.Once
 	retry  chan struct{} // ReconnectNow: try at once
 
-	mu       sync.Mutex
-	state    State
-	self     Participant
-	room     string
-	names    map[string]string
-	lastSeq  int64   // every chat message up to it was delivered
-	gap      gapFill // fetching what a rejoin's joined message left out
-	pending  map[string]*pendingChat
-	local    map[string]LocalTrack
-	enabled  map[string]bool
-	conn     *conn
-	stats    map[string]*remoteCounters
-	rtt      time.Duration // to the server, from the latest stats reading
-	leaving  bool
-	finished bool
-	started  time.Time
+	mu      sync.Mutex
+	state   State
+	self    Participant
+	room    string
+	names   map[string]string
+	lastSeq int64   // every chat message up to it was delivered
+	gap     gapFill // fetching what a rejoin's joined message left out
+	pending map[string]*pendingChat
+	local   map[string]LocalTrack
+	enabled map[string]bool
+	// sendLayers are the camera layers the server said to send last
+	// (standby.go); nil: every layer.
+	sendLayers []string
+	conn       *conn
+	stats      map[string]*remoteCounters
+	rtt        time.Duration // to the server, from the latest stats reading
+	leaving    bool
+	finished   bool
+	started    time.Time
 
 	handUp bool // the user wants the hand raised (presence.go)
 
@@ -348,6 +351,7 @@ func (s *Session) welcome(c *conn, j wire.Joined, rejoined bool) {
 		Recording: j.Recording, CanRecord: j.CanRecord})
 	s.setState(StateConnected, nil)
 	s.restoreHand(c, j.You)
+	s.sendEveryLayer()
 	s.announceLocalVideo()
 	s.resendLayers(c)
 	s.resendPending()

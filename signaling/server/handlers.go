@@ -35,6 +35,9 @@ func (p *peer) handleSetSource(ss wire.SetSource) {
 		}
 		r.event(p.id, kind, "")
 	}
+	if ss.Source == wire.SourceCamera && ss.Enabled {
+		p.standbyReset.Store(true) // a new camera sends every layer: say again which
+	}
 	if ss.Source != wire.SourceScreen || !ss.Enabled {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -93,6 +94,11 @@ type peer struct {
 	// camSimulcast: offers put simulcast on the camera m-line, until an
 	// answer sends the camera without it.
 	camSimulcast bool
+	// standbyLayers: p joined with standby_layers (wire.Join), so it is
+	// told which layers of its camera to send (standby.go);
+	// standbyReset asks allocate to tell it again (its camera came on).
+	standbyLayers bool
+	standbyReset  atomic.Bool
 
 	ice *icewatch.Watch // restarts ICE while media is down
 
@@ -453,6 +459,7 @@ func (p *peer) handleJoin(env wire.Envelope) bool {
 	}
 	p.log = p.log.With("id", p.id, "room", claims.Room)
 	p.mic, p.camera = j.Mic, j.Camera
+	p.standbyLayers = j.StandbyLayers && p.grants.Publish
 	if p.grants.Publish {
 		for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
 			tr, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})

@@ -50,12 +50,19 @@ func (p *peer) allocate() {
 	defer p.relays.Done()
 	t := time.NewTicker(allocTick)
 	defer t.Stop()
+	var told map[string]toldLayers
+	if p.standbyLayers {
+		told = map[string]toldLayers{}
+	}
 	for n := 0; ; n++ {
 		select {
 		case <-p.done:
 			return
 		case now := <-t.C:
 			p.alloc.Tick(now)
+			if told != nil {
+				p.tellLayers(told, now)
+			}
 			if n%2 == 1 {
 				p.sendREMB() // once a second (remb.go)
 			}

@@ -65,6 +65,9 @@ type Layer struct {
 	standby   atomic.Bool
 	resumedAt atomic.Int64
 	neededAt  atomic.Int64
+	// standbyRate is the bitrate the layer measured when it was put in
+	// standby: what it will need again.
+	standbyRate atomic.Int64
 }
 
 func (s *simulcast) snapshot() []*Layer {
@@ -143,13 +146,13 @@ type LayerInfo struct {
 	// no subscriber needed it, or to start again less than layerIdle ago
 	// (standby.go). It sends nothing, or not yet, but it is to be had.
 	Standby bool
-	Bitrate int  // bits per second
-	Width   int  // from the latest keyframe; 0 until one came
+	Bitrate int // bits per second
+	Width   int // from the latest keyframe; 0 until one came
 	Height  int
 }
 
 func (l *Layer) info(now time.Time) LayerInfo {
-	return LayerInfo{
+	in := LayerInfo{
 		Present: true,
 		Active:  now.Sub(time.Unix(0, l.last.Load())) < layerIdle,
 		Standby: l.standby.Load() || now.Sub(time.Unix(0, l.resumedAt.Load())) < layerIdle,
@@ -157,6 +160,11 @@ func (l *Layer) info(now time.Time) LayerInfo {
 		Width:   int(l.width.Load()),
 		Height:  int(l.height.Load()),
 	}
+	if in.Standby {
+		// Stopped, or not yet measured again since it was started.
+		in.Bitrate = max(in.Bitrate, int(l.standbyRate.Load()))
+	}
+	return in
 }
 
 // ForwardLayer copies the packets of layer l to the subscribers whose

@@ -71,11 +71,14 @@ func (t *Track) NeededLayers(now time.Time) uint32 {
 	}
 	var out uint32
 	for i, l := range have {
-		switch {
-		case l == nil:
+		if l == nil {
 			out |= 1 << i
 			continue
-		case need&(1<<i) != 0 || i == lowest || (i == top && t.tap.p.Load() != nil):
+		}
+		// Measured also while nobody receives the track, so that a layer
+		// put in standby is known to need what it sent (SetStandby).
+		l.rate.bitrate(now)
+		if need&(1<<i) != 0 || i == lowest || (i == top && t.tap.p.Load() != nil) {
 			l.neededAt.Store(now.UnixNano())
 		}
 		if now.Sub(time.Unix(0, l.neededAt.Load())) < standbyAfter {
@@ -88,10 +91,14 @@ func (t *Track) NeededLayers(now time.Time) uint32 {
 // SetStandby marks the layers of standby (bits by layer index) as ones
 // the publisher was asked to stop sending, and the others as ones it
 // sends: a layer taken out of standby counts as usable for layerIdle
-// more, the time its publisher has to start it again.
+// more, the time its publisher has to start it again. A layer in standby
+// is taken to need the bitrate it measured when it was put there.
 func (t *Track) SetStandby(standby uint32, now time.Time) {
 	for _, l := range t.sim.snapshot() {
 		on := standby&(1<<l.index) != 0
+		if on && !l.standby.Load() {
+			l.standbyRate.Store(int64(l.rate.bitrate(now)))
+		}
 		if was := l.standby.Swap(on); was && !on {
 			l.resumedAt.Store(now.UnixNano())
 		}

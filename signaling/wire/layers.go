@@ -99,3 +99,15 @@ type LayerChanged struct {
 	Width  int `json:"width,omitempty"`
 	Height int `json:"height,omitempty"`
 }
+
+// PublishLayers tells a publisher that joined with StandbyLayers which
+// layers of one of its simulcast tracks to send: someone receives them,
+// or may at any moment. It may stop sending the others until a later
+// PublishLayers names them again; then it sends them again, starting with
+// a keyframe.
+type PublishLayers struct {
+	Track string `json:"track"`
+	// Layers are RIDs, lowest first. A layer the publisher does not send
+	// may be named: that means nothing.
+	Layers []string `json:"layers"`
+}

@@ -59,6 +59,7 @@ const (
 	TypeSpeakers           = "speakers"            // server -> client
 	TypeReaction           = "reaction"            // server -> client
 	TypeLayer              = "layer"               // server -> client
+	TypePublishLayers      = "publish_layers"      // server -> client
 	TypeError              = "error"               // server -> client
 )
 
@@ -95,6 +96,10 @@ type Join struct {
 	// AfterSeq, when > 0, asks for the chat messages after this sequence
 	// number instead of the newest page (used when rejoining).
 	AfterSeq int64 `json:"after_seq,omitempty"`
+	// StandbyLayers says the client can stop and start the simulcast
+	// layers of its camera one by one: the server then tells it, with
+	// PublishLayers, which layers someone receives (PROTOCOL.md §5.3).
+	StandbyLayers bool `json:"standby_layers,omitempty"`
 }
 
 // Joined answers a successful Join with the state of the room.
@@ -469,7 +474,7 @@ func knownType(t string) bool {
 	case TypeJoin, TypeAnswer, TypeSetSource, TypeChat, TypeHistory, TypeLeave, TypeRenegotiate,
 		TypeSetHand, TypeReact, TypeSetLayer, TypeStartRecording, TypeStopRecording, TypeRecording,
 		TypeJoined, TypeOffer, TypeParticipantJoined, TypeParticipantLeft,
-		TypeParticipantUpdated, TypeSpeakers, TypeReaction, TypeLayer, TypeError:
+		TypeParticipantUpdated, TypeSpeakers, TypeReaction, TypeLayer, TypePublishLayers, TypeError:
 		return true
 	}
 	return false

@@ -243,7 +243,10 @@ func (m *Media) OpenScreen() (client.LocalTrack, error) {
 }
 
 // videoTrack shows a capture track's preview as the session's local video.
+// A camera's layers can be put in standby by the server.
 type videoTrack struct{ *capture.VideoTrack }
+
+var _ client.StandbyTrack = videoTrack{}
 
 // Preview returns a source that starts copying preview frames only when
 // someone first looks at it: a headless participant pays nothing for it.

@@ -1,6 +1,7 @@
 package servertest
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +50,7 @@ type synthLayer struct {
 	mark    byte
 	key     atomic.Bool  // send a keyframe next
 	bitrate atomic.Int64 // SynthLayer.Bitrate, or what SetBitrate set
+	standby atomic.Bool  // not sent (SendLayers)
 }
 
 // NewSynthCamera starts a camera with layers, lowest first (at most 3,
@@ -77,6 +79,28 @@ func (c *SynthCamera) Layers() []webrtc.TrackLocal {
 	out := make([]webrtc.TrackLocal, len(c.layers))
 	for i, l := range c.layers {
 		out[i] = l
+	}
+	return out
+}
+
+// SendLayers implements client.StandbyTrack: the layers not named send
+// nothing until named again, then start with a keyframe.
+func (c *SynthCamera) SendLayers(rids []string) {
+	for _, l := range c.layers {
+		off := !slices.Contains(rids, string(l.mark))
+		if was := l.standby.Swap(off); was && !off {
+			l.key.Store(true)
+		}
+	}
+}
+
+// Sending returns the RIDs of the layers being sent, lowest first.
+func (c *SynthCamera) Sending() []string {
+	var out []string
+	for _, l := range c.layers {
+		if !l.standby.Load() {
+			out = append(out, string(l.mark))
+		}
 	}
 	return out
 }
@@ -147,6 +171,9 @@ func (c *SynthCamera) run() {
 		case <-tick.C:
 		}
 		for _, l := range c.layers {
+			if l.standby.Load() {
+				continue
+			}
 			key := l.key.Swap(false) || n%keyEvery == 0
 			size := int(l.bitrate.Load()) / 8 / c.fps
 			if key {
