@@ -41,8 +41,11 @@ const (
 	// waits for one.
 	keyframeEvery = time.Second
 	// layerSettle is how long the recorder of a simulcast track waits
-	// for the top layer before it settles for the highest one seen.
-	layerSettle = 500 * time.Millisecond
+	// for the top layer before it settles for the highest one seen. A
+	// top layer in standby (nobody watched it large) is started again
+	// when the recording taps the track: that takes the server's next
+	// tick (500 ms), the publisher's reply and a keyframe.
+	layerSettle = 1500 * time.Millisecond
 	// layerIdle is how long the recorded layer may send nothing while
 	// another layer sends before the recorder goes over to that one (in
 	// a new file: a file keeps one layer, one resolution).

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confab/confab/signaling/recording"
 	"github.com/confab/confab/signaling/server/servertest"
 	"github.com/confab/confab/signaling/wire"
 )
@@ -73,5 +74,49 @@ func TestStandbyLayersFollowSubscribers(t *testing.T) {
 	})
 	if errs := sub.Errors(); len(errs) > 0 {
 		t.Errorf("errors from the server: %+v", errs)
+	}
+}
+
+// TestRecordingWakesTheTopLayer: an admin starts recording while the
+// publisher, alone, sends only q: the recording asks for the top layer,
+// the publisher starts f again, and the camera is recorded from f at
+// 640x480.
+func TestRecordingWakesTheTopLayer(t *testing.T) {
+	dir := t.TempDir()
+	srv := servertest.Start(t, recordIn(dir, "none"))
+	const room = "standby-rec"
+	pub, m := joinSimulcast(t, srv, room, "pub")
+	const wait = 45 * time.Second
+	waitSending(t, m, "alone", wait, "q")
+	admin, _ := joinGrants(t, srv, room, "boss", adminGrants())
+	send(t, admin, wire.TypeStartRecording, nil)
+	var r wire.Recording
+	expect(t, admin, wire.TypeRecording, &r)
+	waitSending(t, m, "recorded", wait, "q", "f")
+	time.Sleep(3 * time.Second) // some media
+	send(t, admin, wire.TypeStopRecording, nil)
+	deadline := time.Now().Add(wait)
+	for {
+		man, err := onlyManifest(dir)
+		if err == nil && man.Status == recording.StatusComplete {
+			found := false
+			for _, f := range man.Files {
+				t.Logf("%+v", f)
+				if f.Source == wire.SourceCamera {
+					found = true
+					if f.Participant != pub.Self().ID || f.Layer != "f" || f.Width != 640 || f.Height != 480 || f.Frames < 10 {
+						t.Errorf("camera recorded: %+v; want layer f at 640x480", f)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("no camera file: %+v", man)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no finished manifest: %v %+v", err, man)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
