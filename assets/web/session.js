@@ -97,6 +97,8 @@ export class Session {
     this.error = null;
     this.errorCode = null;
     this.you = null; // own participant object
+    this.cameraSender = null; // the camera's RTCRtpSender, once an offer made it
+    this.sendLayers = null; // the camera layers the server lists (§5.3), null: all
     this.participants = new Map(); // id -> participant (others)
     this.chat = new ChatStore();
     this.violations = [];
@@ -167,6 +169,7 @@ export class Session {
         mic: !!this.media.trackFor("microphone"),
         camera: !!this.media.trackFor("camera"),
         after_seq: this.chat.contiguousSeq(),
+        standby_layers: true,
       });
     };
     ws.onmessage = (ev) => {
@@ -232,6 +235,7 @@ export class Session {
       case "history": this.onHistory(d); break;
       case "reaction": this.onReaction(d); break;
       case "layer": this.onLayer(d); break;
+      case "publish_layers": this.onPublishLayers(d); break;
       case "recording": this.onRecording(d, false); break;
       case "error": this.onError(d); break;
       default: console.debug("confab: ignoring message type", String(msg.type).slice(0, 32));
@@ -276,6 +280,9 @@ export class Session {
       }
     }
     this.you = d.you;
+    // A new connection's server has not said which camera layers to send
+    // (§5.3 standby layers): all of them until it does.
+    this.sendLayers = null;
     // Whether this participant may start and stop recording (an admin on
     // a server that records); an answer lost with the connection never
     // comes.
@@ -338,7 +345,10 @@ export class Session {
         const track = this.trackForTransceiver(source, t);
         if (t.sender.track !== track) await t.sender.replaceTrack(track);
         t.direction = track || t.currentDirection === "sendonly" ? "sendonly" : "inactive";
-        if (source === "camera") await this.tuneLayers(t.sender);
+        if (source === "camera") {
+          this.cameraSender = t.sender;
+          await this.tuneLayers(t.sender);
+        }
       } else if (tracks[mid]) {
         t.direction = "recvonly";
       } else {
@@ -366,9 +376,14 @@ export class Session {
     const scales = three ? LAYER_SCALE : LAYER_SCALE_TWO;
     const rates = three ? LAYER_MAX_BITRATE : LAYER_MAX_BITRATE_TWO;
     let changed = false;
+    // The server may list only some layers (publish_layers): the others
+    // rest; with none of the encoded ones listed, the lowest goes on.
+    const listed = (rid) => !this.sendLayers || this.sendLayers.has(rid);
+    const anyListed = p.encodings.some((e) => scales[e.rid] && listed(e.rid));
+    const lowest = p.encodings.find((e) => scales[e.rid]);
     for (const e of p.encodings) {
       const scale = scales[e.rid];
-      const active = !!scale;
+      const active = !!scale && (listed(e.rid) || (!anyListed && e === lowest));
       if (e.active !== active) { e.active = active; changed = true; }
       if (!scale) continue;
       if (e.scaleResolutionDownBy !== scale) { e.scaleResolutionDownBy = scale; changed = true; }
@@ -380,6 +395,23 @@ export class Session {
     } catch (e) {
       console.warn("confab: simulcast layers not set:", e);
     }
+  }
+
+  // onPublishLayers applies the server's list of the camera layers someone
+  // receives (§5.2 publish_layers): the others stop until listed again
+  // (the browser starts a layer again with a keyframe).
+  onPublishLayers(d) {
+    if (typeof d.track !== "string" || !Array.isArray(d.layers)) {
+      this.violation("publish_layers without a track or layers");
+      return;
+    }
+    if (!this.you || d.track !== `camera:${this.you.id}`) {
+      this.violation(`publish_layers for track ${d.track.slice(0, 80)}, not this participant's camera`);
+      return;
+    }
+    this.sendLayers = new Set(d.layers.filter((r) => typeof r === "string"));
+    const sender = this.cameraSender;
+    if (sender) this.enqueue(() => this.tuneLayers(sender));
   }
 
   // requestVideo tells the server what a remote video is wanted for

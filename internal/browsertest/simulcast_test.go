@@ -30,7 +30,7 @@ type outbound struct {
 // layers of its 640x480 fake camera, so q is 320x240, h 640x480 and f is
 // off); a Go subscriber that asks for the small layer receives 320x240,
 // and 640x480 when it asks for a large tile, switched on one unbroken
-// stream.
+// stream; meanwhile the page stops encoding the layer nobody receives.
 func TestGuestPublishesSimulcast(t *testing.T) {
 	b := Start(t, Options{})
 	srv := servertest.Start(t)
@@ -67,6 +67,12 @@ func TestGuestPublishesSimulcast(t *testing.T) {
 		return v.Width == 320 && v.Height == 240 && v.Frames >= 30
 	})
 	t.Logf("small: %s", small.Summary())
+	// Nobody receives h (the probe takes q): the server leaves it out of
+	// publish_layers and the page stops encoding it (§5.3 standby layers);
+	// asked for below, it comes back.
+	g.MustWait(t, wait, "the page rests h, which nobody receives",
+		`(async () => { const h = (await window.confabTest.outbound()).find((o) => o.rid === "h"); return !!h && !h.active; })()`,
+		"window.confabTest.outbound()")
 	probe.SetLayer(wire.SetLayer{Track: track, Width: 1280, Height: 720})
 	large := probe.WaitVideo(track, "the large layer", wait, func(v servertest.VideoStats) bool {
 		return v.Width == 640 && v.Height == 480 && v.Frames >= small.Frames+30
