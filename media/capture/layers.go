@@ -43,6 +43,13 @@ const (
 	layerResume       = 1.25
 )
 
+// layerMaxBitsPerPixel is the most bit rate per pixel and second a layer
+// is given: 8, so about 150 kbit/s for 160x120 and 600 kbit/s for
+// 320x240 (Chromium caps those layers at 150 and 500). More buys nothing
+// that shows at that size; with the upper layers in standby, the part
+// they leave is not sent.
+const layerMaxBitsPerPixel = 8
+
 // layerCount returns how many layers a camera of w x h is sent in.
 func layerCount(w, h int) int {
 	n := 1
@@ -93,6 +100,12 @@ func (l *videoLayer) Unbind(ctx webrtc.TrackLocalContext) error { return l.t.Unb
 // size is the layer's frame size for a camera frame of w x h.
 func (l *videoLayer) size(w, h int) (int, int) { return max(1, w/l.div), max(1, h/l.div) }
 
+// maxRate is the most bit rate the layer is given, for a camera of w x h.
+func (l *videoLayer) maxRate(w, h int) int {
+	lw, lh := l.size(w, h)
+	return max(vp8enc.MinBitRate, layerMaxBitsPerPixel*lw*lh)
+}
+
 // minRate is the least bit rate the layer is worth sending at, for a
 // camera of w x h.
 func (l *videoLayer) minRate(w, h int) int {
@@ -103,9 +116,9 @@ func (l *videoLayer) minRate(w, h int) int {
 // splitRates shares total among the layers bound, lowest first, for a
 // camera of w x h: the most layers from the bottom up whose every part
 // reaches its layer's minimum (layerResume times it for a layer not being
-// sent now), each part its layer's share of the total. It returns each
-// layer's rate, 0 for one not to be sent. The lowest layer is always
-// sent.
+// sent now), each part its layer's share of the total, at most its
+// maxRate. It returns each layer's rate, 0 for one not to be sent. The
+// lowest layer is always sent.
 func splitRates(total int, bound []*videoLayer, w, h int) []int {
 	rates := make([]int, len(bound))
 	for n := len(bound); n >= 1; n-- {
@@ -125,6 +138,9 @@ func splitRates(total int, bound []*videoLayer, w, h int) []int {
 			}
 		}
 		if fits {
+			for i := range bound[:n] {
+				rates[i] = min(rates[i], bound[i].maxRate(w, h))
+			}
 			for i := n; i < len(bound); i++ {
 				rates[i] = 0
 			}

@@ -65,4 +65,13 @@ func TestSplitRates(t *testing.T) {
 	if got := splitRates(100_000, mk("f"), 640, 480); got[0] != 100_000 {
 		t.Errorf("f alone, starved: %v", got)
 	}
+	// h and f in standby: q gets at most 8 bits per pixel, 153.6 kbit/s
+	// of 160x120; with f, each gets its share (q 15/70, f 55/70), q's
+	// capped.
+	if got := splitRates(800_000, mk("q"), 640, 480); got[0] != 153_600 {
+		t.Errorf("q alone at 800k: %v, want 153600", got)
+	}
+	if got := splitRates(800_000, mk("q", "f"), 640, 480); got[0] != 153_600 || got[1] != 628_571 {
+		t.Errorf("q and f at 800k: %v, want 153600 628571", got)
+	}
 }
