@@ -224,11 +224,22 @@ func (a *Allocator) decide(d *DownTrack, want int, layers [MaxLayers]LayerInfo, 
 	if target >= 0 && !layers[target].Usable() {
 		target = -1
 	}
+	eager := false
 	switch {
 	case want < 0:
 		target = -1
 	case target < 0 || st.eager:
 		target = want
+		// A layer in standby sends nothing yet: start with the best layer
+		// that arrives, and take want at the first tick it does.
+		if !layers[want].Active {
+			for i := want - 1; i >= 0; i-- {
+				if layers[i].Active {
+					target, eager = i, true
+					break
+				}
+			}
+		}
 	case want < target:
 		if now.Sub(st.upAt) < failWindow {
 			st.failedAt = now
@@ -252,7 +263,7 @@ func (a *Allocator) decide(d *DownTrack, want int, layers [MaxLayers]LayerInfo, 
 	if target > st.target && st.target >= 0 {
 		st.upAt = now
 	}
-	st.eager = false
+	st.eager = eager
 	st.target = target
 	d.SetTarget(target)
 	d.retry(now)

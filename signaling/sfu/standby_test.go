@@ -9,9 +9,10 @@ import (
 
 // TestStandbyLayers: a layer no subscriber needs is put in standby only
 // after standbyAfter; the lowest layer never is; a subscriber whose tile
-// grows is given the top layer although it is in standby (the allocator
-// counts it as usable), which makes it needed again; the down track keeps
-// sending the layer it has until the top layer's keyframe comes; a layer
+// grows wants the top layer although it is in standby (the allocator
+// counts it as usable), which makes it needed again, and keeps the layer
+// it has until the top layer arrives and its keyframe comes; a new
+// subscriber starts with a layer that arrives; a layer
 // out of standby that does not come back within layerIdle stops counting
 // as usable; a tapped track keeps its top layer.
 func TestStandbyLayers(t *testing.T) {
@@ -49,29 +50,52 @@ func TestStandbyLayers(t *testing.T) {
 		t.Fatalf("f in standby: %+v", info[2])
 	}
 
-	// The tile grows: the allocator chooses f at once (a set_layer for a
-	// larger size), f is needed again.
+	// The tile grows (a set_layer for a larger size): the allocator wants
+	// f, which makes it needed again, and keeps q, the best layer that
+	// arrives, until f does.
 	a.SetPreference(d, Preference{MaxLayer: -1, Width: 640, Height: 480})
-	if _, tg := d.Layer(); tg != 2 {
-		t.Fatalf("large tile with f in standby: target %d, want 2", tg)
+	if _, tg := d.Layer(); tg != 0 {
+		t.Fatalf("large tile with f in standby: target %d, want 0 until f arrives", tg)
 	}
 	if got := tr.NeededLayers(later.Add(time.Second)); got&0b100 == 0 {
 		t.Fatalf("large tile: needed %03b, want f", got)
 	}
-	// Until f's keyframe comes, q goes on being sent.
 	q.send(tr, false, time.Now())
 	if cur, _ := d.Layer(); cur != 0 || len(out.pkts) != 4 {
 		t.Fatalf("waiting for f: sending layer %d, %d packets; want q, 4", cur, len(out.pkts))
 	}
+	// f starts again: the next tick takes it without the usual hold, and
+	// the switch comes at its keyframe, on the same stream.
 	tr.SetStandby(0b010, time.Now())
-	f.send(tr, true, time.Now())
 	tr.sim.layers[2].last.Store(time.Now().UnixNano())
+	a.Tick(time.Now())
+	if _, tg := d.Layer(); tg != 2 {
+		t.Fatalf("f arriving: target %d, want 2 at once", tg)
+	}
+	f.send(tr, true, time.Now())
 	if cur, _ := d.Layer(); cur != 2 {
 		t.Fatalf("after f's keyframe: sending layer %d, want 2", cur)
 	}
 	if p := out.pkts[len(out.pkts)-1]; p.SequenceNumber != out.pkts[3].SequenceNumber+2 {
 		t.Fatalf("switch broke the sequence: %d after %d", p.SequenceNumber, out.pkts[3].SequenceNumber)
 	}
+
+	// A new subscriber while f is in standby and q arrives: video starts
+	// with q at once, and f is needed.
+	tr.SetStandby(0b100, time.Now())
+	tr.sim.layers[2].last.Store(idle)
+	d2, _ := tr.NewDownTrack(nil)
+	d2.out = &recorder{}
+	a2 := NewAllocator(func() int { return 5_000_000 })
+	a2.Add(d2, DefaultPreference)
+	if _, tg := d2.Layer(); tg != 0 {
+		t.Fatalf("new subscriber with f in standby: target %d, want 0", tg)
+	}
+	if got := d2.need.Load(); got != 0b101 {
+		t.Fatalf("new subscriber: needs %03b, want 101 (q sent, f wanted)", got)
+	}
+	a2.Remove(d2, nil)
+	d2.Close()
 
 	// A layer asked for again that does not come: usable for layerIdle,
 	// then not.
