@@ -229,16 +229,21 @@ func (a *Allocator) decide(d *DownTrack, want int, layers [MaxLayers]LayerInfo, 
 	case want < 0:
 		target = -1
 	case target < 0 || st.eager:
-		target = want
-		// A layer in standby sends nothing yet: start with the best layer
-		// that arrives, and take want at the first tick it does.
+		// A layer in standby sends nothing yet: meanwhile keep the layer
+		// being sent, or start with the best one below want that arrives,
+		// and take want at the first tick it arrives.
 		if !layers[want].Active {
-			for i := want - 1; i >= 0; i-- {
-				if layers[i].Active {
-					target, eager = i, true
-					break
+			if target < 0 {
+				for i := want - 1; i >= 0 && target < 0; i-- {
+					if layers[i].Active {
+						target = i
+					}
 				}
 			}
+			eager = target >= 0
+		}
+		if !eager {
+			target = want
 		}
 	case want < target:
 		if now.Sub(st.upAt) < failWindow {

@@ -80,6 +80,20 @@ func TestStandbyLayers(t *testing.T) {
 		t.Fatalf("switch broke the sequence: %d after %d", p.SequenceNumber, out.pkts[3].SequenceNumber)
 	}
 
+	// The tile shrinks to h, which is in standby: f goes on being sent
+	// until h arrives.
+	a.SetPreference(d, Preference{MaxLayer: 1})
+	if _, tg := d.Layer(); tg != 2 {
+		t.Fatalf("shrunk to h in standby: target %d, want 2 until h arrives", tg)
+	}
+	tr.SetStandby(0, time.Now())
+	tr.sim.layers[1].last.Store(time.Now().UnixNano())
+	a.Tick(time.Now())
+	if _, tg := d.Layer(); tg != 1 {
+		t.Fatalf("h arriving: target %d, want 1", tg)
+	}
+	tr.sim.layers[1].last.Store(idle)
+
 	// A new subscriber while f is in standby and q arrives: video starts
 	// with q at once, and f is needed.
 	tr.SetStandby(0b100, time.Now())
