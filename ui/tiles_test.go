@@ -212,20 +212,26 @@ func TestConnectionQualityMark(t *testing.T) {
 	}
 }
 
+// tileForTest is Grace's tile, w x h, in a test window closed when t
+// ends, and its renderer.
+func tileForTest(t *testing.T, w, h float32) (*Tile, *tileRenderer) {
+	test.NewTempApp(t)
+	tile := NewTile("p1", "p1", "Grace", false, false)
+	win := test.NewWindow(container.NewWithoutLayout(tile))
+	t.Cleanup(win.Close)
+	win.Resize(fyne.NewSize(w+40, h+40))
+	tile.Resize(fyne.NewSize(w, h))
+	return tile, test.WidgetRenderer(tile).(*tileRenderer)
+}
+
 // TestTileBackgroundBesideVideo checks that a tile's background is drawn
 // only where its video is not: beside a letterboxed frame (the sides cover
 // exactly the bars, reaching under the frame by a unit), nowhere under a
 // frame that fills the tile (whose corners are then rounded), and whole
 // without video.
 func TestTileBackgroundBesideVideo(t *testing.T) {
-	test.NewTempApp(t)
-	tile := NewTile("p1", "p1", "Grace", false, false)
-	win := test.NewWindow(container.NewWithoutLayout(tile))
-	defer win.Close()
 	const w, h = 320, 180
-	win.Resize(fyne.NewSize(w+40, h+40))
-	tile.Resize(fyne.NewSize(w, h))
-	r := test.WidgetRenderer(tile).(*tileRenderer)
+	tile, r := tileForTest(t, w, h)
 
 	if !r.bg.Visible() || r.caps[0].Visible() {
 		t.Fatal("without video: want the whole background and no sides")
@@ -299,14 +305,8 @@ func TestTileBackgroundBesideVideo(t *testing.T) {
 // reaching a unit into the corner rings, and a quarter ring in each
 // corner box, all inside the tile.
 func TestSpeakingBorder(t *testing.T) {
-	test.NewTempApp(t)
-	tile := NewTile("p1", "p1", "Grace", false, false)
-	win := test.NewWindow(container.NewWithoutLayout(tile))
-	defer win.Close()
 	const w, h = 320, 180
-	win.Resize(fyne.NewSize(w+40, h+40))
-	tile.Resize(fyne.NewSize(w, h))
-	r := test.WidgetRenderer(tile).(*tileRenderer)
+	tile, r := tileForTest(t, w, h)
 	b := r.border
 	visible := func() (n int) {
 		for _, o := range b.objects() {
