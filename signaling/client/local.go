@@ -115,14 +115,15 @@ func (s *Session) setSource(source string, on bool) error {
 	s.enabled[source] = on
 	if on {
 		s.local[source] = t
-		if source == wire.SourceCamera {
-			s.applySendLayersLocked(t)
-		}
 	} else {
 		delete(s.local, source)
 	}
 	id := s.self.ID
+	sendLayers := s.sendLayers
 	s.mu.Unlock()
+	if on && source == wire.SourceCamera {
+		sendLayersTo(t, sendLayers) // what the server said last (standby.go)
+	}
 	if tr := c.slots[source]; tr != nil {
 		switch {
 		case tr.Sender() == nil && on:

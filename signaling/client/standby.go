@@ -49,19 +49,22 @@ func (s *Session) publishLayersArrived(env wire.Envelope) error {
 	s.sendLayers = rids
 	t := s.local[source]
 	s.mu.Unlock()
-	if st, ok := t.(StandbyTrack); ok {
-		st.SendLayers(rids)
-	}
+	sendLayersTo(t, rids)
 	s.log.Debug("publish layers", "layers", rids)
 	return nil
 }
 
-// applySendLayers gives a camera just opened what the server said last;
-// s.mu is held.
-func (s *Session) applySendLayersLocked(t LocalTrack) {
-	if st, ok := t.(StandbyTrack); ok && s.sendLayers != nil {
-		st.SendLayers(s.sendLayers)
+// sendLayersTo tells t, when it is a StandbyTrack, which layers to send:
+// rids, or every layer for nil (the server has said nothing).
+func sendLayersTo(t LocalTrack, rids []string) {
+	st, ok := t.(StandbyTrack)
+	if !ok {
+		return
 	}
+	if rids == nil {
+		rids = wire.Layers
+	}
+	st.SendLayers(rids)
 }
 
 // sendEveryLayer has the camera send every layer again, for a new
@@ -71,7 +74,5 @@ func (s *Session) sendEveryLayer() {
 	s.sendLayers = nil
 	t := s.local[wire.SourceCamera]
 	s.mu.Unlock()
-	if st, ok := t.(StandbyTrack); ok {
-		st.SendLayers(wire.Layers)
-	}
+	sendLayersTo(t, nil)
 }
