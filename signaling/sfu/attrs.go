@@ -33,9 +33,8 @@ var scratchPool = sync.Pool{New: func() any { return &sendScratch{attrs: interce
 // (pion passes none for a track's RTP) a map; both come from a pool and
 // go back when the write returns. Nothing below keeps them past the
 // write: the estimator reads them and the pacer (directPacer) writes at
-// once. The caller's header keeps the extension after the write and must
-// not be marshalled again before the next write sets it anew (the SFU's
-// fan-out and pion's tracks never do).
+// once. The caller's header is given back as it came (its own extension
+// with that id, or none).
 type sendFactory struct{}
 
 func (sendFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
@@ -57,15 +56,29 @@ func (s *sendInterceptor) BindLocalStream(info *interceptor.StreamInfo, w interc
 		if sc == nil {
 			sc = &sendScratch{attrs: interceptor.Attributes{}}
 		}
+		var prev []byte // the caller's own extension with id, if any
+		set := false
 		defer func() {
+			// The header goes back as it came: the SFU's fan-out writes one
+			// header to every subscriber, and one without transport-cc
+			// (or with another id) must not get these pooled bytes.
+			if set {
+				if prev != nil {
+					_ = h.SetExtension(id, prev)
+				} else {
+					_ = h.DelExtension(id)
+				}
+			}
 			clear(sc.attrs)
 			scratchPool.Put(sc)
 		}()
 		if id != 0 {
+			prev = h.GetExtension(id)
 			binary.BigEndian.PutUint16(sc.tcc[:], uint16(s.next.Add(1)-1))
 			if err := h.SetExtension(id, sc.tcc[:]); err != nil {
 				return 0, err
 			}
+			set = true
 		}
 		if a == nil {
 			a = sc.attrs

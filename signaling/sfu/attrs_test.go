@@ -136,3 +136,39 @@ func TestDirectPacer(t *testing.T) {
 		t.Fatalf("write to a stream never added: %v, want errUnknownStream", err)
 	}
 }
+
+// TestSendChainGivesTheHeaderBack: the fan-out writes one header to every
+// subscriber, so the send chain gives it back as it came: without the
+// transport-cc extension it set (a subscriber without transport-cc must
+// not get the pooled bytes), and with the caller's own extension of that
+// id as it was; the packet written carried the chain's sequence number.
+func TestSendChainGivesTheHeaderBack(t *testing.T) {
+	rec := &recordingRTPWriter{}
+	w := sendChain(t, rec)
+	h := rtp.Header{Version: 2, SSRC: sendChainSSRC}
+	if err := h.SetExtension(3, []byte{0x7f}); err != nil { // e.g. audio level
+		t.Fatal(err)
+	}
+	if _, err := w.Write(&h, make([]byte, 10), nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.seqs) != 1 {
+		t.Fatalf("the packet written had no transport-cc extension: %v", rec.seqs)
+	}
+	if ext := h.GetExtension(5); ext != nil || len(h.Extensions) != 1 || h.GetExtension(3)[0] != 0x7f {
+		t.Fatalf("header after the write: extensions %+v, want only the caller's 3", h.Extensions)
+	}
+	own := []byte{0xaa, 0xbb}
+	if err := h.SetExtension(5, own); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(&h, make([]byte, 10), nil); err != nil {
+		t.Fatal(err)
+	}
+	if ext := h.GetExtension(5); len(ext) != 2 || &ext[0] != &own[0] {
+		t.Fatalf("the caller's own extension 5 is now %x, want its own bytes back", ext)
+	}
+	if len(rec.seqs) != 2 || rec.seqs[1] != 1 {
+		t.Fatalf("transport-cc sequence numbers written %v, want 0 and 1", rec.seqs)
+	}
+}
