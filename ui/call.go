@@ -416,7 +416,7 @@ func (cs *CallScreen) announce(msg, sound string) {
 	cs.showNotice(msg)
 	cs.presence = true
 	if sp, ok := cs.call.(SoundPlayer); ok {
-		go sp.PlaySound(sound)
+		sp.PlaySound(sound) // does not block; in order (a join before a leave)
 	}
 }
 
